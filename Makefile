@@ -1,0 +1,37 @@
+# Two commands on a fresh clone:  make run   (the bot, or the terminal chat without a token)
+#                                 make test  (lint, types and the test suite)
+# Each creates the virtual environment .venv and installs what it needs on first use.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run chat test check lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/craftbot run $(if $(CONFIG),--config $(CONFIG))
+
+chat: $(STAMP)
+	$(BIN)/craftbot chat
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/craftbot validate --quiet
+	$(BIN)/pytest -q
+
+check: test
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

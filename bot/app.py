@@ -1,0 +1,237 @@
+"""The Telegram bot: a python-telegram-bot `Application` whose handlers are thin adapters.
+
+Each handler turns an update into an engine input, awaits `Conversations.handle`, and
+renders the reply as messages with inline keyboards. Updates are processed one at a time
+(PTB's default), which keeps each user's updates in order. Only private chats are served:
+what people write here is too personal for a group.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram import Message as TelegramMessage
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Settings
+from state.engine import Engine
+from state.progress import Command, Input, Message, Other, Press, Reply, TextIn
+from state.render import split_message
+from state.service import Conversations
+from state.store import SqliteProgressStore
+
+log = logging.getLogger("craftbot.bot")
+
+UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+
+
+def pseudonym(user_id: int) -> str:
+    """A short stable tag for a user in logs, so logs never carry Telegram ids."""
+    return hashlib.sha256(f"craftbot:{user_id}".encode()).hexdigest()[:10]
+
+
+def keyboard(message: Message) -> InlineKeyboardMarkup | None:
+    """The message's buttons as an inline keyboard."""
+    if not message.buttons:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                                 for row in message.buttons])
+
+
+class TelegramDoor:
+    """Handlers for one bot: updates in, engine replies out."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+
+    def ui(self, language: str | None, key: str) -> str:
+        """One of the bot's own texts in the user's language (plain)."""
+        content = self.conversations.engine.curriculum.content(language)
+        assert content.locale is not None
+        return content.locale.ui[key]
+
+    async def private_only(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Politely decline group and channel chats; stop all other handlers for them."""
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        language = update.effective_user.language_code if update.effective_user else None
+        if chat.type in (ChatType.GROUP, ChatType.SUPERGROUP) and (
+                update.message or update.my_chat_member):
+            try:
+                await context.bot.send_message(chat.id, self.ui(language, "group_declined"))
+                await context.bot.leave_chat(chat.id)
+            except TelegramError as exc:
+                log.info("group decline failed: %s", type(exc).__name__)
+        if update.callback_query:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A /command."""
+        assert update.message and update.message.text
+        name, _, arg = update.message.text[1:].partition(" ")
+        await self.respond(update, context, Command(name.split("@")[0].lower(), arg.strip()))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A text message: an answer, a typed choice, or words of crisis."""
+        assert update.message and update.message.text is not None
+        await self.respond(update, context, TextIn(update.message.text))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A sticker, photo, voice note or any other non-text message."""
+        await self.respond(update, context, Other("media"))
+
+    async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: kept as first sent, and the user is told so."""
+        await self.respond(update, context, Other("edit"))
+
+    async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button press, checked by the engine against the step it was made for."""
+        query = update.callback_query
+        assert query is not None
+        await self.respond(update, context, Press(query.data or "", _pressed_html(update)))
+
+    async def respond(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Input) -> None:
+        """Hand one input to the engine and send what it answers."""
+        user = update.effective_user
+        if user is None:
+            return
+        started = time.perf_counter()
+        reply = await self.conversations.handle(user.id, message, update_id=update.update_id,
+                                                language=user.language_code)
+        query = update.callback_query
+        if reply is None:
+            log.info("duplicate update skipped user=%s", pseudonym(user.id))
+            if query:
+                await _quietly(query.answer())
+            return
+        if query:
+            await _quietly(query.answer(reply.toast[:200] if reply.toast else None))
+        if len(reply.messages) > 2:
+            await _quietly(context.bot.send_chat_action(user.id, ChatAction.TYPING))
+        await self.render(update, context, reply)
+        log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
+                 type(message).__name__, len(reply.messages), (time.perf_counter() - started) * 1000)
+
+    async def render(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+        """Send the reply: the pressed message edited first, then new messages in order.
+
+        Private chats only reach here, so the chat id is the user's id (a callback from an
+        inaccessible or forged message carries no chat at all).
+        """
+        assert update.effective_user is not None
+        chat_id = update.effective_user.id
+        query = update.callback_query
+        if reply.edit is not None and query and query.message:
+            if _pressed_html(update) == reply.edit.html:
+                edit = query.edit_message_reply_markup(keyboard(reply.edit))
+            else:
+                edit = query.edit_message_text(reply.edit.html, parse_mode=ParseMode.HTML,
+                                               reply_markup=keyboard(reply.edit))
+            await _quietly(edit)
+        for message in reply.messages:
+            parts = split_message(message.html)
+            for i, part in enumerate(parts):
+                markup = keyboard(message) if i == len(parts) - 1 else None
+                await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                               reply_markup=markup)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure (its type only, never text) and tell the user kindly."""
+        error = context.error
+        log.error("update failed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__) if error else None)
+        if isinstance(error, Forbidden) or not isinstance(update, Update):
+            return
+        chat, user = update.effective_chat, update.effective_user
+        if chat is not None and chat.type == ChatType.PRIVATE:
+            language = user.language_code if user else None
+            await _quietly(context.bot.send_message(chat.id, self.ui(language, "error")))
+
+
+def _pressed_html(update: Update) -> str | None:
+    """The pressed message's text as HTML, when Telegram still gives it to us."""
+    query = update.callback_query
+    message = query.message if query else None
+    if isinstance(message, TelegramMessage) and message.text:
+        return message.text_html
+    return None
+
+
+async def _quietly(call: object) -> None:
+    """Await a Telegram call whose failure must not stop the reply (an edit, an answer)."""
+    try:
+        await call  # type: ignore[misc]
+    except BadRequest as exc:
+        log.info("telegram refused a secondary call: %s", type(exc).__name__)
+    except Forbidden:
+        log.info("user has blocked the bot")
+
+
+def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
+    """Wire the bot: store opened at start and closed at stop, handlers registered."""
+    store = SqliteProgressStore(settings.storage.database)
+    conversations = Conversations(engine, store)
+    door = TelegramDoor(conversations)
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        await store.open()
+        for code, content in engine.curriculum.locales.items():
+            assert content.locale is not None
+            commands = [BotCommand(name, text) for name, text in content.locale.commands.items()]
+            if commands:
+                language = None if code == engine.curriculum.default_locale else code
+                await app.bot.set_my_commands(commands, language_code=language)
+        log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
+                 await store.count_users())
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await store.close()
+        log.info("bot stopped")
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    app.bot_data["conversations"] = conversations
+    app.add_handler(TypeHandler(Update, door.private_only), group=-1)
+    app.add_handler(CallbackQueryHandler(door.on_press))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, door.on_edit))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, door.on_command))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, door.on_text))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, door.on_other))
+    app.add_error_handler(door.on_error)
+    return app
+
+
+def run_bot(settings: Settings, engine: Engine) -> int:
+    """Run the bot with long polling until stopped."""
+    app = build_application(settings, engine)
+    app.run_polling(allowed_updates=UPDATES, timeout=settings.telegram.poll_timeout,
+                    drop_pending_updates=False)
+    return 0

@@ -1,0 +1,83 @@
+"""Settings: declared here as data with defaults and help, read once from YAML at start.
+
+Every key is documented in `config.example.yaml` (a test checks it). Secrets come from the
+environment: `CRAFTBOT_TELEGRAM_TOKEN` wins over `telegram.token` in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED_CURRICULUM = REPO / "curriculum"
+TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
+
+
+class Section(BaseModel):
+    """A settings section: unknown keys are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(Section):
+    """How the bot reaches Telegram."""
+
+    token: SecretStr = Field(default=SecretStr(""), description="bot token from @BotFather")
+    base_url: str = Field(default="https://api.telegram.org/bot",
+                          description="Bot API base URL; a self-hosted Bot API server's URL here")
+    base_file_url: str = Field(default="https://api.telegram.org/file/bot",
+                               description="Bot API file URL")
+    poll_timeout: int = Field(default=30, ge=0, le=60, description="long-polling timeout, seconds")
+    admins: list[int] = Field(default_factory=list, description="Telegram user ids allowed admin commands")
+
+
+class StorageSettings(Section):
+    """Where progress is kept."""
+
+    database: Path = Field(default=Path("data/craftbot.sqlite3"), description="SQLite file")
+
+
+class CurriculumSettings(Section):
+    """Which curriculum is served."""
+
+    path: Path = Field(default=BUNDLED_CURRICULUM, description="curriculum folder")
+    default_locale: str = Field(default="en", description="locale for users whose language is missing")
+
+
+class LoggingSettings(Section):
+    """What goes to the log (never message text, names or answers)."""
+
+    level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    format: str = Field(default="text", pattern="^(text|json)$", description="text or json lines")
+
+
+class Settings(Section):
+    """All settings."""
+
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    curriculum: CurriculumSettings = Field(default_factory=CurriculumSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+
+    @property
+    def token(self) -> str:
+        """The bot token: from the environment if set, else from the file."""
+        return os.environ.get(TOKEN_ENV, "").strip() or self.telegram.token.get_secret_value()
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read settings from a YAML file (or defaults when no file is given)."""
+    if path is None:
+        return Settings()
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    settings = Settings.model_validate(data)
+    base = path.resolve().parent
+    if not settings.storage.database.is_absolute():
+        settings.storage.database = base / settings.storage.database
+    if not settings.curriculum.path.is_absolute() and "path" in data.get("curriculum", {}):
+        settings.curriculum.path = base / settings.curriculum.path
+    return settings

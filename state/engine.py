@@ -1,0 +1,94 @@
+"""The engine: one input from a family member in, one reply out, progress updated.
+
+`Engine.handle` is synchronous and pure apart from the `Progress` it is given, so the
+Telegram bot, the terminal chat, tests and benchmarks all drive exactly the same logic.
+Where the user goes is decided by the `transitions` machine (`state.machine`); this module
+decides what to say, what to save, and how to answer input that does not fit the step.
+"""
+
+from __future__ import annotations
+
+from state.crisis import CrisisDetector
+from state.loader import Curriculum, LocaleContent
+from state.machine import CurriculumMachine
+from state.progress import Command, Input, Other, Press, Progress, Reply, TextIn
+from state.turn import Turn
+
+MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut silently
+
+
+class Engine:
+    """Walks family members through one loaded curriculum."""
+
+    def __init__(self, curriculum: Curriculum) -> None:
+        self.curriculum = curriculum
+        self.machines: dict[str, CurriculumMachine] = {}
+        self.detectors: dict[str, CrisisDetector] = {}
+        for code, content in curriculum.locales.items():
+            self.machines[code] = CurriculumMachine(list(content.modules.values()))
+            assert content.locale is not None
+            self.detectors[code] = CrisisDetector(content.locale.crisis.phrases)
+
+    @property
+    def version(self) -> str:
+        """The content hash of the curriculum being served."""
+        return self.curriculum.version
+
+    def new_progress(self, user_id: int, language: str | None, now: float) -> Progress:
+        """Fresh progress for someone new, in their language when the curriculum has it."""
+        content = self.curriculum.content(language)
+        return Progress(user_id=user_id, locale=content.code, created_at=now, updated_at=now,
+                        version=self.version)
+
+    def content(self, progress: Progress) -> LocaleContent:
+        """The locale content a user is served."""
+        return self.curriculum.content(progress.locale)
+
+    def handle(self, progress: Progress, message: Input, now: float) -> Reply:
+        """Answer one input and update `progress` in place."""
+        content = self.content(progress)
+        turn = Turn(content, self.machines[content.code], progress, now)
+        progress.updated_at = now
+        progress.version = self.version
+        if isinstance(message, TextIn):
+            if self.detectors[content.code].detect(message.text):
+                turn.crisis()
+                return turn.reply
+            if not turn.onboarding_started():
+                turn.start_onboarding()
+            elif len(message.text) > MAX_ANSWER:
+                turn.say_ui("too_long", limit=str(MAX_ANSWER))
+                turn.show_current()
+            else:
+                turn.on_text(message.text.strip())
+        elif isinstance(message, Command):
+            self._command(turn, message)
+        elif isinstance(message, Press):
+            if not turn.onboarding_started():
+                turn.start_onboarding()
+            else:
+                turn.on_press(message)
+        elif isinstance(message, Other):
+            turn.on_other(message.what)
+        return turn.reply
+
+    @staticmethod
+    def _command(turn: Turn, command: Command) -> None:
+        name = command.name
+        if not turn.onboarding_started():
+            turn.start_onboarding()
+        elif name == "start":
+            turn.say_ui("welcome_back")
+            turn.show_current()
+        elif name == "menu":
+            turn.show_menu()
+        elif name == "progress":
+            turn.show_progress()
+        elif name == "help":
+            turn.say_ui("help", here_button=True)
+        elif name == "safety":
+            turn.say_ui("safety")
+            turn.crisis(record=False)
+        else:
+            turn.say_ui("unknown_command")
+            turn.show_current()

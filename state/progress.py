@@ -1,0 +1,124 @@
+"""Contracts between the engine and its doors: a user's progress, inputs, replies, the store.
+
+Everything here is plain data that round-trips through JSON, so what the engine keeps
+about a person is exactly what the store writes and what `/mydata` can show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class Progress:
+    """Where one family member is and what they have written.
+
+    `seq` grows each time a step with buttons is shown; every button carries it, so a
+    press on an older message is recognised and never moves the user.
+    """
+
+    user_id: int
+    locale: str = "en"
+    module: str | None = None
+    step: str | None = None
+    seq: int = 0
+    answers: dict[str, Any] = field(default_factory=dict)
+    positions: dict[str, str] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
+    completed: dict[str, float] = field(default_factory=dict)
+    pending: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    last_update_id: int = 0
+    version: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The progress as JSON-ready data."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Progress:
+        """Progress from data written by `to_json` (unknown keys are ignored)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command such as /menu."""
+
+    name: str
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class TextIn:
+    """A text message."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Press:
+    """A button press; `message_html` is the pressed message's text, when known."""
+
+    data: str
+    message_html: str | None = None
+
+
+@dataclass(frozen=True)
+class Other:
+    """Anything else a person can send: a sticker, photo, voice note, an edit ..."""
+
+    what: str
+
+
+Input = Command | TextIn | Press | Other
+
+
+@dataclass(frozen=True)
+class Button:
+    """One button: its label and the callback data it sends back."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send, as Telegram HTML, with rows of buttons under it."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth counting (a module started, a crisis interrupt). Never holds text."""
+
+    kind: str
+    module: str | None = None
+    step: str | None = None
+
+
+@dataclass
+class Reply:
+    """What the engine answers to one input."""
+
+    messages: list[Message] = field(default_factory=list)
+    edit: Message | None = None
+    toast: str | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+class ProgressStore(Protocol):
+    """Where progress lives between messages."""
+
+    async def load(self, user_id: int) -> Progress | None:
+        """The user's progress, or None for someone new."""
+        ...
+
+    async def save(self, progress: Progress, events: list[Event]) -> None:
+        """Write progress and its events in one transaction."""
+        ...

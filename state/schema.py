@@ -1,0 +1,312 @@
+"""The curriculum format: what a counselor may write in a module or locale YAML file.
+
+This module is the single source of truth for the shape of curriculum files. It is checked
+in two passes (the Rasa way): pydantic checks each file's shape here; `state.crossref` then
+checks what one part says about another (every `next` exists, every step is reachable ...).
+
+A module file holds metadata and a list of steps. Every step has a stable `id` and a `kind`:
+
+    message    one or more short messages; goes on to `next` by itself, or after a tap on
+               `button` when that label is given
+    choice     buttons; each option has its own `next` (or the step's), optional `feedback`,
+               and a `value` saved under the step's `save` key; `set` saves more keys
+    text       a free-text prompt saved under `save`
+    scale      a number from `min` to `max` with end labels, saved under `save`
+    quiz       a question with one correct option, an explanation per option, and a retry
+    checklist  a multi-select list; the picked values are saved under `save` as a list
+    homework   a practice task for the days ahead; remembered as the current homework
+    branch     no message: goes to the first case whose `when` holds, else `otherwise`
+    end        the end of the module
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+MAX_STEP_ID = 40
+MAX_MODULE_ID = 24
+
+Text = str | list[str]
+
+
+class Strict(BaseModel):
+    """Base for every curriculum object: unknown fields are errors, objects are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(Strict):
+    """A test on one saved answer, used by `branch` steps.
+
+    Exactly one test is given: `equals`, `in`, `not_in`, `at_least`, `at_most`, `is_set`
+    or `contains` (for checklist answers, which are lists).
+    """
+
+    key: str
+    equals: str | int | bool | None = None
+    in_: list[str | int] | None = Field(default=None, alias="in")
+    not_in: list[str | int] | None = None
+    at_least: float | None = None
+    at_most: float | None = None
+    is_set: bool | None = None
+    contains: str | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        given = [
+            name
+            for name in ("equals", "in_", "not_in", "at_least", "at_most", "is_set", "contains")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "a condition needs exactly one test: equals, in, not_in, at_least, at_most,"
+                f" is_set or contains (found {len(given)})"
+            )
+        return self
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        """Whether this condition is true for a user's saved answers."""
+        value = answers.get(self.key)
+        if self.is_set is not None:
+            return (value not in (None, "", [])) == self.is_set
+        if self.equals is not None:
+            return value == self.equals
+        if self.in_ is not None:
+            return value in self.in_
+        if self.not_in is not None:
+            return value not in self.not_in
+        if self.contains is not None:
+            return isinstance(value, list) and self.contains in value
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        if self.at_least is not None:
+            return value >= self.at_least
+        return self.at_most is not None and value <= self.at_most
+
+
+class StepBase(Strict):
+    """Fields every step kind has."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_STEP_ID)
+    text: Text = ""
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The step's messages, one idea each, in order."""
+        if isinstance(self.text, str):
+            return (self.text,) if self.text.strip() else ()
+        return tuple(t for t in self.text if t.strip())
+
+
+class MessageStep(StepBase):
+    """One or more messages, then on to `next` (after a tap on `button` if given)."""
+
+    kind: Literal["message"]
+    next: str
+    button: str | None = None
+
+
+class ChoiceOption(Strict):
+    """One button of a choice step."""
+
+    label: str = Field(min_length=1)
+    next: str | None = None
+    value: str | int | bool | None = None
+    feedback: Text | None = None
+    set: dict[str, str | int | bool] = Field(default_factory=dict)
+
+
+class ChoiceStep(StepBase):
+    """Buttons; each option leads on and may save a value."""
+
+    kind: Literal["choice"]
+    options: list[ChoiceOption] = Field(min_length=1)
+    save: str | None = None
+    next: str | None = None
+    columns: int = Field(default=1, ge=1, le=4)
+
+    def target(self, option: ChoiceOption) -> str | None:
+        """Where the given option leads."""
+        return option.next or self.next
+
+
+class TextStep(StepBase):
+    """A free-text prompt; the answer is saved under `save`."""
+
+    kind: Literal["text"]
+    save: str
+    next: str
+    sensitive: bool = False
+
+
+class ScaleStep(StepBase):
+    """A number from `min` to `max`, shown as buttons with end labels."""
+
+    kind: Literal["scale"]
+    save: str
+    next: str
+    min: int = 1
+    max: int = 10
+    min_label: str | None = None
+    max_label: str | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> ScaleStep:
+        if not self.min < self.max or self.max - self.min > 10:
+            raise ValueError("a scale needs min below max and at most 11 points (for example 1 to 10)")
+        return self
+
+
+class QuizOption(Strict):
+    """One answer of a quiz question, with why it is right or not."""
+
+    label: str = Field(min_length=1)
+    correct: bool = False
+    explain: Text
+
+
+class QuizStep(StepBase):
+    """A question with one correct option; a wrong answer explains and, with retry, asks again."""
+
+    kind: Literal["quiz"]
+    options: list[QuizOption] = Field(min_length=2)
+    next: str
+    retry: bool = True
+    save: str | None = None
+
+    @model_validator(mode="after")
+    def _one_correct(self) -> QuizStep:
+        correct = sum(1 for o in self.options if o.correct)
+        if correct != 1:
+            raise ValueError(f"a quiz needs exactly one option with `correct: true` (found {correct})")
+        return self
+
+
+class ChecklistOption(Strict):
+    """One item of a checklist."""
+
+    label: str = Field(min_length=1)
+    value: str | None = None
+
+
+class ChecklistStep(StepBase):
+    """A multi-select list; the chosen values are saved as a list."""
+
+    kind: Literal["checklist"]
+    options: list[ChecklistOption] = Field(min_length=1)
+    save: str
+    next: str
+    min_selected: int = Field(default=0, ge=0)
+    done_label: str | None = None
+
+
+class HomeworkStep(StepBase):
+    """A practice task for the days ahead, remembered as the user's current homework."""
+
+    kind: Literal["homework"]
+    next: str
+    check_in_days: int | None = Field(default=None, ge=1, le=30)
+
+
+class Case(Strict):
+    """One case of a branch: all conditions in `when` must hold."""
+
+    when: Condition | list[Condition]
+    next: str
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """The case's conditions as a tuple."""
+        return tuple(self.when) if isinstance(self.when, list) else (self.when,)
+
+
+class BranchStep(StepBase):
+    """No message of its own: goes to the first case that holds, else `otherwise`."""
+
+    kind: Literal["branch"]
+    cases: list[Case] = Field(min_length=1)
+    otherwise: str
+
+
+class EndStep(StepBase):
+    """The end of the module; `suggest` names the module to offer next instead of the usual."""
+
+    kind: Literal["end"]
+    suggest: str | None = None
+
+
+Step = Annotated[
+    MessageStep
+    | ChoiceStep
+    | TextStep
+    | ScaleStep
+    | QuizStep
+    | ChecklistStep
+    | HomeworkStep
+    | BranchStep
+    | EndStep,
+    Field(discriminator="kind"),
+]
+
+STEP_KINDS = (
+    "message", "choice", "text", "scale", "quiz", "checklist", "homework", "branch", "end",
+)
+
+
+class Module(Strict):
+    """One CRAFT module: metadata and its steps."""
+
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_MODULE_ID)
+    title: str = Field(min_length=1, max_length=60)
+    description: str = Field(min_length=1, max_length=200)
+    order: int
+    requires: list[str] = Field(default_factory=list)
+    minutes: int = Field(ge=1, le=120)
+    onboarding: bool = False
+    start: str | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    @property
+    def first_step(self) -> str:
+        """The id of the step the module begins at."""
+        return self.start or self.steps[0].id
+
+
+class Crisis(Strict):
+    """The locale's crisis words and the message that interrupts any step."""
+
+    phrases: list[str] = Field(min_length=1)
+    message: Text
+
+    @field_validator("phrases")
+    @classmethod
+    def _no_blank(cls, phrases: list[str]) -> list[str]:
+        if any(not p.strip() for p in phrases):
+            raise ValueError("crisis phrases must not be empty")
+        return phrases
+
+
+class Locale(Strict):
+    """Per-locale data: the language name, crisis words and message, and the bot's own words."""
+
+    locale: str = Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
+    name: str
+    crisis: Crisis
+    ui: dict[str, str]
+    defaults: dict[str, str] = Field(default_factory=dict)
+    commands: dict[str, str] = Field(default_factory=dict)
+
+
+PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def placeholders(text: str) -> list[str]:
+    """The placeholder names used in a text, such as `loved_one` in `{loved_one}`."""
+    return PLACEHOLDER.findall(text)

@@ -1,0 +1,150 @@
+"""Per-user progress in SQLite, through aiosqlite.
+
+One connection is the only writer (the datasette way): WAL journal, `BEGIN IMMEDIATE`
+for every update so its read and write are one transaction, and numbered SQL migrations
+recorded in `schema_migrations`. The database file and its folder are created private
+to their owner, because they hold health-adjacent data about vulnerable people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+from state.progress import Event, Progress
+
+MIGRATIONS = "migrations"
+
+
+@dataclass
+class Session:
+    """One user's progress inside an open write transaction."""
+
+    user_id: int
+    progress: Progress | None
+    to_save: tuple[Progress, list[Event]] | None = field(default=None)
+
+    def save(self, progress: Progress, events: list[Event]) -> None:
+        """Write this progress and these events when the transaction commits."""
+        self.to_save = (progress, events)
+
+
+class SqliteProgressStore:
+    """Progress and events in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        """The open connection."""
+        if self._db is None:
+            raise RuntimeError("the store is not open; call open() first")
+        return self._db
+
+    async def open(self) -> SqliteProgressStore:
+        """Create the file privately if needed, open it and apply migrations."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("PRAGMA synchronous=NORMAL")
+        await self.db.execute("PRAGMA secure_delete=ON")
+        await self.db.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+        return self
+
+    async def close(self) -> None:
+        """Checkpoint the journal and close."""
+        if self._db is not None:
+            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations"
+            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        async with self.db.execute("SELECT version FROM schema_migrations") as cursor:
+            done = {row[0] for row in await cursor.fetchall()}
+        folder = resources.files("state").joinpath(MIGRATIONS)
+        for item in sorted(folder.iterdir(), key=lambda f: f.name):
+            if not item.name.endswith(".sql"):
+                continue
+            version = int(item.name.split("_", 1)[0])
+            if version in done:
+                continue
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in item.read_text(encoding="utf-8").split(";\n"):
+                    if statement.strip():
+                        await self.db.execute(statement)
+                await self.db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
+                    (version, item.name))
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def load(self, user_id: int) -> Progress | None:
+        """A user's progress, or None for someone new."""
+        async with self.db.execute("SELECT data FROM users WHERE user_id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return Progress.from_json(json.loads(row[0])) if row else None
+
+    @asynccontextmanager
+    async def session(self, user_id: int) -> AsyncIterator[Session]:
+        """Read a user's progress and write it back in one transaction.
+
+        Nothing is written unless `Session.save` was called; an exception rolls back.
+        """
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                session = Session(user_id, await self.load(user_id))
+                yield session
+                if session.to_save is not None:
+                    await self._write(*session.to_save)
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def save(self, progress: Progress, events: list[Event]) -> None:
+        """Write progress and its events in their own transaction."""
+        async with self.session(progress.user_id) as session:
+            session.save(progress, events)
+
+    async def _write(self, progress: Progress, events: list[Event]) -> None:
+        data = json.dumps(progress.to_json(), ensure_ascii=False, separators=(",", ":"))
+        await self.db.execute(
+            "INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
+            " module = excluded.module, step = excluded.step, version = excluded.version,"
+            " updated_at = excluded.updated_at",
+            (progress.user_id, data, progress.module, progress.step, progress.version,
+             progress.created_at, progress.updated_at))
+        if events:
+            await self.db.executemany(
+                "INSERT INTO events (user_id, kind, module, step, at) VALUES (?, ?, ?, ?, ?)",
+                [(progress.user_id, e.kind, e.module, e.step, progress.updated_at) for e in events])
+
+    async def count_users(self) -> int:
+        """How many people have progress stored."""
+        async with self.db.execute("SELECT count(*) FROM users") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,1 @@
+"""Test support code: the local fake Telegram Bot API server and its helpers."""

@@ -1,0 +1,133 @@
+"""A family member at the keyboard of the fake Telegram: types, taps buttons, reads replies.
+
+It also starts and stops the real `craftbot run` process pointed at the fake Bot API
+server, so tests exercise python-telegram-bot's real HTTP stack end to end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.support.botapi import FakeBotApi
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "tests" / "curriculum"
+
+
+class BotProcess:
+    """The real `craftbot run` in a subprocess, talking to a FakeBotApi."""
+
+    def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
+                 extra_config: str = "") -> None:
+        self.server = server
+        self.config = workdir / "config.yaml"
+        self.log = workdir / "bot.log"
+        self.config.write_text(
+            "telegram:\n"
+            f"  base_url: {server.base_url}\n"
+            f"  base_file_url: {server.base_file_url}\n"
+            "  poll_timeout: 2\n"
+            "storage:\n"
+            f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
+            "curriculum:\n"
+            f"  path: {curriculum}\n"
+            "logging:\n  level: DEBUG\n" + extra_config, encoding="utf-8")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def database(self) -> Path:
+        """The SQLite file the bot writes."""
+        return self.config.parent / "data" / "bot.sqlite3"
+
+    def start(self) -> BotProcess:
+        """Start the bot and wait until it polls for updates."""
+        polls = sum(1 for method, _ in self.server.calls if method == "getUpdates")
+        env = {**os.environ, "CRAFTBOT_TELEGRAM_TOKEN": self.server.token, "PYTHONUNBUFFERED": "1"}
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)],
+                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.server.wait_for(
+            lambda s: self._exited() or sum(1 for m, _ in s.calls if m == "getUpdates") > polls,
+            timeout=30)
+        if self._exited():
+            raise RuntimeError(f"bot exited early:\n{self.log.read_text()}")
+        return self
+
+    def _exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stop the bot (SIGTERM: clean; SIGKILL: a crash) and return its exit code."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+
+@dataclass
+class Player:
+    """One family member in a private chat with the bot."""
+
+    server: FakeBotApi
+    user_id: int
+
+    @property
+    def chat_id(self) -> int:
+        """A private chat's id is the user's id."""
+        return self.user_id
+
+    def _mark(self) -> int:
+        return self.server.sent_count(self.chat_id)
+
+    def _since(self, mark: int) -> list[dict[str, Any]]:
+        self.server.wait_idle()
+        return self.server.sent(self.chat_id)[mark:]
+
+    def send(self, text: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Type a message; return the bot's new messages once it has answered."""
+        mark = self._mark()
+        self.server.inject_message(self.user_id, text, **kwargs)
+        return self._since(mark)
+
+    def inject(self, method: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        """Send any other kind of update (inject_sticker, inject_raw ...); return new messages."""
+        mark = self._mark()
+        getattr(self.server, method)(*args, **kwargs)
+        return self._since(mark)
+
+    def buttons(self) -> list[tuple[int, str, str]]:
+        """(message id, label, data) of every button on the bot's latest keyboard."""
+        for message in reversed(self.server.sent(self.chat_id)):
+            rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+            if rows:
+                return [(message["message_id"], b["text"], b["callback_data"])
+                        for row in rows for b in row]
+        return []
+
+    def press(self, label: str) -> list[dict[str, Any]]:
+        """Tap the button whose label contains `label` on the latest keyboard."""
+        found = [b for b in self.buttons() if label in b[1]]
+        if not found:
+            raise AssertionError(f"no button {label!r} in {[b[1] for b in self.buttons()]}")
+        message_id, _, data = found[0]
+        mark = self._mark()
+        self.server.inject_callback(self.user_id, message_id, data)
+        return self._since(mark)
+
+    def last_text(self) -> str:
+        """The text of the bot's latest message in this chat."""
+        return str(self.server.sent(self.chat_id)[-1].get("text", ""))
+
+
+def texts(messages: list[dict[str, Any]]) -> str:
+    """All the texts of some messages, joined, for `in` assertions."""
+    return "\n".join(str(m.get("text", "")) for m in messages)

@@ -1,0 +1,51 @@
+"""The terminal chat through the real `craftbot` command, with piped input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SAMPLE = Path(__file__).parent / "curriculum"
+REPO = Path(__file__).parent.parent
+
+
+def chat(script: str, db: Path, *extra: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "chat", "--curriculum", str(SAMPLE), "--db", str(db), *extra],
+        input=script, capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
+    return result.stdout
+
+
+def test_a_piped_conversation_and_resuming_it(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    out = chat("1\nRobin\n2\n1\n3\n3\n2\n1\n", db, "--user", "3")
+    assert "Who is Robin to you?" in out
+    assert "  [1] Next: Basics" in out
+    assert "> Robin" in out  # piped input is echoed, so the transcript reads as a chat
+    out = chat("1\n1\n", db, "--user", "3")
+    assert "Welcome back" in out
+    assert "Welcome to the basics, about Robin." in out
+    assert "How stressed are you today?" in out
+
+
+def test_validate_refuses_a_broken_curriculum(tmp_path: Path) -> None:
+    broken = tmp_path / "cur"
+    (broken / "en").mkdir(parents=True)
+    for f in (SAMPLE / "en").glob("*.yaml"):
+        (broken / "en" / f.name).write_text(f.read_text().replace("next: quiz", "next: quizz"))
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "validate", str(broken)],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 1
+    assert "basics.yaml:" in result.stdout and "unknown step 'quizz'; did you mean 'quiz'?" in result.stdout
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--curriculum", str(broken)],
+                            capture_output=True, text=True, cwd=REPO, timeout=60, input="")
+    assert result.returncode == 1 and "not starting" in result.stderr
+
+
+def test_run_without_token_explains(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "run"], capture_output=True, text=True,
+                            cwd=REPO, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert result.returncode == 2
+    assert "@BotFather" in result.stderr and "craftbot chat" in result.stderr
