@@ -1,0 +1,349 @@
+"""Loading a curriculum folder: `curriculum/<locale>/locale.yaml` plus one file per module.
+
+Pass one (here) checks each file's shape against `state.schema` and turns pydantic's
+errors into `file:line:col` diagnostics that say how to fix them. Pass two
+(`state.crossref`) checks references between steps and modules. `load_curriculum` runs both
+and raises `CurriculumError` when anything is an error, so nothing invalid is ever served.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from state.diagnostics import CurriculumError, Diagnostic
+from state.schema import STEP_KINDS, Locale, Module, Step
+from state.yamlsource import Located, PathKey, load_located
+
+LOCALE_FILE = "locale.yaml"
+
+
+@dataclass
+class LocaleContent:
+    """Everything one locale's folder holds, with where each module came from."""
+
+    code: str
+    folder: Path
+    locale: Locale | None = None
+    locale_source: Located | None = None
+    modules: dict[str, Module] = field(default_factory=dict)
+    sources: dict[str, Located] = field(default_factory=dict)
+    # Module files that failed pass one, by id (or file name): their raw data, None if
+    # unreadable. Pass two uses them to avoid reporting the same mistake again elsewhere.
+    rejected: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def onboarding(self) -> Module:
+        """The onboarding module (validation guarantees there is exactly one)."""
+        return next(m for m in self.modules.values() if m.onboarding)
+
+    @property
+    def path_modules(self) -> list[Module]:
+        """The teaching modules in their order, onboarding excluded."""
+        return sorted((m for m in self.modules.values() if not m.onboarding),
+                      key=lambda m: (m.order, m.id))
+
+    def step(self, module_id: str, step_id: str) -> Step | None:
+        """A step by module and step id, or None when it does not exist."""
+        module = self.modules.get(module_id)
+        if module is None:
+            return None
+        return next((s for s in module.steps if s.id == step_id), None)
+
+
+@dataclass
+class Curriculum:
+    """A validated curriculum: its locales, a content hash as version, and any warnings."""
+
+    root: Path
+    locales: dict[str, LocaleContent]
+    default_locale: str
+    version: str
+    warnings: list[Diagnostic] = field(default_factory=list)
+
+    def content(self, locale: str | None) -> LocaleContent:
+        """The content for a locale, falling back to the default one."""
+        if locale and locale in self.locales:
+            return self.locales[locale]
+        if locale and locale.split("-")[0] in self.locales:
+            return self.locales[locale.split("-")[0]]
+        return self.locales[self.default_locale]
+
+
+def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum, list[Diagnostic]]:
+    """Read and check a curriculum folder; return it with every diagnostic found."""
+    from state.crossref import check_references
+
+    problems: list[Diagnostic] = []
+    locales: dict[str, LocaleContent] = {}
+    digest = hashlib.sha256()
+    if not root.is_dir():
+        problems.append(Diagnostic(str(root), 1, 1, "error",
+                                   "no such curriculum folder; give the folder that holds en/ ..."))
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    for folder in folders:
+        if folder.name.startswith((".", "_")) or folder.name == "tests":
+            continue
+        content = LocaleContent(folder.name, folder)
+        locales[folder.name] = content
+        for file in sorted(folder.glob("*.yaml")):
+            digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
+            _read_file(file, content, problems)
+    if root.is_dir() and not locales:
+        problems.append(Diagnostic(str(root), 1, 1, "error",
+                                   "no locale folders found; put modules in a folder such as en/"))
+    curriculum = Curriculum(root, locales, default_locale, digest.hexdigest()[:12])
+    problems.extend(check_references(curriculum))
+    curriculum.warnings = sorted(p for p in problems if not p.is_error)
+    return curriculum, sorted(set(problems))
+
+
+def load_curriculum(root: Path, default_locale: str = "en") -> Curriculum:
+    """Load a curriculum for serving; raise CurriculumError if it has any error."""
+    curriculum, problems = read_curriculum(root, default_locale)
+    if any(p.is_error for p in problems):
+        raise CurriculumError(problems)
+    return curriculum
+
+
+def _read_file(file: Path, content: LocaleContent, problems: list[Diagnostic]) -> None:
+    located, syntax = load_located(file)
+    problems.extend(syntax)
+    is_locale = file.name == LOCALE_FILE
+    if located is None:
+        if not is_locale:
+            content.rejected[file.stem] = None
+        return
+    if not isinstance(located.data, dict):
+        what = "a list" if isinstance(located.data, list) else "a single value"
+        fields = "locale:, name:, crisis:, ui:" if is_locale else "id:, title:, steps: ..."
+        problems.append(located.diagnostic((), f"the file holds {what}, but it must hold fields"
+                                               f" ({fields}); start each field at the left margin"
+                                               " with no '- ' in front"))
+        if not is_locale:
+            content.rejected[file.stem] = None
+        return
+    model: type[BaseModel] = Locale if is_locale else Module
+    try:
+        parsed = model.model_validate(located.data)
+    except ValidationError as exc:
+        problems.extend(_translate(exc, located, model))
+        if not is_locale:
+            module_id = located.data.get("id")
+            content.rejected[module_id if isinstance(module_id, str) else file.stem] = located.data
+        return
+    if isinstance(parsed, Locale):
+        content.locale, content.locale_source = parsed, located
+        return
+    assert isinstance(parsed, Module)
+    if parsed.id in content.modules:
+        other = content.sources[parsed.id].file.name
+        problems.append(located.diagnostic(("id",), f"module id '{parsed.id}' is already used by"
+                                                    f" {other}; give each module its own id"))
+        return
+    content.modules[parsed.id] = parsed
+    content.sources[parsed.id] = located
+
+
+TYPE_ERRORS = {
+    "string_type": "text", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "float_type": "a number", "float_parsing": "a number",
+    "list_type": "a list (lines starting with '- ')", "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+}
+
+PydanticError = tuple[PathKey, ErrorDetails]
+
+
+def _translate(exc: ValidationError, located: Located, model: type[BaseModel]) -> list[Diagnostic]:
+    """Pydantic's errors as diagnostics at the right place, one per mistake."""
+    found = [(_known_path(tuple(e["loc"]), located, missing=e["type"] == "missing"), e)
+             for e in exc.errors()]
+    found = _without_union_noise(found)
+    out: list[Diagnostic] = []
+    typed: dict[PathKey, list[ErrorDetails]] = {}
+    extra = [path for path, err in found if err["type"] == "extra_forbidden"]
+    guesses = {path: _close_field(path, located, model) for path in extra}
+    for path, err in found:
+        kind = err["type"]
+        if kind in TYPE_ERRORS:
+            typed.setdefault(path, []).append(err)
+        elif kind == "extra_forbidden":
+            guess = guesses[path]
+            hint = f"did you mean '{guess}'?" if guess else "remove it or check its spelling"
+            out.append(located.diagnostic(path, f"unknown field '{path[-1]}'; {hint}", key=True))
+        elif kind == "missing":
+            if any(g == path[-1] and p[:-1] == path[:-1] for p, g in guesses.items()):
+                continue  # the misspelt field above already says what to write
+            out.append(located.diagnostic(path, _missing(path, located)))
+        else:
+            out.append(located.diagnostic(path, _other_error(path, err, located)))
+    for path, errs in typed.items():
+        wanted = " or ".join(dict.fromkeys(TYPE_ERRORS[e["type"]] for e in errs))
+        out.append(located.diagnostic(path, f"{_name(path)} must be {wanted}, not {errs[0]['input']!r}"))
+    return out
+
+
+def _without_union_noise(found: list[PydanticError]) -> list[PydanticError]:
+    """Drop the type errors of union members that the value plainly was not meant to be.
+
+    For `text: [a, 5]` pydantic reports both "not a string" (the `str` member) and "item 2 is
+    not a string" (the `list[str]` member); only the deeper, more specific one helps.
+    """
+    def explained(path: PathKey, err: ErrorDetails) -> bool:
+        return err["type"] in TYPE_ERRORS and any(
+            other[: len(path)] == path and (len(other) > len(path) or e["type"] not in TYPE_ERRORS)
+            for other, e in found if e is not err)
+
+    return [(path, err) for path, err in found if not explained(path, err)]
+
+
+def _known_path(loc: PathKey, located: Located, *, missing: bool = False) -> PathKey:
+    """The path in the file that a pydantic location points at.
+
+    Pydantic's locations also name union members (`message`, `str`, `list[str]` ...) and
+    use field names for aliases (`in_`); those parts are dropped or translated by walking the
+    data itself. A missing field keeps its name as the last part so the message can say it.
+    """
+    path: PathKey = ()
+    node: Any = located.data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict):
+            key = "in" if part == "in_" else part
+            is_tag = len(path) >= 2 and path[-2] == "steps" and node.get("kind") == part
+            if key in node and not is_tag:
+                path, node = (*path, key), node[key]
+                continue
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            path, node = (*path, part), node[part]
+            continue
+        if missing and i == len(loc) - 1:
+            path = (*path, part)
+    return path
+
+
+def _name(path: PathKey) -> str:
+    """How a message names the value at `path`: `'next'`, `item 2 of 'text'`, `the step`."""
+    if not path:
+        return "the file"
+    if isinstance(path[-1], int):
+        parent = f"'{path[-2]}'" if len(path) > 1 else "the file"
+        return f"item {path[-1] + 1} of {parent}"
+    return f"'{path[-1]}'"
+
+
+def _step_id(path: PathKey, located: Located) -> str | None:
+    """The id of the step that `path` lies in, if any."""
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        step = located.data["steps"][path[1]]
+        if isinstance(step, dict) and isinstance(step.get("id"), str):
+            return str(step["id"])
+    return None
+
+
+FIELD_HINTS = {
+    "next": "the id of the step that comes after this one",
+    "save": "the name its answer is kept under, such as `stress`",
+    "otherwise": "the step to go to when no case holds",
+    "explain": "why this answer is right or not",
+    "label": "the text on the button",
+    "key": "the saved answer to test",
+    "id": "lowercase letters, digits and _",
+}
+
+
+def _missing(path: PathKey, located: Located) -> str:
+    name = str(path[-1])
+    hint = f" ({FIELD_HINTS[name]})" if name in FIELD_HINTS else ""
+    step = _step_id(path, located)
+    where = f"step '{step}'" if step and len(path) == 3 else "this"
+    return f"{where} has no `{name}:`; add `{name}:`{hint}"
+
+
+def _other_error(path: PathKey, err: ErrorDetails, located: Located) -> str:
+    kind, ctx = err["type"], err.get("ctx", {})
+    if kind == "union_tag_invalid":
+        got = str(ctx.get("tag", "?"))
+        guess = difflib.get_close_matches(got, STEP_KINDS, n=1)
+        hint = f"did you mean '{guess[0]}'?" if guess else "use one of " + ", ".join(STEP_KINDS)
+        return f"unknown step kind '{got}'; {hint}"
+    if kind == "union_tag_not_found":
+        return "this step has no `kind:`; add one of " + ", ".join(STEP_KINDS)
+    if kind == "string_pattern_mismatch":
+        return (f"'{err['input']}' is not a valid id: use lowercase letters, digits and _,"
+                " starting with a letter")
+    if kind in ("too_short", "string_too_short"):
+        least = ctx.get("min_length", 1)
+        return f"{_name(path)} is empty; give it at least {least} item(s)" if kind == "too_short" \
+            else f"{_name(path)} must not be empty; write it"
+    if kind == "string_too_long":
+        return (f"{_name(path)} is {len(err['input'])} characters; keep it to at most"
+                f" {ctx.get('max_length')}")
+    if kind == "too_long":
+        return f"{_name(path)} has too many items; keep it to at most {ctx.get('max_length')}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        bound = "at least" if kind == "greater_than_equal" else "at most"
+        limit = ctx.get("ge", ctx.get("le"))
+        return f"{_name(path)} is {err['input']!r}; it must be {bound} {limit}"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    step = _step_id(path, located)
+    if step and len(path) == 2:
+        return f"step '{step}': {message}"
+    return f"{_name(path)}: {message}" if path else message
+
+
+def _close_field(path: PathKey, located: Located, root: type[BaseModel]) -> str | None:
+    """The allowed field name closest to the unknown one at `path`, if any is close."""
+    model = _model_at(path[:-1], located.data, root)
+    if model is None:
+        return None
+    allowed = [f.alias or n for n, f in model.model_fields.items()]
+    guess = difflib.get_close_matches(str(path[-1]), allowed, n=1)
+    return guess[0] if guess else None
+
+
+def _model_at(path: PathKey, data: Any, root: type[BaseModel]) -> type[BaseModel] | None:
+    """The schema model that describes the mapping at `path` of the data, if one does."""
+    annotation: Any = root
+    node = data
+    for part in path:
+        if isinstance(part, int):
+            annotation = next((get_args(a)[0] for a in _members(annotation)
+                               if get_origin(a) is list), None)
+        else:
+            model = _pick(annotation, node)
+            fields = model.model_fields if model else {}
+            annotation = next((f.annotation for n, f in fields.items() if (f.alias or n) == part),
+                              None)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return _pick(annotation, node)
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The members of a (possibly annotated) union, or the annotation itself."""
+    if get_origin(annotation) is Annotated:
+        return _members(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [annotation]
+
+
+def _pick(annotation: Any, node: Any) -> type[BaseModel] | None:
+    """The model among a union's members that fits a mapping (steps by their `kind`)."""
+    models = [m for m in _members(annotation) if isinstance(m, type) and issubclass(m, BaseModel)]
+    if len(models) > 1 and isinstance(node, dict):
+        models = [m for m in models if "kind" in m.model_fields
+                  and node.get("kind") in get_args(m.model_fields["kind"].annotation)]
+    return models[0] if len(models) == 1 else None
