@@ -102,9 +102,10 @@ class SqliteProgressStore:
 
     async def load(self, user_id: int) -> Progress | None:
         """A user's progress, or None for someone new."""
-        async with self.db.execute("SELECT data FROM users WHERE user_id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
-        return Progress.from_json(json.loads(row[0])) if row else None
+        # One round trip to the database thread (execute + fetch + close would be three).
+        rows = list(await self.db.execute_fetchall("SELECT data FROM users WHERE user_id = ?",
+                                                   (user_id,)))
+        return Progress.from_json(json.loads(rows[0][0])) if rows else None
 
     @asynccontextmanager
     async def session(self, user_id: int) -> AsyncIterator[Session]:
