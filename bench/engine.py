@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from state.engine import Engine  # noqa: E402
-from state.loader import load_curriculum  # noqa: E402
-from state.progress import Command, Input, Press, Progress, Reply, TextIn  # noqa: E402
-from state.service import Conversations  # noqa: E402
-from state.store import SqliteProgressStore  # noqa: E402
+from state.engine import Engine
+from state.loader import load_curriculum
+from state.progress import Command, Input, Press, Progress, Reply, TextIn
+from state.service import Conversations
+from state.store import SqliteProgressStore
 
 CURRICULUM = Path(__file__).resolve().parent.parent / "curriculum"
 
