@@ -236,10 +236,15 @@ class BranchStep(StepBase):
 
 
 class EndStep(StepBase):
-    """The end of the module; `suggest` names the module to offer next instead of the usual."""
+    """The end of the module; `suggest` names the module to offer next instead of the usual.
+
+    `complete: false` makes an early exit (for example a safety exit) that does not count
+    the module as done or open the modules after it; the module starts afresh next time.
+    """
 
     kind: Literal["end"]
     suggest: str | None = None
+    complete: bool = True
 
 
 Step = Annotated[

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from state.progress import Button, Message
-from state.render import to_html
+from state.render import to_html, to_plain
 from state.schema import (
     ChecklistStep,
     ChoiceStep,
@@ -39,14 +39,21 @@ def option_rows(labels: list[str], datas: list[str], columns: int) -> tuple[tupl
     return tuple(tuple(buttons[i:i + columns]) for i in range(0, len(buttons), columns))
 
 
-def step_buttons(step: Step, seq: int, ui: Mapping[str, str],
-                 picked: list[int] | None = None) -> tuple[tuple[Button, ...], ...]:
+def label_text(label: str, answers: Mapping[str, Any], defaults: Mapping[str, str]) -> str:
+    """A button label with its placeholders filled (labels are plain text, not HTML)."""
+    return to_plain(to_html(label, answers, defaults))[:64]
+
+
+def step_buttons(step: Step, seq: int, ui: Mapping[str, str], picked: list[int] | None = None,
+                 answers: Mapping[str, Any] | None = None,
+                 defaults: Mapping[str, str] | None = None) -> tuple[tuple[Button, ...], ...]:
     """The buttons under a step's last message (none for free-text steps)."""
+    answers, defaults = answers or {}, defaults or {}
     if isinstance(step, ChoiceStep):
-        labels = [o.label for o in step.options]
+        labels = [label_text(o.label, answers, defaults) for o in step.options]
         return option_rows(labels, [f"o:{seq}:{i}" for i in range(len(labels))], step.columns)
     if isinstance(step, QuizStep):
-        labels = [o.label for o in step.options]
+        labels = [label_text(o.label, answers, defaults) for o in step.options]
         return option_rows(labels, [f"o:{seq}:{i}" for i in range(len(labels))], 1)
     if isinstance(step, ScaleStep):
         values = list(range(step.min, step.max + 1))
@@ -55,7 +62,8 @@ def step_buttons(step: Step, seq: int, ui: Mapping[str, str],
                            [f"o:{seq}:{i}" for i in range(len(values))], per_row)
     if isinstance(step, ChecklistStep):
         chosen = set(picked or [])
-        labels = [("✅ " if i in chosen else "▫️ ") + o.label for i, o in enumerate(step.options)]
+        labels = [("✅ " if i in chosen else "▫️ ") + label_text(o.label, answers, defaults)
+                  for i, o in enumerate(step.options)]
         rows = option_rows(labels, [f"t:{seq}:{i}" for i in range(len(labels))], 1)
         done = step.done_label or ui["checklist_done"]
         return (*rows, (Button(done, f"d:{seq}"),))
@@ -75,7 +83,7 @@ def show_step(step: Step, seq: int, answers: Mapping[str, Any], ui: Mapping[str,
             texts[-1] = f"{texts[-1]}\n\n{ends}"
         else:
             texts.append(ends)
-    buttons = step_buttons(step, seq, ui, picked)
+    buttons = step_buttons(step, seq, ui, picked, answers, defaults)
     if not texts:
         return []
     return [Message(t) for t in texts[:-1]] + [Message(texts[-1], buttons)]

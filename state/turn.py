@@ -121,7 +121,10 @@ class Turn:
             self.p.pending = {}
             if isinstance(step, EndStep):
                 self.say_texts(texts_of(step.text))
-                self.finish_module(module_id, step.suggest)
+                if step.complete:
+                    self.finish_module(module_id, step.suggest)
+                else:
+                    self.leave_module(module_id, step.suggest)
                 return
             if isinstance(step, BranchStep) or (isinstance(step, MessageStep) and not step.button):
                 self.say_texts(texts_of(step.text))
@@ -168,6 +171,20 @@ class Turn:
         rows.append((Button(self.ui["menu_button"], "v:menu"),))
         key = "module_done" if upcoming or module.onboarding else "all_done"
         self.say(self.ui[key].replace("{title}", module.title), tuple(rows))
+
+    def leave_module(self, module_id: str, suggest: str | None) -> None:
+        """An early exit: the module is not done and starts afresh next time."""
+        self.p.positions.pop(module_id, None)
+        self.p.module = self.p.step = None
+        self.reply.events.append(Event("module_left", module_id))
+        rows: list[tuple[Button, ...]] = []
+        target = self.content.modules.get(suggest or "")
+        if target:
+            rows.append((Button(self.ui["next_module_button"].replace("{title}", target.title),
+                                f"m:{target.id}"),))
+        rows.append((Button(self.ui["menu_button"], "v:menu"),))
+        last = self.reply.messages.pop() if self.reply.messages else Message(self.ui["menu_title"])
+        self.reply.messages.append(Message(last.html, tuple(rows)))
 
     # -- modules and the menu ---------------------------------------------------------------
 
@@ -335,7 +352,8 @@ class Turn:
         if message_html is None:
             self.show_current()
             return
-        self.reply.edit = Message(message_html, step_buttons(step, self.p.seq, self.ui, picked))
+        buttons = step_buttons(step, self.p.seq, self.ui, picked, self.p.answers, self.locale.defaults)
+        self.reply.edit = Message(message_html, buttons)
 
     def close_checklist(self, step: ChecklistStep, message_html: str | None) -> None:
         """Save the ticked items and move on (if enough are ticked)."""
