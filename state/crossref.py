@@ -12,6 +12,7 @@ import difflib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from state.crisis import CRISIS_PLACEHOLDERS, crisis_texts
 from state.diagnostics import Diagnostic
 from state.render import TELEGRAM_LIMIT, markup_problem
 from state.schema import (
@@ -32,7 +33,11 @@ if TYPE_CHECKING:
 
 SOFT_LIMIT = 700  # longer messages are hard to read on a phone
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
-BUILTIN_KEYS = frozenset({"homework"})
+BUILTIN_KEYS = frozenset({  # saved by the engine itself, not by a step (see state/practice.py)
+    "homework", "homework_module", "homework_reviewed", "homework_tried", "homework_how",
+    "homework_obstacle", "checkin_stress", "checkin_sober_days", "checkin_rewards",
+    "checkin_loved_one_day", "checkin_every", "reminders", "timezone", "reminder_time",
+})
 
 
 def check_references(curriculum: Curriculum) -> list[Diagnostic]:
@@ -91,21 +96,22 @@ def _check_locale_file(content: LocaleContent) -> Iterator[Diagnostic]:
                                 key=True)
     for key, text in content.locale.ui.items():
         if key not in UI_KEYS:
-            yield source.diagnostic(("ui", key), f"unknown ui text '{key}'; remove it", key=True,
+            guess = difflib.get_close_matches(key, sorted(UI_KEYS), n=1)
+            hint = f"did you mean '{guess[0]}'?" if guess else "the bot never shows it; remove it"
+            yield source.diagnostic(("ui", key), f"unknown ui text '{key}'; {hint}", key=True,
                                     severity="warning")
             continue
         for name in placeholders(text):
             if name not in UI_KEYS[key]:
-                allowed = ", ".join(f"{{{n}}}" for n in sorted(UI_KEYS[key])) or "none"
+                may_use = ", ".join(f"{{{n}}}" for n in sorted(UI_KEYS[key])) or "none"
                 yield source.diagnostic(("ui", key), f"unknown placeholder {{{name}}} in ui text"
-                                                     f" '{key}'; it may only use: {allowed}")
+                                                     f" '{key}'; it may only use: {may_use}")
         problem = markup_problem(text)
         if problem:
             yield source.diagnostic(("ui", key), f"text has {problem}")
-    crisis = content.locale.crisis.message
-    for i, text in enumerate([crisis] if isinstance(crisis, str) else crisis):
-        path: PathKey = ("crisis", "message") if isinstance(crisis, str) else ("crisis", "message", i)
-        yield from _check_text(text, path, source, frozenset(), soft=False)
+    crisis_keys = CRISIS_PLACEHOLDERS | frozenset(content.locale.defaults)
+    for path, text in crisis_texts(content.locale.crisis):
+        yield from _check_text(text, path, source, crisis_keys, soft=False)
 
 
 def _saved_keys(content: LocaleContent) -> frozenset[str] | None:
@@ -165,8 +171,9 @@ def _check_module(module: Module, source: Located, saved: frozenset[str] | None,
                                                         " module; give each step its own id")
         else:
             index[step.id] = i
-    unknown = bool(module.start and module.start not in index)
+    unknown = False  # some `next` or `start` names no step
     if module.start and module.start not in index:
+        unknown = True
         yield source.diagnostic(("start",), _unknown_step(module.start, index))
     edges: dict[str, list[str]] = {}
     for i, step in enumerate(module.steps):
@@ -244,9 +251,13 @@ def _check_step(step: Step, base: PathKey, source: Located,
     for i, option in enumerate(getattr(step, "options", [])):
         opt = (*base, "options", i)
         if len(option.label) > 40:
-            yield source.diagnostic((*opt, "label"), "button label longer than 40 characters is cut"
-                                                     " off on phones; shorten it",
+            yield source.diagnostic((*opt, "label"), f"button label is {len(option.label)} characters;"
+                                                     " over 40 is cut off on phones; shorten it",
                                     severity="warning")
+        for name in placeholders(option.label):
+            if saved is not None and name not in saved:
+                yield source.diagnostic((*opt, "label"), f"unknown placeholder {{{name}}}: "
+                                                         + _unknown_key(name, saved))
         for field in ("feedback", "explain"):
             value = getattr(option, field, None)
             for j, text in enumerate([value] if isinstance(value, str) else value or []):

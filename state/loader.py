@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from state.diagnostics import CurriculumError, Diagnostic
 from state.schema import STEP_KINDS, Locale, Module, Step
+from state.versions import MOVES_FILE, read_moves
 from state.yamlsource import Located, PathKey, load_located
 
 LOCALE_FILE = "locale.yaml"
@@ -38,6 +39,8 @@ class LocaleContent:
     # Module files that failed pass one, by id (or file name): their raw data, None if
     # unreadable. Pass two uses them to avoid reporting the same mistake again elsewhere.
     rejected: dict[str, Any] = field(default_factory=dict)
+    # Where people on removed steps go, from moves.yaml (see state.versions).
+    moves: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
 
     @property
     def onboarding(self) -> Module:
@@ -95,12 +98,20 @@ def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum,
         locales[folder.name] = content
         for file in sorted(folder.glob("*.yaml")):
             digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-            _read_file(file, content, problems)
+            if file.name != MOVES_FILE:  # not a module: read by state.versions below
+                _read_file(file, content, problems)
+        problems.extend(Diagnostic(str(file), 1, 1, "warning", "this file is ignored: curriculum"
+                                   f" files end in .yaml; rename it to {file.stem}.yaml")
+                        for file in sorted(folder.glob("*.yml")))
     if root.is_dir() and not locales:
-        problems.append(Diagnostic(str(root), 1, 1, "error",
-                                   "no locale folders found; put modules in a folder such as en/"))
+        looks_like_locale = any(root.glob("*.yaml"))
+        problems.append(Diagnostic(str(root), 1, 1, "error", (
+            f"this is one locale's folder; give the folder above it ({root.resolve().parent})"
+            if looks_like_locale else "no locale folders found; put modules in a folder such as en/"
+        )))
     curriculum = Curriculum(root, locales, default_locale, digest.hexdigest()[:12])
     problems.extend(check_references(curriculum))
+    problems.extend(read_moves(curriculum))
     curriculum.warnings = sorted(p for p in problems if not p.is_error)
     return curriculum, sorted(set(problems))
 
@@ -186,11 +197,21 @@ def _translate(exc: ValidationError, located: Located, model: type[BaseModel]) -
                 continue  # the misspelt field above already says what to write
             out.append(located.diagnostic(path, _missing(path, located)))
         else:
-            out.append(located.diagnostic(path, _other_error(path, err, located)))
+            at = (*path, "kind") if kind == "union_tag_invalid" else path
+            out.append(located.diagnostic(at, _other_error(path, err, located)))
     for path, errs in typed.items():
-        wanted = " or ".join(dict.fromkeys(TYPE_ERRORS[e["type"]] for e in errs))
-        out.append(located.diagnostic(path, f"{_name(path)} must be {wanted}, not {errs[0]['input']!r}"))
+        out.append(located.diagnostic(path, _wrong_type(path, errs)))
     return out
+
+
+def _wrong_type(path: PathKey, errs: list[ErrorDetails]) -> str:
+    """One message for a value that fits none of the types its field allows."""
+    given = errs[0]["input"]
+    if given is None:
+        return f"{_name(path)} has no value; write it after the colon"
+    wanted = " or ".join(dict.fromkeys(TYPE_ERRORS[e["type"]] for e in errs))
+    quote = " (put it in quotes)" if wanted == "text" and not isinstance(given, list | dict) else ""
+    return f"{_name(path)} must be {wanted}, not {given!r}{quote}"
 
 
 def _without_union_noise(found: list[PydanticError]) -> list[PydanticError]:
@@ -258,6 +279,16 @@ FIELD_HINTS = {
     "label": "the text on the button",
     "key": "the saved answer to test",
     "id": "lowercase letters, digits and _",
+    "title": "the name people see in the menu",
+    "description": "one sentence on what the module teaches",
+    "order": "its place in the menu, a whole number",
+    "minutes": "about how long it takes, a whole number",
+    "steps": "the list of steps",
+    "options": "the list of buttons",
+    "locale": "the language code, such as en",
+    "name": "the language's own name, such as English",
+    "crisis": "phrases: and message:",
+    "ui": "the bot's own words",
 }
 
 
@@ -265,7 +296,10 @@ def _missing(path: PathKey, located: Located) -> str:
     name = str(path[-1])
     hint = f" ({FIELD_HINTS[name]})" if name in FIELD_HINTS else ""
     step = _step_id(path, located)
-    where = f"step '{step}'" if step and len(path) == 3 else "this"
+    if step and len(path) == 3:
+        where = f"step '{step}'"
+    else:
+        where = "this file" if len(path) == 1 else _name(path[:-1])
     return f"{where} has no `{name}:`; add `{name}:`{hint}"
 
 
@@ -273,9 +307,9 @@ def _other_error(path: PathKey, err: ErrorDetails, located: Located) -> str:
     kind, ctx = err["type"], err.get("ctx", {})
     if kind == "union_tag_invalid":
         got = str(ctx.get("tag", "?"))
-        guess = difflib.get_close_matches(got, STEP_KINDS, n=1)
-        hint = f"did you mean '{guess[0]}'?" if guess else "use one of " + ", ".join(STEP_KINDS)
-        return f"unknown step kind '{got}'; {hint}"
+        guess = difflib.get_close_matches(got, STEP_KINDS, n=1, cutoff=0.5)
+        hint = f"did you mean '{guess[0]}'? " if guess else ""
+        return f"unknown step kind '{got}'; {hint}the kinds are: {', '.join(STEP_KINDS)}"
     if kind == "union_tag_not_found":
         return "this step has no `kind:`; add one of " + ", ".join(STEP_KINDS)
     if kind == "string_pattern_mismatch":

@@ -74,19 +74,26 @@ def load_located(file: Path) -> tuple[Located | None, list[Diagnostic]]:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        hint = " (check indentation, and put text containing ': ' or '#' in quotes)"
-        return None, [Diagnostic(str(file), line, col, "error", f"YAML syntax: {problem}{hint}")]
+        return None, [Diagnostic(str(file), line, col, "error",
+                                 f"YAML syntax: {problem}; {_syntax_hint(problem)}")]
     located = Located(file, None)
     if node is None:
-        return None, [Diagnostic(str(file), 1, 1, "error", "the file is empty")]
+        return None, [Diagnostic(str(file), 1, 1, "error",
+                                 "the file is empty (or only comments); write its fields or"
+                                 " delete the file")]
     problems: list[Diagnostic] = []
     located.data = _build(node, (), located, problems)
     return located, problems
 
 
-def _build(node: yaml.Node, path: PathKey, located: Located,
-           problems: list[Diagnostic]) -> Any:
+def _build(node: yaml.Node, path: PathKey, located: Located, problems: list[Diagnostic],
+           ancestors: frozenset[int] = frozenset()) -> Any:
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if id(node) in ancestors:  # `&a [*a]`: an alias inside itself would never end
+        problems.append(Diagnostic(str(located.file), *located.values[path], "error",
+                                   "this YAML alias refers to itself; write the value out instead"))
+        return None
+    inner = ancestors | {id(node)}
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -101,8 +108,18 @@ def _build(node: yaml.Node, path: PathKey, located: Located,
                     f"the key '{key}' is written twice in this mapping; keep one",
                 ))
             located.keys[child] = mark
-            result[key] = _build(value_node, child, located, problems)
+            result[key] = _build(value_node, child, located, problems, inner)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*path, i), located, problems) for i, item in enumerate(node.value)]
+        return [_build(item, (*path, i), located, problems, inner)
+                for i, item in enumerate(node.value)]
     return CurriculumLoader(" ").construct_object(node)
+
+
+def _syntax_hint(problem: str) -> str:
+    """What a counselor most likely has to change for a YAML syntax error."""
+    if "'\\t'" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values" in problem:
+        return "put text that contains ': ' in quotes, or fix the indentation"
+    return "check the indentation, and put text containing ': ' or ' #' in quotes"
