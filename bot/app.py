@@ -26,13 +26,16 @@ from telegram.ext import (
     ApplicationBuilder,
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
+from bot.access import AdminCommands
 from bot.config import Settings
+from bot.privacy import Retention, data_cipher, remember
 from state.engine import Engine
 from state.progress import Command, Input, Message, Other, Press, Reply, TextIn
 from state.render import split_message
@@ -117,6 +120,8 @@ class TelegramDoor:
         if user is None:
             return
         started = time.perf_counter()
+        if update.message is not None:  # its id and date, for /hide; never its text
+            await remember(self.conversations.privacy, user.id, [update.message], from_bot=False)
         reply = await self.conversations.handle(user.id, message, update_id=update.update_id,
                                                 language=user.language_code)
         query = update.callback_query
@@ -129,12 +134,15 @@ class TelegramDoor:
             await _quietly(query.answer(reply.toast[:200] if reply.toast else None))
         if len(reply.messages) > 2:
             await _quietly(context.bot.send_chat_action(user.id, ChatAction.TYPING))
-        await self.render(update, context, reply)
+        sent = await self.render(update, context, reply)
+        if reply.remember:
+            await remember(self.conversations.privacy, user.id, sent, from_bot=True)
         log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
                  type(message).__name__, len(reply.messages), (time.perf_counter() - started) * 1000)
 
-    async def render(self, update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
-        """Send the reply: the pressed message edited first, then new messages in order.
+    async def render(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
+                     reply: Reply) -> list[TelegramMessage]:
+        """Send the reply: the pressed message edited, messages deleted, files and messages sent.
 
         Private chats only reach here, so the chat id is the user's id (a callback from an
         inaccessible or forged message carries no chat at all).
@@ -149,12 +157,17 @@ class TelegramDoor:
                 edit = query.edit_message_text(reply.edit.html, parse_mode=ParseMode.HTML,
                                                reply_markup=keyboard(reply.edit))
             await _quietly(edit)
+        for message_id in reply.delete:
+            await _quietly(context.bot.delete_message(chat_id, message_id))
+        sent = [await context.bot.send_document(chat_id, document.data, filename=document.name)
+                for document in reply.documents]
         for message in reply.messages:
             parts = split_message(message.html)
             for i, part in enumerate(parts):
                 markup = keyboard(message) if i == len(parts) - 1 else None
-                await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                               reply_markup=markup)
+                sent.append(await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                                           reply_markup=markup))
+        return sent
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure (its type only, never text) and tell the user kindly."""
@@ -190,9 +203,11 @@ async def _quietly(call: object) -> None:
 
 def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
     """Wire the bot: store opened at start and closed at stop, handlers registered."""
-    store = SqliteProgressStore(settings.storage.database)
+    store = SqliteProgressStore(settings.storage.database, data_cipher())
     conversations = Conversations(engine, store)
     door = TelegramDoor(conversations)
+    retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
+    admin = AdminCommands(settings, conversations.privacy, conversations.clock, door.respond)
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.open()
@@ -202,10 +217,12 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
             if commands:
                 language = None if code == engine.curriculum.default_locale else code
                 await app.bot.set_my_commands(commands, language_code=language)
+        await retention.start()
         log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
                  await store.count_users())
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await retention.stop()
         await store.close()
         log.info("bot stopped")
 
@@ -221,6 +238,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
     app.bot_data["conversations"] = conversations
     app.add_handler(TypeHandler(Update, door.private_only), group=-1)
     app.add_handler(CallbackQueryHandler(door.on_press))
+    app.add_handler(CommandHandler("stats", admin.on_stats, filters.UpdateType.MESSAGE))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, door.on_edit))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, door.on_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, door.on_text))

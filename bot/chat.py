@@ -35,6 +35,9 @@ class TerminalChat:
         if reply.edit is not None and reply.edit.buttons:
             self.buttons = [b for row in reply.edit.buttons for b in row]
             self._print_buttons()
+        for document in reply.documents:  # /mydata: the user's own data, shown in their terminal
+            self.out.write(f"\n[file {document.name}, {len(document.data)} bytes]\n"
+                           f"{document.data.decode('utf-8', 'replace')}\n")
         for message in reply.messages:
             self.out.write(f"\n{to_plain(message.html)}\n")
             if message.buttons:

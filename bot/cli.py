@@ -10,12 +10,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+from bot import privacy_cli
 from bot.config import BUNDLED_CURRICULUM, TOKEN_ENV, Settings, load_settings
+from bot.privacy import check_at_start, open_store
+from state.crypto import DataKeyError
 from state.diagnostics import CurriculumError
 from state.engine import Engine
 from state.loader import load_curriculum, read_curriculum
 from state.service import Conversations
-from state.store import SqliteProgressStore
 
 NO_TOKEN = f"""No Telegram bot token is set.
 
@@ -45,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a curriculum folder and print problems")
     validate.add_argument("path", nargs="?", type=Path, default=None, help="curriculum folder")
     validate.add_argument("--quiet", action="store_true", help="print errors only, no warnings")
+    privacy_cli.add_commands(sub)
     return parser
 
 
@@ -53,10 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "validate":
         return cmd_validate(args.path or BUNDLED_CURRICULUM, quiet=args.quiet)
+    if args.command == "keygen":
+        return privacy_cli.cmd_keygen()
     settings = load_settings(args.config)
-    if args.command == "chat":
-        return cmd_chat(settings, args)
-    return cmd_run(settings)
+    try:
+        if args.command in privacy_cli.COMMANDS:
+            return privacy_cli.run(args, settings)
+        if args.command == "chat":
+            return cmd_chat(settings, args)
+        return cmd_run(settings)
+    except DataKeyError as exc:
+        print(f"craftbot: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_validate(path: Path, *, quiet: bool = False) -> int:
@@ -95,7 +106,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     database = args.db or settings.storage.database
 
     async def chat() -> None:
-        store = await SqliteProgressStore(database).open()
+        store = await open_store(database)
         try:
             conversations = Conversations(engine, store)
             await TerminalChat(conversations, args.user, echo=not sys.stdin.isatty()).run()
@@ -121,6 +132,7 @@ def cmd_run(settings: Settings) -> int:
     engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale)
     if engine is None:
         return 1
+    check_at_start(settings.storage.database)
     from bot.app import run_bot
 
     return run_bot(settings, engine)

@@ -55,6 +55,13 @@ class LoggingSettings(Section):
     format: str = Field(default="text", pattern="^(text|json)$", description="text or json lines")
 
 
+class PrivacySettings(Section):
+    """How long what people write is kept."""
+
+    retention_days: int = Field(default=365, ge=0,
+                                description="erase the data of people inactive this many days; 0 keeps it")
+
+
 class Settings(Section):
     """All settings."""
 
@@ -62,6 +69,7 @@ class Settings(Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     curriculum: CurriculumSettings = Field(default_factory=CurriculumSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     @property
     def token(self) -> str:

@@ -1,8 +1,12 @@
 """Logging that never leaks: no token, no message text, names or answers.
 
-The bot logs only ids, kinds and timings. httpx logs every request URL at INFO, and Bot
-API URLs contain the token, so httpx is kept at WARNING and every record, traceback
-included, passes through a filter that blanks the token wherever it appears.
+The bot logs only pseudonymous ids, kinds and timings. httpx logs every request URL at
+INFO, and Bot API URLs contain the token, so httpx is kept at WARNING and every record,
+traceback included, passes through a filter that blanks the token (and its secret half
+alone) wherever it appears. python-telegram-bot logs whole updates and request parameters,
+message text included, at DEBUG, so its loggers never go below INFO, whatever the level.
+An exception nobody caught is logged through the same filter rather than printed raw:
+python-telegram-bot puts the token in the message of `InvalidToken`.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from types import TracebackType
 
 
 class RedactToken(logging.Filter):
@@ -18,16 +23,21 @@ class RedactToken(logging.Filter):
     def __init__(self, token: str) -> None:
         super().__init__()
         self.token = token
+        secret = token.partition(":")[2]
+        self.secrets = [s for s in (token, secret) if len(s) >= 8]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.token:
+        """Blank the token in the record (it is always kept, never dropped)."""
+        if not self.secrets:
             return True
         message = record.getMessage()
         if record.exc_info:
             message += "\n" + logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
             record.exc_text = None
-        record.msg = message.replace(self.token, "<token>")
+        for secret in self.secrets:
+            message = message.replace(secret, "<token>")
+        record.msg = message
         record.args = None
         return True
 
@@ -52,3 +62,15 @@ def setup_logging(level: str, fmt: str, token: str) -> None:
     root.setLevel(level.upper())
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    telegram = logging.getLogger("telegram")  # its DEBUG records carry message text
+    telegram.setLevel(max(logging.INFO, root.level))
+    sys.excepthook = _log_uncaught
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, trace: TracebackType | None) -> None:
+    """Report an exception nobody caught through the (redacting) log, not straight to stderr."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    logging.getLogger("craftbot").critical("stopped by an uncaught %s", kind.__name__,
+                                           exc_info=(kind, error, trace))

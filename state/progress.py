@@ -102,14 +102,30 @@ class Event:
     step: str | None = None
 
 
+@dataclass(frozen=True)
+class Document:
+    """A file to send, such as the /mydata export."""
+
+    name: str
+    data: bytes
+
+
 @dataclass
 class Reply:
-    """What the engine answers to one input."""
+    """What the engine answers to one input.
+
+    The door deletes the messages in `delete` (ids in the user's private chat) first, then
+    sends `documents`, then `messages`. `remember` is False once a user's data is erased:
+    the ids of the messages sent then are not recorded either.
+    """
 
     messages: list[Message] = field(default_factory=list)
     edit: Message | None = None
     toast: str | None = None
     events: list[Event] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    delete: list[int] = field(default_factory=list)
+    remember: bool = True
 
 
 class ProgressStore(Protocol):

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from state.crypto import DataCipher, seal, unseal
 from state.progress import Event, Progress
 
 MIGRATIONS = "migrations"
@@ -38,10 +39,14 @@ class Session:
 
 
 class SqliteProgressStore:
-    """Progress and events in one SQLite file."""
+    """Progress and events in one SQLite file.
 
-    def __init__(self, path: Path) -> None:
+    With a `cipher`, each user's progress blob is stored encrypted (see `state.crypto`).
+    """
+
+    def __init__(self, path: Path, cipher: DataCipher | None = None) -> None:
         self.path = path
+        self.cipher = cipher
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -105,7 +110,7 @@ class SqliteProgressStore:
         # One round trip to the database thread (execute + fetch + close would be three).
         rows = list(await self.db.execute_fetchall("SELECT data FROM users WHERE user_id = ?",
                                                    (user_id,)))
-        return Progress.from_json(json.loads(rows[0][0])) if rows else None
+        return Progress.from_json(json.loads(unseal(self.cipher, rows[0][0]))) if rows else None
 
     @asynccontextmanager
     async def session(self, user_id: int) -> AsyncIterator[Session]:
@@ -125,13 +130,35 @@ class SqliteProgressStore:
                 await self.db.execute("ROLLBACK")
                 raise
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection inside one write transaction, serialised with every other write."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it to zero bytes.
+
+        With `secure_delete` on, this leaves deleted rows in neither file. False when a
+        reader in another process kept the checkpoint from finishing.
+        """
+        async with self._lock:
+            rows = list(await self.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        return not rows or rows[0][0] == 0
+
     async def save(self, progress: Progress, events: list[Event]) -> None:
         """Write progress and its events in their own transaction."""
         async with self.session(progress.user_id) as session:
             session.save(progress, events)
 
     async def _write(self, progress: Progress, events: list[Event]) -> None:
-        data = json.dumps(progress.to_json(), ensure_ascii=False, separators=(",", ":"))
+        data = seal(self.cipher, json.dumps(progress.to_json(), ensure_ascii=False, separators=(",", ":")))
         await self.db.execute(
             "INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"

@@ -1,0 +1,95 @@
+"""The operator's privacy commands: `craftbot keygen`, `craftbot rotate-key`, `craftbot purge`.
+
+- `keygen` prints a new data key for CRAFTBOT_DATA_KEY.
+- `rotate-key` re-encrypts everyone's stored data with the first key in CRAFTBOT_DATA_KEY
+  (`NEW,OLD`: any listed key opens the old data), plain rows included.
+- `purge` erases the data of people inactive for longer than `privacy.retention_days`
+  (the bot also does this daily); `--dry-run` only counts them.
+
+They print counts and dates, never user ids. All are safe to run while the bot runs
+(SQLite serialises the writes); see docs/operations.md for the key rotation steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.privacy import data_cipher
+from state.crypto import KEY_ENV, new_key
+from state.privacy import PrivacyData
+from state.store import SqliteProgressStore
+
+COMMANDS = ("keygen", "rotate-key", "purge")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register the privacy subcommands on the `craftbot` parser."""
+    sub.add_parser("keygen", help=f"print a new data key for {KEY_ENV}")
+    rotate = sub.add_parser("rotate-key", help=f"re-encrypt all stored data with the first key in {KEY_ENV}")
+    rotate.add_argument("--config", type=Path, help="settings file")
+    purge = sub.add_parser("purge", help="erase the data of people inactive for privacy.retention_days")
+    purge.add_argument("--config", type=Path, help="settings file")
+    purge.add_argument("--dry-run", action="store_true", help="only count who would be erased")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one privacy subcommand; its exit code."""
+    if args.command == "keygen":
+        return cmd_keygen()
+    if args.command == "rotate-key":
+        return asyncio.run(cmd_rotate_key(settings.storage.database))
+    return asyncio.run(cmd_purge(settings.storage.database, settings.privacy.retention_days,
+                                 dry_run=args.dry_run, now=time.time()))
+
+
+def cmd_keygen() -> int:
+    """Print a fresh key on standard output, and how to use it on standard error."""
+    print(new_key())
+    print(f"Set it in the bot's environment as {KEY_ENV}, and keep a copy somewhere safe:"
+          " without it the stored answers cannot be read. To replace a key, list the new one"
+          f" first: {KEY_ENV}=NEW,OLD, then run `craftbot rotate-key`.", file=sys.stderr)
+    return 0
+
+
+async def cmd_rotate_key(database: Path) -> int:
+    """Re-encrypt every stored progress blob with the first key in the environment."""
+    cipher = data_cipher()
+    if cipher is None:
+        print(f"craftbot: {KEY_ENV} is not set. Set it to NEW,OLD (the new key first, then the"
+              " key(s) the data was encrypted with) and run this again.", file=sys.stderr)
+        return 2
+    store = await SqliteProgressStore(database, cipher).open()
+    try:
+        count = await PrivacyData(store).rotate(cipher)
+    finally:
+        await store.close()
+    print(f"re-encrypted {count} user(s) with the first key in {KEY_ENV}.")
+    if cipher.count > 1:
+        print(f"Once every running bot has the new key, keep only it in {KEY_ENV}.")
+    return 0
+
+
+async def cmd_purge(database: Path, days: int, *, dry_run: bool, now: float) -> int:
+    """Erase (or with dry_run, count) everyone inactive for more than `days` days."""
+    if days <= 0:
+        print("privacy.retention_days is 0: data is kept until people delete it; nothing to do.")
+        return 0
+    store = await SqliteProgressStore(database).open()
+    try:
+        privacy = PrivacyData(store)
+        found = await (privacy.inactive(now, days) if dry_run else privacy.purge(now, days))
+    finally:
+        await store.close()
+    verb = "would erase" if dry_run else "erased"
+    line = f"{verb} {len(found)} user(s) inactive for more than {days} day(s)"
+    if found:
+        oldest, newest = (time.strftime("%Y-%m-%d", time.gmtime(p.last_active))
+                          for p in (found[0], found[-1]))
+        line += f" (last active between {oldest} and {newest})"
+    print(line + ".")
+    return 0
