@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/craftbot validate --quiet
+	$(BIN)/craftbot test-curriculum --quiet
 	$(BIN)/pytest -q
 
 check: test

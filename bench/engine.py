@@ -66,7 +66,8 @@ def seed(path: Path, engine: Engine, users: int) -> None:
         data = json.dumps(progress.to_json(), separators=(",", ":"))
         rows.append((uid, data, module, step, engine.version, 1.0, 1.0))
     db = sqlite3.connect(path)
-    db.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     db.commit()
     db.close()
 

@@ -1,8 +1,9 @@
 """The Telegram bot: a python-telegram-bot `Application` whose handlers are thin adapters.
 
 Each handler turns an update into an engine input, awaits `Conversations.handle`, and
-renders the reply as messages with inline keyboards. Updates are processed one at a time
-(PTB's default), which keeps each user's updates in order. Only private chats are served:
+renders the reply as messages with inline keyboards. Updates of different chats are handled
+concurrently and each chat's in order, and an update is confirmed to Telegram only once it
+has been handled, so a crash loses none (`bot.processor`). Only private chats are served:
 what people write here is too personal for a group.
 """
 
@@ -13,7 +14,6 @@ import logging
 import time
 
 from telegram import (
-    BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
@@ -34,10 +34,18 @@ from telegram.ext import (
 )
 
 from bot.access import AdminCommands
+from bot.admin import ReloadDoor, publish_commands
 from bot.config import Settings
+from bot.pacing import Pacer
 from bot.privacy import Retention, data_cipher, remember
+from bot.processor import CommitFirstUpdater
+from bot.scheduler import ReminderLoop, telegram_rate_limiter
+from bot.transport import AiohttpRequest
+from state.clock import CLOCK_ENV, clock_from_env, is_fake
 from state.engine import Engine
+from state.followup import FollowUpOptions
 from state.progress import Command, Input, Message, Other, Press, Reply, TextIn
+from state.reload import Reloader
 from state.render import split_message
 from state.service import Conversations
 from state.store import SqliteProgressStore
@@ -102,11 +110,14 @@ class TelegramDoor:
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A sticker, photo, voice note or any other non-text message."""
-        await self.respond(update, context, Other("media"))
+        caption = update.message.caption if update.message else None
+        await self.respond(update, context, Other("media", caption or ""))
 
     async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message: kept as first sent, and the user is told so."""
-        await self.respond(update, context, Other("edit"))
+        edited = update.edited_message
+        words = (edited.text or edited.caption or "") if edited else ""
+        await self.respond(update, context, Other("edit", words))  # crisis words still count
 
     async def on_press(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press, checked by the engine against the step it was made for."""
@@ -135,6 +146,7 @@ class TelegramDoor:
         if len(reply.messages) > 2:
             await _quietly(context.bot.send_chat_action(user.id, ChatAction.TYPING))
         sent = await self.render(update, context, reply)
+        self.conversations.replied(user.id, update.update_id)
         if reply.remember:
             await remember(self.conversations.privacy, user.id, sent, from_bot=True)
         log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
@@ -167,6 +179,8 @@ class TelegramDoor:
                 markup = keyboard(message) if i == len(parts) - 1 else None
                 sent.append(await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
                                                            reply_markup=markup))
+        for photo in reply.photos:  # after the messages: the /progress chart
+            sent.append(await context.bot.send_photo(chat_id, photo.data, filename=photo.name))
         return sent
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -204,24 +218,36 @@ async def _quietly(call: object) -> None:
 def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
     """Wire the bot: store opened at start and closed at stop, handlers registered."""
     store = SqliteProgressStore(settings.storage.database, data_cipher())
-    conversations = Conversations(engine, store)
+    clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/clock.py)
+    conversations = Conversations(engine, store, clock,
+                                  FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days))
+    reminders = ReminderLoop(
+        conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
+        pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds), keyboard=keyboard,
+        remember=lambda chat, sent: remember(conversations.privacy, chat, sent, from_bot=True))
     door = TelegramDoor(conversations)
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
     admin = AdminCommands(settings, conversations.privacy, conversations.clock, door.respond)
+    resources = settings.crisis.resource_map()
+    reloads = ReloadDoor(Reloader(conversations, settings.curriculum.path,
+                                  settings.curriculum.default_locale,
+                                  lambda curriculum: Engine(curriculum, resources)),
+                         settings, door.respond)
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.open()
-        for code, content in engine.curriculum.locales.items():
-            assert content.locale is not None
-            commands = [BotCommand(name, text) for name, text in content.locale.commands.items()]
-            if commands:
-                language = None if code == engine.curriculum.default_locale else code
-                await app.bot.set_my_commands(commands, language_code=language)
+        await reloads.start(app)  # records this version's steps; SIGHUP reloads the curriculum
+        await publish_commands(app.bot, engine)
         await retention.start()
+        if settings.reminders.send:
+            await reminders.start(app.bot)  # due reminders, every reminders.poll_seconds
+        if is_fake(clock):
+            log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
         log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
                  await store.count_users())
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await reminders.stop()
         await retention.stop()
         await store.close()
         log.info("bot stopped")
@@ -231,14 +257,20 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
+        .request(AiohttpRequest())  # a third of httpx's CPU per call (docs/performance.md)
+        .get_updates_request(AiohttpRequest(connections=1))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .rate_limiter(telegram_rate_limiter(settings.telegram.max_per_second))
         .build()
     )
+    # Confirms updates to Telegram only once handled; chats concurrently, each in order.
+    app.updater = CommitFirstUpdater(app)
     app.bot_data["conversations"] = conversations
     app.add_handler(TypeHandler(Update, door.private_only), group=-1)
     app.add_handler(CallbackQueryHandler(door.on_press))
     app.add_handler(CommandHandler("stats", admin.on_stats, filters.UpdateType.MESSAGE))
+    app.add_handler(CommandHandler("reload", reloads.on_reload, filters.UpdateType.MESSAGE))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, door.on_edit))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, door.on_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, door.on_text))

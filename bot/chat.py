@@ -8,25 +8,39 @@ echoed after `> ` so the transcript reads like the conversation.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
+import tempfile
+from pathlib import Path
 from typing import TextIO
 
-from state.progress import Button, Command, Input, Press, Reply, TextIn
+from bot.pacing import Pacer
+from bot.privacy import open_store
+from bot.scheduler import Scheduler
+from state.engine import Engine
+from state.progress import Button, Command, Input, Message, Press, Reply, TextIn
 from state.render import to_plain
 from state.service import Conversations
+from state.transcripts import StartError, parse_profile, preview, profile_answers
 
 
 class TerminalChat:
     """One person chatting with the bot in a terminal."""
 
     def __init__(self, conversations: Conversations, user_id: int, *, out: TextIO = sys.stdout,
-                 echo: bool = False) -> None:
+                 echo: bool = False, language: str | None = None) -> None:
         self.conversations = conversations
         self.user_id = user_id
         self.out = out
         self.echo = echo
+        self.language = language  # as Telegram's language_code: the locale a new user gets
+        self.farewell = "Bye for now. Your progress is saved."
         self.buttons: list[Button] = []
+        self.files: Path | None = None  # a private folder for charts, made when first needed
+        # Reminders that come due (by CRAFTBOT_FAKE_CLOCK_FILE's clock too) show before a prompt.
+        self.reminders = Scheduler(conversations, _Terminal(self), clock=conversations.clock,
+                                   pacer=Pacer(per_second=1000, per_chat=0))
 
     def show(self, reply: Reply) -> None:
         """Print a reply; number its buttons so a typed number can press them."""
@@ -39,11 +53,20 @@ class TerminalChat:
             self.out.write(f"\n[file {document.name}, {len(document.data)} bytes]\n"
                            f"{document.data.decode('utf-8', 'replace')}\n")
         for message in reply.messages:
-            self.out.write(f"\n{to_plain(message.html)}\n")
-            if message.buttons:
-                self.buttons = [b for row in message.buttons for b in row]
-                self._print_buttons()
+            self.show_message(message)
+        for photo in reply.photos:  # the /progress chart: saved, and its path shown
+            self.files = self.files or Path(tempfile.mkdtemp(prefix="craftbot-charts-"))
+            path = self.files / f"{self.user_id}-{photo.name}"
+            path.write_bytes(photo.data)
+            self.out.write(f"\n[chart saved: {path}]\n")
         self.out.flush()
+
+    def show_message(self, message: Message) -> None:
+        """Print one message and number its buttons."""
+        self.out.write(f"\n{to_plain(message.html)}\n")
+        if message.buttons:
+            self.buttons = [b for row in message.buttons for b in row]
+            self._print_buttons()
 
     def _print_buttons(self) -> None:
         for number, button in enumerate(self.buttons, start=1):
@@ -61,14 +84,18 @@ class TerminalChat:
 
     async def send(self, message: Input) -> None:
         """Send one input and print the answer."""
-        reply = await self.conversations.handle(self.user_id, message)
+        reply = await self.conversations.handle(self.user_id, message, language=self.language)
         if reply is not None:
             self.show(reply)
 
-    async def run(self, source: TextIO = sys.stdin) -> None:
-        """Chat until end of input (or /quit)."""
-        await self.send(Command("start"))
+    async def run(self, source: TextIO = sys.stdin, opening: Reply | None = None) -> None:
+        """Chat until end of input (or /quit); begin with `opening`, or else with /start."""
+        if opening is not None:
+            self.show(opening)
+        else:
+            await self.send(Command("start"))
         while True:
+            await self.reminders.run_due(user_id=self.user_id)
             self.out.write("\n> " if not self.echo else "")
             self.out.flush()
             line = await asyncio.to_thread(source.readline)
@@ -81,4 +108,59 @@ class TerminalChat:
             if not line.strip():
                 continue
             await self.send(self.parse(line))
-        self.out.write("\nBye for now. Your progress is saved.\n")
+        self.out.write(f"\n{self.farewell}\n")
+
+
+class _Terminal:
+    """Delivers reminders to the terminal chat: printed like any message."""
+
+    def __init__(self, chat: TerminalChat) -> None:
+        self.chat = chat
+
+    async def send(self, chat_id: int, message: Message) -> None:
+        """Print the reminder."""
+        self.chat.show_message(message)
+        self.chat.out.flush()
+
+
+def preview_chat(engine: Engine, args: argparse.Namespace, database: Path | None) -> int:
+    """`craftbot chat --start MODULE[:STEP]`: chat from any step as a given family member.
+
+    The family member is fresh, has finished onboarding with the `--profile` answers, and
+    lives in a temporary database unless `--db` names one (then `--user` must be new there).
+    """
+    try:
+        profile = parse_profile(args.profile or "")
+    except StartError as exc:
+        print(f"craftbot: --profile: {exc}", file=sys.stderr)
+        return 2
+
+    async def chat(path: Path) -> int:
+        store = await open_store(path)
+        try:
+            conversations = Conversations(engine, store)
+            if await store.load(args.user) is not None:
+                print(f"craftbot: user {args.user} already has progress in {path}; preview as a"
+                      " new --user, or leave out --db to use a throwaway database", file=sys.stderr)
+                return 2
+            progress, opening = preview(engine, args.user, args.locale, args.start, profile,
+                                        conversations.clock())
+            await store.save(progress, [])
+            answers = profile_answers(engine.curriculum.content(progress.locale), profile)
+            shown = ", ".join(f"{k}={v}" for k, v in answers.items())
+            print(f"Preview of {args.start} ({progress.locale}) as: {shown}")
+            chat = TerminalChat(conversations, args.user, echo=not sys.stdin.isatty())
+            if database is None:
+                chat.farewell = "End of the preview. Nothing was kept."
+            await chat.run(opening=opening)
+            return 0
+        except StartError as exc:
+            print(f"craftbot: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            await store.close()
+
+    if database is not None:
+        return asyncio.run(chat(database))
+    with tempfile.TemporaryDirectory(prefix="craftbot-preview-") as scratch:
+        return asyncio.run(chat(Path(scratch) / "preview.sqlite3"))

@@ -8,15 +8,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from bot import privacy_cli
+from bot import book, graph, privacy_cli, safety_cli, stats_cli, transcripts
 from bot.config import BUNDLED_CURRICULUM, TOKEN_ENV, Settings, load_settings
 from bot.privacy import check_at_start, open_store
+from state.clock import clock_from_env
+from state.crisis import Resource
 from state.crypto import DataKeyError
 from state.diagnostics import CurriculumError
 from state.engine import Engine
 from state.loader import load_curriculum, read_curriculum
+from state.reload import record_served
 from state.service import Conversations
 
 NO_TOKEN = f"""No Telegram bot token is set.
@@ -43,11 +47,27 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="SQLite file to keep progress in (default: the config's)")
     chat.add_argument("--user", type=int, default=1, help="user id, to resume a conversation")
     chat.add_argument("--curriculum", type=Path, help="curriculum folder (default: the bundled one)")
+    chat.add_argument("--locale", help="the language a new user gets, such as en")
+    chat.add_argument("--start", metavar="MODULE[:STEP]",
+                      help="preview from this step as a family member who finished onboarding"
+                      " (a throwaway user in a temporary database unless --db is given)")
+    chat.add_argument("--profile", metavar="KEY=VALUE,...",
+                      help="with --start: onboarding answers, such as"
+                      " relationship=partner,substance=opioids,loved_one=Sam")
 
     validate = sub.add_parser("validate", help="check a curriculum folder and print problems")
     validate.add_argument("path", nargs="?", type=Path, default=None, help="curriculum folder")
     validate.add_argument("--quiet", action="store_true", help="print errors only, no warnings")
+    validate.add_argument("--against", type=Path, metavar="DB",
+                          help="also count the people in this database on steps that change or vanish")
+
+    stats_cli.add_stats_arguments(sub.add_parser(
+        "stats", help="anonymous statistics: modules started and completed, where people stop"))
     privacy_cli.add_commands(sub)
+    graph.add_command(sub)
+    book.add_command(sub)
+    transcripts.add_command(sub)
+    safety_cli.add_command(sub)
     return parser
 
 
@@ -55,15 +75,27 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `craftbot` command."""
     args = build_parser().parse_args(argv)
     if args.command == "validate":
-        return cmd_validate(args.path or BUNDLED_CURRICULUM, quiet=args.quiet)
+        folder = args.path or BUNDLED_CURRICULUM
+        code = cmd_validate(folder, quiet=args.quiet)
+        return stats_cli.cmd_against(folder, args.against) if args.against and code == 0 else code
     if args.command == "keygen":
         return privacy_cli.cmd_keygen()
+    if args.command == "graph":
+        return graph.cmd_graph(args, BUNDLED_CURRICULUM)
+    if args.command == "test-curriculum":
+        return transcripts.cmd_test_curriculum(args, BUNDLED_CURRICULUM)
+    if args.command == "book":
+        return book.cmd_book(args, BUNDLED_CURRICULUM)
+    if args.command == "safety":
+        return safety_cli.run(args)
     settings = load_settings(args.config)
     try:
         if args.command in privacy_cli.COMMANDS:
             return privacy_cli.run(args, settings)
         if args.command == "chat":
             return cmd_chat(settings, args)
+        if args.command == "stats":
+            return stats_cli.cmd_stats(settings, args)
         return cmd_run(settings)
     except DataKeyError as exc:
         print(f"craftbot: {exc}", file=sys.stderr)
@@ -86,10 +118,14 @@ def cmd_validate(path: Path, *, quiet: bool = False) -> int:
     return 1 if errors else 0
 
 
-def load_engine(path: Path, default_locale: str = "en") -> Engine | None:
-    """Load and validate the curriculum; print the problems and return None if invalid."""
+def load_engine(path: Path, default_locale: str = "en",
+                resources: Mapping[str, Resource] | None = None) -> Engine | None:
+    """Load and validate the curriculum; print the problems and return None if invalid.
+
+    `resources` are the crisis lines from the configuration (default: the US ones).
+    """
     try:
-        return Engine(load_curriculum(path, default_locale))
+        return Engine(load_curriculum(path, default_locale), resources)
     except CurriculumError as exc:
         print(exc.report(), file=sys.stderr)
         print(f"craftbot: the curriculum in {path} has errors; not starting.", file=sys.stderr)
@@ -100,16 +136,26 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     """Chat in the terminal with the same engine and store as the bot."""
     from bot.chat import TerminalChat
 
-    engine = load_engine(args.curriculum or settings.curriculum.path, settings.curriculum.default_locale)
+    engine = load_engine(args.curriculum or settings.curriculum.path, settings.curriculum.default_locale,
+                         settings.crisis.resource_map())
     if engine is None:
         return 1
+    if getattr(args, "start", None) or getattr(args, "profile", None):
+        if not args.start:
+            print("craftbot: --profile needs --start MODULE[:STEP]", file=sys.stderr)
+            return 2
+        from bot.chat import preview_chat
+
+        return preview_chat(engine, args, args.db)
     database = args.db or settings.storage.database
 
     async def chat() -> None:
         store = await open_store(database)
         try:
-            conversations = Conversations(engine, store)
-            await TerminalChat(conversations, args.user, echo=not sys.stdin.isatty()).run()
+            conversations = Conversations(engine, store, clock_from_env())  # state/clock.py
+            await record_served(conversations)  # so validate --against can tell what changed
+            await TerminalChat(conversations, args.user, echo=not sys.stdin.isatty(),
+                               language=getattr(args, "locale", None)).run()
         finally:
             await store.close()
 
@@ -129,7 +175,8 @@ def cmd_run(settings: Settings) -> int:
         print("Starting the terminal chat now.\n", file=sys.stderr)
         return cmd_chat(settings, argparse.Namespace(curriculum=None, db=None, user=1))
     setup_logging(settings.logging.level, settings.logging.format, token)
-    engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale)
+    engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
+                         settings.crisis.resource_map())
     if engine is None:
         return 1
     check_at_start(settings.storage.database)

@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from state.crisis import US_RESOURCES, Resource
+
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CURRICULUM = REPO / "curriculum"
 TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
@@ -33,6 +35,8 @@ class TelegramSettings(Section):
                                description="Bot API file URL")
     poll_timeout: int = Field(default=30, ge=0, le=60, description="long-polling timeout, seconds")
     admins: list[int] = Field(default_factory=list, description="Telegram user ids allowed admin commands")
+    max_per_second: int = Field(default=30, ge=0, le=1000,
+                                description="messages per second to Telegram, all chats; 0: no limiter")
 
 
 class StorageSettings(Section):
@@ -62,6 +66,44 @@ class PrivacySettings(Section):
                                 description="erase the data of people inactive this many days; 0 keeps it")
 
 
+class ResourceSettings(Section):
+    """One crisis line or service, shown when words of crisis interrupt and by /safety."""
+
+    name: str = Field(min_length=1, description="what people call it, such as 911")
+    details: str = Field(min_length=1, description="how to reach it and what it is for")
+    show_for: list[str] = Field(default_factory=list,
+                                description="pathways whose message shows it (safety: /safety); empty: all")
+
+
+def _us_resources() -> dict[str, ResourceSettings]:
+    return {key: ResourceSettings(name=r.name, details=r.details, show_for=list(r.show_for))
+            for key, r in US_RESOURCES.items()}
+
+
+class CrisisSettings(Section):
+    """The crisis resources of the region the bot serves (default: the United States)."""
+
+    resources: dict[str, ResourceSettings] = Field(
+        default_factory=_us_resources,
+        description="crisis lines by id; giving any replaces all the defaults; `emergency` fills {emergency}")
+
+    def resource_map(self) -> dict[str, Resource]:
+        """The resources as the engine takes them."""
+        return {key: Resource(r.name, r.details, tuple(r.show_for)) for key, r in self.resources.items()}
+
+
+class ReminderSettings(Section):
+    """Messages the bot sends unasked: homework check-ins, check-ins, the one nudge (docs/reminders.md)."""
+
+    send: bool = Field(default=True, description="send reminders at all; false stops the dispatcher")
+    poll_seconds: float = Field(default=30.0, gt=0, le=3600, description="seconds between looks for due ones")
+    nudge_after_days: int = Field(default=3, ge=1, le=60,
+                                  description="days after someone stops mid-module before the one nudge")
+    per_second: float = Field(default=25.0, gt=0, le=30, description="reminders per second, all chats")
+    per_chat_seconds: float = Field(default=1.0, ge=0, le=60, description="seconds between two to one chat")
+    workers: int = Field(default=8, ge=1, le=64, description="reminders being sent at the same time")
+
+
 class Settings(Section):
     """All settings."""
 
@@ -69,7 +111,9 @@ class Settings(Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     curriculum: CurriculumSettings = Field(default_factory=CurriculumSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    reminders: ReminderSettings = Field(default_factory=ReminderSettings)
 
     @property
     def token(self) -> str:

@@ -8,11 +8,16 @@ decides what to say, what to save, and how to answer input that does not fit the
 
 from __future__ import annotations
 
-from state.crisis import CrisisDetector
+from collections.abc import Mapping
+
+from state import practice, safety_flow
+from state.crisis import CrisisGuide, Resource
+from state.discreet import sensitive_keys
 from state.loader import Curriculum, LocaleContent
 from state.machine import CurriculumMachine
-from state.progress import Command, Input, Other, Press, Progress, Reply, TextIn
+from state.progress import Command, Due, Input, Other, Press, Progress, Reply, TextIn
 from state.turn import Turn
+from state.versions import Fingerprints, catch_up
 
 MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut silently
 
@@ -20,14 +25,19 @@ MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut si
 class Engine:
     """Walks family members through one loaded curriculum."""
 
-    def __init__(self, curriculum: Curriculum) -> None:
+    def __init__(self, curriculum: Curriculum, resources: Mapping[str, Resource] | None = None) -> None:
+        """`resources`: the crisis lines from the configuration (default: the US ones)."""
         self.curriculum = curriculum
+        # Step fingerprints of versions served before, to tell whether a user's step changed.
+        self.earlier: dict[str, Fingerprints] = {}
         self.machines: dict[str, CurriculumMachine] = {}
-        self.detectors: dict[str, CrisisDetector] = {}
+        self.guides: dict[str, CrisisGuide] = {}  # crisis words, texts and resources per locale
+        self.sensitive: dict[str, frozenset[str]] = {}  # answers never echoed in discreet mode
         for code, content in curriculum.locales.items():
             self.machines[code] = CurriculumMachine(list(content.modules.values()))
             assert content.locale is not None
-            self.detectors[code] = CrisisDetector(content.locale.crisis.phrases)
+            self.guides[code] = CrisisGuide(content.locale.crisis, resources)
+            self.sensitive[code] = sensitive_keys(content.modules.values())
 
     @property
     def version(self) -> str:
@@ -48,12 +58,30 @@ class Engine:
         """Answer one input and update `progress` in place."""
         content = self.content(progress)
         turn = Turn(content, self.machines[content.code], progress, now)
+        turn.sensitive = self.sensitive[content.code]
+        moved = catch_up(turn, self.version, self.earlier)  # content published since last time
         progress.updated_at = now
         progress.version = self.version
+        if isinstance(message, Due):  # a reminder's time has come: state.practice words it
+            practice.take(turn, message)
+            return turn.reply
+        guide = self.guides[content.code]
+        found = guide.detector.detect(safety_flow.free_text(message))  # at every step, always first
+        if found:
+            safety_flow.interrupt(turn, guide, found)
+            return turn.reply
+        if isinstance(message, Press) and safety_flow.handles(message):
+            safety_flow.on_press(turn, guide, message)
+            return turn.reply
+        if isinstance(message, Command) and message.name in safety_flow.COMMANDS:
+            safety_flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
+            return turn.reply
+        if moved and not (isinstance(message, Command) and message.name != "start"):
+            return turn.reply
+        if practice.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
+            practice.settle(turn)
+            return turn.reply
         if isinstance(message, TextIn):
-            if self.detectors[content.code].detect(message.text):
-                turn.crisis()
-                return turn.reply
             if not turn.onboarding_started():
                 turn.start_onboarding()
             elif len(message.text) > MAX_ANSWER:
@@ -70,6 +98,7 @@ class Engine:
                 turn.on_press(message)
         elif isinstance(message, Other):
             turn.on_other(message.what)
+        practice.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
         return turn.reply
 
     @staticmethod
@@ -86,9 +115,6 @@ class Engine:
             turn.show_progress()
         elif name == "help":
             turn.say_ui("help", here_button=True)
-        elif name == "safety":
-            turn.say_ui("safety")
-            turn.crisis(record=False)
         else:
             turn.say_ui("unknown_command")
             turn.show_current()

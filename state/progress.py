@@ -28,10 +28,12 @@ class Progress:
     started: dict[str, float] = field(default_factory=dict)
     completed: dict[str, float] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)
+    practice: dict[str, Any] = field(default_factory=dict)  # reminders and check-ins: state.practice
     created_at: float = 0.0
     updated_at: float = 0.0
     last_update_id: int = 0
     version: str = ""
+    discreet: bool | None = None  # set by /discreet; None: follow the onboarding answers
 
     def to_json(self) -> dict[str, Any]:
         """The progress as JSON-ready data."""
@@ -69,12 +71,27 @@ class Press:
 
 @dataclass(frozen=True)
 class Other:
-    """Anything else a person can send: a sticker, photo, voice note, an edit ..."""
+    """Anything else a person can send: a sticker, photo, voice note, an edit ...
+
+    `text` is what it says in words, if anything (an edited text, a photo's caption): it is
+    not taken as an answer, but words of crisis in it are never missed.
+    """
 
     what: str
+    text: str = ""
 
 
-Input = Command | TextIn | Press | Other
+@dataclass(frozen=True)
+class Due:
+    """A reminder whose time has come, handed in by the scheduler (see `bot.scheduler`)."""
+
+    reminder_id: int
+    kind: str
+    due_at: float = 0.0
+    ref: str = ""
+
+
+Input = Command | TextIn | Press | Other | Due
 
 
 @dataclass(frozen=True)
@@ -95,11 +112,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Event:
-    """Something worth counting (a module started, a crisis interrupt). Never holds text."""
+    """Something worth counting (a module started, a crisis interrupt). Never holds text.
+
+    `detail` is a short code, never words the user wrote (a crisis pathway's name).
+    """
 
     kind: str
     module: str | None = None
     step: str | None = None
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,7 @@ class Reply:
     toast: str | None = None
     events: list[Event] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
+    photos: list[Document] = field(default_factory=list)  # sent after `messages` (the /progress chart)
     delete: list[int] = field(default_factory=list)
     remember: bool = True
 

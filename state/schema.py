@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_STEP_ID = 40
@@ -284,18 +284,86 @@ class Module(Strict):
         return self.start or self.steps[0].id
 
 
-class Crisis(Strict):
-    """The locale's crisis words and the message that interrupts any step."""
+NextStep = Literal["safety_plan", "overdose", "grounding"]
+DEFAULT_NEXT_STEPS: tuple[NextStep, ...] = ("safety_plan", "grounding")
+PATHWAY_PATTERN = r"^[a-z][a-z0-9_]{0,23}$"  # short: it travels in callback data
 
-    phrases: list[str] = Field(min_length=1)
-    message: Text
 
-    @field_validator("phrases")
-    @classmethod
-    def _no_blank(cls, phrases: list[str]) -> list[str]:
-        if any(not p.strip() for p in phrases):
+def _check_phrases(phrases: list[str]) -> list[str]:
+    """Crisis phrases and exclusions: not blank, `*` never first or last, no `**`."""
+    for phrase in phrases:
+        words = phrase.split()
+        if not words:
             raise ValueError("crisis phrases must not be empty")
-        return phrases
+        if words[0] == "*" or words[-1] == "*" or "**" in phrase:
+            raise ValueError(f"'{phrase}': a lone `*` stands between two words (\"he * kill me\");"
+                             " it cannot start or end a phrase")
+    return phrases
+
+
+Phrases = Annotated[list[str], AfterValidator(_check_phrases)]
+
+
+class Pathway(Strict):
+    """One crisis pathway: the words that reveal it and what the bot says and offers.
+
+    `message` may use `{resources}` (the configured crisis resources for this pathway),
+    `{emergency}` (the emergency number) and the locale's `defaults` keys; `next_steps` are
+    the in-bot steps offered once the person has said whether they are safe.
+    """
+
+    phrases: Phrases = Field(min_length=1)
+    message: Text
+    next_steps: list[NextStep] = Field(default_factory=lambda: list(DEFAULT_NEXT_STEPS))
+
+
+class Crisis(Strict):
+    """The locale's crisis words, pathways and messages; they interrupt any step.
+
+    `pathways` maps a pathway name (such as `own_danger`) to its phrases and message.
+    The older form, a flat `phrases` list, still works: it becomes one pathway named
+    `crisis` that shows `message`. `message` is also what /safety shows. `exclusions` are
+    phrases that cancel a crisis match they overlap ("this homework is killing me");
+    `rewrites` turn a word into others before matching ("gonna" -> "going to").
+    """
+
+    phrases: Phrases = Field(default_factory=list)
+    message: Text
+    pathways: dict[str, Pathway] = Field(default_factory=dict)
+    exclusions: Phrases = Field(default_factory=list)
+    rewrites: dict[str, str] = Field(default_factory=dict)
+    overdose_steps: Text = ""
+    grounding: Text = ""
+    safety_plan: dict[str, str] = Field(default_factory=dict)
+    skip_words: list[str] = Field(default_factory=lambda: ["skip"])
+
+    @model_validator(mode="after")
+    def _some_phrases(self) -> Crisis:
+        if not self.phrases and not self.pathways:
+            raise ValueError("crisis needs `pathways:` (or at least a `phrases:` list)")
+        for name in self.pathways:
+            if not re.match(PATHWAY_PATTERN, name):
+                raise ValueError(f"pathway name '{name}': use lowercase letters, digits and _,"
+                                 " starting with a letter, at most 24 characters")
+        return self
+
+
+class Discreet(Strict):
+    """Neutral words for whatever can show outside the open chat, for discreet mode.
+
+    `neutral` maps a kind of notification (`reminder`, `check_in` ...) to its neutral text;
+    `default` is used for any other kind. `hidden` stands in for a private answer.
+    """
+
+    neutral: dict[str, str] = Field(default_factory=lambda: {"default": "You have a new message."})
+    hidden: str = "(private)"
+
+    @field_validator("neutral")
+    @classmethod
+    def _has_default(cls, neutral: dict[str, str]) -> dict[str, str]:
+        if "default" not in neutral:
+            raise ValueError("discreet.neutral needs a `default:` text, used for any other kind")
+        return neutral
 
 
 class Locale(Strict):
@@ -307,6 +375,7 @@ class Locale(Strict):
     ui: dict[str, str]
     defaults: dict[str, str] = Field(default_factory=dict)
     commands: dict[str, str] = Field(default_factory=dict)
+    discreet: Discreet = Field(default_factory=Discreet)
 
 
 PLACEHOLDER = re.compile(r"\{([a-z][a-z0-9_]*)\}")

@@ -12,8 +12,10 @@ from collections.abc import Callable
 
 from state.datarights import DataRights
 from state.engine import Engine
+from state.followup import FollowUp, FollowUpOptions
 from state.privacy import PrivacyData
-from state.progress import Input, Reply
+from state.progress import Due, Input, Reply
+from state.redelivery import Deliveries
 from state.store import SqliteProgressStore
 
 Clock = Callable[[], float]
@@ -22,24 +24,41 @@ Clock = Callable[[], float]
 class Conversations:
     """Serves inputs from many users against one engine and one store."""
 
-    def __init__(self, engine: Engine, store: SqliteProgressStore, clock: Clock = time.time) -> None:
+    def __init__(self, engine: Engine, store: SqliteProgressStore, clock: Clock = time.time,
+                 followup: FollowUpOptions | None = None) -> None:
         self.engine = engine
         self.store = store
         self.clock = clock
         self.privacy = PrivacyData(store)
         self.rights = DataRights(engine, store, self.privacy)
+        self.followup = FollowUp(engine, store, followup)  # reminders, check-ins, the chart
+        self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
+
+    def use(self, engine: Engine) -> None:
+        """Serve a newly loaded curriculum from the next update on (see `state.reload`)."""
+        self.engine = engine
+        self.rights.engine = engine
+        self.followup.engine = engine
+
+    def replied(self, user_id: int, update_id: int) -> None:
+        """The reply to this update has been sent completely (see `state.redelivery`)."""
+        self.deliveries.sent(user_id, update_id)
 
     async def handle(self, user_id: int, message: Input, *, update_id: int = 0,
                      language: str | None = None) -> Reply | None:
-        """Answer one input; None when this update was already handled."""
+        """Answer one input; None when this update was already handled and answered."""
         now = self.clock()
         if self.rights.wants(message):  # /hide, /mydata, /delete: before the engine, at any step
             return await self.rights.handle(user_id, message, now, language)
         async with self.store.session(user_id) as session:
+            if session.progress is None and isinstance(message, Due):
+                return None  # a reminder for someone whose data was erased: nothing to say
             progress = session.progress or self.engine.new_progress(user_id, language, now)
-            if update_id and update_id <= progress.last_update_id:
-                return None
+            if update_id and update_id <= progress.last_update_id:  # delivered again after a crash
+                return self.deliveries.answer_again(self.engine, progress, update_id, now)
             reply = self.engine.handle(progress, message, now)
             progress.last_update_id = max(progress.last_update_id, update_id)
+            await self.followup.during(progress, message, now)  # plans reminders in this transaction
             session.save(progress, reply.events)
+        await self.followup.after(progress, message, reply, now)  # the /progress chart
         return reply

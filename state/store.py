@@ -20,9 +20,20 @@ from pathlib import Path
 import aiosqlite
 
 from state.crypto import DataCipher, seal, unseal
+from state.inlinestore import Checkpointer, InlineExecution
 from state.progress import Event, Progress
+from state.stats import iso_week
 
 MIGRATIONS = "migrations"
+# Count a person once in their week's total unless users.active_week says they already are.
+COUNT_ACTIVE_WEEK = (
+    "INSERT INTO weekly_active (week, users) SELECT ?1, 1 WHERE NOT EXISTS"
+    " (SELECT 1 FROM users WHERE user_id = ?2 AND active_week = ?1)"
+    " ON CONFLICT (week) DO UPDATE SET users = users + 1")
+
+
+class InlineConnection(InlineExecution, aiosqlite.Connection):
+    """aiosqlite's connection, each statement run at once on the event loop's thread."""
 
 
 @dataclass
@@ -48,6 +59,7 @@ class SqliteProgressStore:
         self.path = path
         self.cipher = cipher
         self._db: aiosqlite.Connection | None = None
+        self._checkpointer: Checkpointer | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -64,16 +76,24 @@ class SqliteProgressStore:
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
-        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        # Statements run on the event loop's thread: each takes microseconds, far less than
+        # a hop to aiosqlite's thread would (see state.inlinestore and docs/performance.md).
+        self._db = await InlineConnection(self.path, isolation_level=None)
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
         await self.db.execute("PRAGMA secure_delete=ON")
         await self.db.execute("PRAGMA busy_timeout=5000")
+        await self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         await self._migrate()
+        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer.start()
         return self
 
     async def close(self) -> None:
         """Checkpoint the journal and close."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         if self._db is not None:
             await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             await self._db.close()
@@ -166,10 +186,15 @@ class SqliteProgressStore:
             " updated_at = excluded.updated_at",
             (progress.user_id, data, progress.module, progress.step, progress.version,
              progress.created_at, progress.updated_at))
+        week = iso_week(progress.updated_at)  # weekly totals only, no history of visits
+        await self.db.execute(COUNT_ACTIVE_WEEK, (week, progress.user_id))
+        await self.db.execute("UPDATE users SET active_week = ? WHERE user_id = ?",
+                              (week, progress.user_id))
         if events:
             await self.db.executemany(
-                "INSERT INTO events (user_id, kind, module, step, at) VALUES (?, ?, ?, ?, ?)",
-                [(progress.user_id, e.kind, e.module, e.step, progress.updated_at) for e in events])
+                "INSERT INTO events (user_id, kind, module, step, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
+                [(progress.user_id, e.kind, e.module, e.step, e.detail, progress.updated_at)
+                 for e in events])
 
     async def count_users(self) -> int:
         """How many people have progress stored."""

@@ -6,6 +6,10 @@ engine creates one per input; nothing here lives longer than that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from state.discreet import shown_answers
 from state.loader import LocaleContent
 from state.machine import CurriculumMachine
 from state.progress import Button, Event, Message, Press, Progress, Reply
@@ -41,13 +45,18 @@ class Turn:
         self.p = progress
         self.now = now
         self.reply = Reply()
+        self.sensitive: frozenset[str] = frozenset()  # answer keys of `sensitive: true` steps
 
     # -- saying things -------------------------------------------------------------------
 
     def say(self, text: str, buttons: tuple[tuple[Button, ...], ...] = ()) -> None:
         """Add one counselor-written text (rendered with the user's answers)."""
-        html = to_html(text, self.p.answers, self.locale.defaults)
+        html = to_html(text, self.shown_answers(), self.locale.defaults)
         self.reply.messages.append(Message(html, buttons))
+
+    def shown_answers(self) -> Mapping[str, Any]:
+        """The answers placeholders may show: in discreet mode, private ones stand hidden."""
+        return shown_answers(self.p, self.sensitive, self.locale.discreet.hidden)
 
     def say_ui(self, key: str, *, here_button: bool = False, **values: str) -> None:
         """Add one of the bot's own texts from the locale's `ui:`."""
@@ -88,7 +97,7 @@ class Turn:
                 self.start_onboarding()
             return
         picked = self.p.pending.get("picked", [])
-        self.reply.messages.extend(show_step(step, self.p.seq, self.p.answers, self.ui,
+        self.reply.messages.extend(show_step(step, self.p.seq, self.shown_answers(), self.ui,
                                              self.locale.defaults, picked))
 
     # -- moving ---------------------------------------------------------------------------
@@ -230,15 +239,6 @@ class Turn:
         self.say_ui("progress", done=str(done), total=str(len(modules)), current=current,
                     here_button=True)
 
-    def crisis(self, *, record: bool = True) -> None:
-        """Interrupt with the crisis message and resources; offer the way back."""
-        self.say_texts(texts_of(self.locale.crisis.message))
-        back = ((Button(self.ui["crisis_back_button"], "v:here"),),)
-        last = self.reply.messages.pop()
-        self.reply.messages.append(Message(last.html, back))
-        if record:
-            self.reply.events.append(Event("crisis", self.p.module, self.p.step))
-
     # -- answering input ----------------------------------------------------------------------
 
     def on_other(self, what: str) -> None:
@@ -352,7 +352,8 @@ class Turn:
         if message_html is None:
             self.show_current()
             return
-        buttons = step_buttons(step, self.p.seq, self.ui, picked, self.p.answers, self.locale.defaults)
+        buttons = step_buttons(step, self.p.seq, self.ui, picked, self.shown_answers(),
+                               self.locale.defaults)
         self.reply.edit = Message(message_html, buttons)
 
     def close_checklist(self, step: ChecklistStep, message_html: str | None) -> None:

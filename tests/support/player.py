@@ -18,6 +18,9 @@ from tests.support.botapi import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "curriculum"
+# Bot API calls that show the user an answer.
+ANSWERS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument",
+                     "sendPhoto", "deleteMessage", "leaveChat"})
 
 
 class BotProcess:
@@ -86,10 +89,19 @@ class Player:
         return self.user_id
 
     def _mark(self) -> int:
+        self._calls_mark = len(self.server.calls)
         return self.server.sent_count(self.chat_id)
 
     def _since(self, mark: int) -> list[dict[str, Any]]:
-        self.server.wait_idle()
+        """The bot's new messages, once it has answered and gone quiet.
+
+        Waiting for a first answer before waiting for quiet keeps a slow, busy machine
+        from reading the chat before the bot has even started on the update.
+        """
+        calls_mark = getattr(self, "_calls_mark", 0)
+        self.server.wait_for(lambda s: any(m in ANSWERS for m, _ in s.calls[calls_mark:]),
+                             timeout=30)
+        self.server.wait_idle(quiet=0.3, timeout=30)
         return self.server.sent(self.chat_id)[mark:]
 
     def send(self, text: str, **kwargs: Any) -> list[dict[str, Any]]:

@@ -1,0 +1,288 @@
+"""The reminder dispatcher: due reminders out of SQLite, worded by the engine, sent within limits.
+
+One pass (`Scheduler.run_due(now)`) claims the reminders due at `now` in batches, and for
+each: the engine words it through `Conversations.handle(Due(...))` (reminders off, quiet
+hours now, homework already reviewed: it says nothing, and the reminder is skipped or put
+back until quiet hours end); a `Pacer` spaces the sends; the reminder is marked sent only
+once Telegram accepted it (claim-then-send: see `state.reminderstore`).
+
+- "retry after": every send pauses for as long as Telegram says, then the message is
+  tried again (up to `max_retries`; after that the reminder waits for a later pass);
+- blocked by the user (or the account is gone): the reminder fails, the person's other
+  reminders are cancelled, and nothing is planned for them until they write again;
+- any other failure: the reminder goes back to wait a minute, never lost.
+
+`run_forever` is the bot's loop: `recover` once, then a pass every `poll_seconds`. Time is
+the one injectable clock (`state.clock`), so tests move it and call `run_due` themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from telegram import Bot, InlineKeyboardMarkup
+from telegram import Message as TelegramMessage
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.ext import AIORateLimiter, BaseRateLimiter
+
+from bot.pacing import Pacer
+from state.progress import Due, Message
+from state.reminderstore import Reminder, ReminderStore
+from state.render import split_message
+from state.service import Clock, Conversations
+
+log = logging.getLogger("craftbot.reminders")
+
+UNREACHABLE_WORDS = ("chat not found", "user is deactivated", "bot was blocked")
+
+
+class Unreachable(Exception):
+    """Telegram refuses to deliver to this chat for good (the user blocked the bot)."""
+
+
+class RetryLater(Exception):
+    """Telegram asked to wait before sending again."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds} s")
+        self.seconds = seconds
+
+
+class Sender(Protocol):
+    """Delivers one message to one private chat."""
+
+    async def send(self, chat_id: int, message: Message) -> None:
+        """Send it, or raise `Unreachable` or `RetryLater`."""
+        ...
+
+
+@dataclass
+class DispatchReport:
+    """What one pass did."""
+
+    claimed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    deferred: int = 0
+    unreachable: int = 0
+    released: int = 0
+    retries: int = 0
+    waited: float = 0.0
+
+
+def spread(batch: list[Reminder]) -> list[Reminder]:
+    """Everyone's first reminder before anyone's second, so no one's chat spacing holds the rest up."""
+    seen: dict[int, int] = {}
+    ranked = []
+    for reminder in batch:
+        seen[reminder.user_id] = seen.get(reminder.user_id, -1) + 1
+        ranked.append((seen[reminder.user_id], reminder))
+    return [reminder for _, reminder in sorted(ranked, key=lambda pair: pair[0])]
+
+
+class Scheduler:
+    """Sends due reminders, once each, within Telegram's limits."""
+
+    def __init__(self, conversations: Conversations, sender: Sender, *, clock: Clock,
+                 pacer: Pacer | None = None, workers: int = 8, batch: int = 200,
+                 max_retries: int = 3, backoff: float = 60.0) -> None:
+        self.conversations = conversations
+        self.reminders = ReminderStore(conversations.store)
+        self.sender = sender
+        self.clock = clock
+        self.pacer = pacer or Pacer()
+        self.workers = max(1, workers)
+        self.batch = max(1, batch)
+        self.max_retries = max_retries
+        self.backoff = backoff
+
+    async def recover(self) -> int:
+        """After a crash: claims never marked sent wait again (at most one may go out twice)."""
+        returned = await self.reminders.recover()
+        if returned:
+            log.warning("%d reminder(s) claimed before a restart are due again", returned)
+        return returned
+
+    async def run_due(self, now: float | None = None, user_id: int | None = None) -> DispatchReport:
+        """One pass: send every reminder due at `now` (the clock's time if not given).
+
+        With `user_id`, only that person's (the terminal chat is one person's chat).
+        """
+        at = self.clock() if now is None else now
+        report = DispatchReport()
+        while True:
+            batch = await self.reminders.claim_due(at, self.batch, user_id)
+            report.claimed += len(batch)
+            queue = deque(spread(batch))
+            await asyncio.gather(*(self._work(queue, report) for _ in range(min(self.workers, len(batch)))))
+            if len(batch) < self.batch:
+                return report
+
+    async def _work(self, queue: deque[Reminder], report: DispatchReport) -> None:
+        """One of the workers of a pass: deliver reminders until the batch is done."""
+        while queue:
+            await self._deliver(queue.popleft(), report)
+
+    async def _deliver(self, reminder: Reminder, report: DispatchReport) -> None:
+        """Word one claimed reminder, send it, and record how it went."""
+        due = Due(reminder.id, reminder.kind, reminder.due_at, reminder.ref)
+        try:
+            reply = await self.conversations.handle(reminder.user_id, due)
+            if reply is None or not reply.messages:
+                if reply is not None and any(e.kind == "reminder_deferred" for e in reply.events):
+                    report.deferred += 1  # quiet hours now: the engine put it back until they end
+                    return
+                await self.reminders.finish(reminder.id, "skipped", self.clock())
+                report.skipped += 1
+                return
+            for message in reply.messages:
+                await self._send(reminder.user_id, message, report)
+        except Unreachable:
+            await self.reminders.unreachable(reminder.user_id, reminder.id, self.clock())
+            report.unreachable += 1
+            log.info("reminder %d: the person cannot be reached; their reminders stop", reminder.id)
+            return
+        except RetryLater as exc:
+            await self.reminders.release(reminder.id, self.clock() + exc.seconds)
+            report.released += 1
+            return
+        except Exception:
+            log.exception("reminder %d failed; it will be tried again", reminder.id)
+            await self.reminders.release(reminder.id, self.clock() + self.backoff)
+            report.released += 1
+            return
+        await self.reminders.mark_sent(reminder.id, self.clock())
+        report.sent += 1
+
+    async def _send(self, chat_id: int, message: Message, report: DispatchReport) -> None:
+        """Send one message when the pacer allows; on "retry after", wait as told and retry."""
+        for attempt in range(self.max_retries + 1):
+            await self.pacer.wait(chat_id)
+            try:
+                await self.sender.send(chat_id, message)
+                return
+            except RetryLater as exc:
+                if attempt == self.max_retries:
+                    raise
+                log.warning("Telegram asked to wait %.1f s before sending again", exc.seconds)
+                report.retries += 1
+                report.waited += exc.seconds
+                self.pacer.pause(exc.seconds)
+
+    async def run_forever(self, poll_seconds: float) -> None:
+        """The bot's loop: recover once, then a pass every `poll_seconds` until cancelled."""
+        await self.recover()
+        while True:
+            try:
+                report = await self.run_due()
+                if report.claimed:
+                    log.info("reminders: %d due, %d sent, %d skipped, %d unreachable, %d put back",
+                             report.claimed, report.sent, report.skipped, report.unreachable,
+                             report.released)
+            except Exception:
+                log.exception("reminder pass failed")
+            await asyncio.sleep(poll_seconds)
+
+
+Remember = Callable[[int, list[TelegramMessage]], Awaitable[None]]
+
+
+class TelegramSender:
+    """Sends a reminder with python-telegram-bot, turning Telegram's refusals into ours."""
+
+    def __init__(self, bot: Bot, keyboard: Callable[[Message], InlineKeyboardMarkup | None],
+                 remember: Remember | None = None) -> None:
+        self.bot = bot
+        self.keyboard = keyboard
+        self.remember = remember
+
+    async def send(self, chat_id: int, message: Message) -> None:
+        """Send one message (split if long), keeping its id for /hide."""
+        parts = split_message(message.html)
+        for i, part in enumerate(parts):
+            markup = self.keyboard(message) if i == len(parts) - 1 else None
+            try:
+                sent = await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                                   reply_markup=markup)
+            except RetryAfter as exc:
+                wait = exc.retry_after
+                raise RetryLater(wait if isinstance(wait, int | float) else wait.total_seconds()) from exc
+            except Forbidden as exc:
+                raise Unreachable(type(exc).__name__) from exc
+            except BadRequest as exc:
+                if any(words in exc.message.lower() for words in UNREACHABLE_WORDS):
+                    raise Unreachable(type(exc).__name__) from exc
+                raise
+            if self.remember is not None:
+                await self.remember(chat_id, [sent])
+
+
+class ReminderLoop:
+    """The dispatcher's life in the bot: started after the store opens, stopped before it closes."""
+
+    def __init__(self, conversations: Conversations, *, poll_seconds: float, pacer: Pacer,
+                 workers: int, keyboard: Callable[[Message], InlineKeyboardMarkup | None],
+                 remember: Remember | None = None) -> None:
+        self.conversations = conversations
+        self.poll_seconds = poll_seconds
+        self.pacer = pacer
+        self.workers = workers
+        self.keyboard = keyboard
+        self.remember = remember
+        self.scheduler: Scheduler | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, bot: Bot) -> None:
+        """Recover claims a crash left, then look for due reminders every `poll_seconds`."""
+        sender = TelegramSender(bot, self.keyboard, self.remember)
+        self.scheduler = Scheduler(self.conversations, sender, clock=self.conversations.clock,
+                                   pacer=self.pacer, workers=self.workers)
+        self._task = asyncio.create_task(self.scheduler.run_forever(self.poll_seconds),
+                                         name="craftbot-reminders")
+
+    async def stop(self) -> None:
+        """Stop between sends (an interrupted send is recovered at the next start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class NoRateLimit(BaseRateLimiter[int]):
+    """Sends at once: for load tests against a local fake server (`telegram.max_per_second: 0`)."""
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to stop."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Make the call."""
+        return await callback(*args, **kwargs)
+
+
+def telegram_rate_limiter(per_second: int) -> BaseRateLimiter[int]:
+    """The limiter for every call the bot makes: Telegram's ~30 messages a second overall.
+
+    A "retry after" is waited out and the call tried once more, for replies as for reminders.
+    """
+    if per_second <= 0:
+        return NoRateLimit()
+    return AIORateLimiter(overall_max_rate=per_second, overall_time_period=1, max_retries=1)

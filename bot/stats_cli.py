@@ -1,0 +1,153 @@
+"""Reports from the database for counselors and operators, on the command line.
+
+`craftbot stats` prints anonymous statistics (`state.stats`) as a table, as JSON with
+`--json`, and draws them as a PNG chart with `--png`. `craftbot validate DIR --against DB`
+tells, before publishing, how many people stand on steps that would change or vanish
+(`state.reload.compare`). Both read the database read-only, beside a running bot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import Settings
+from state.loader import read_curriculum
+from state.reload import compare
+from state.reportstore import ReportError, ReportStore
+from state.stats import ModuleInfo, Report, build_report, duration_text, shown
+
+
+def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `craftbot stats`."""
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--db", type=Path, help="SQLite file to read (default: the config's)")
+    source.add_argument("--config", type=Path, help="settings file naming the database")
+    parser.add_argument("--png", type=Path, help="also draw the figures as a PNG chart here")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--idle-days", type=int, default=7,
+                        help="people idle longer than this count as stopped (default 7)")
+    parser.add_argument("--weeks", type=int, default=12, help="weeks to show (default 12)")
+    parser.add_argument("--curriculum", type=Path,
+                        help="curriculum folder for module titles and step order (default: the config's)")
+
+
+def modules_of(folder: Path, default_locale: str) -> list[ModuleInfo]:
+    """The modules of a curriculum in menu order (what parses, even if it has errors)."""
+    curriculum, _ = read_curriculum(folder, default_locale)
+    content = curriculum.locales.get(default_locale) or next(iter(curriculum.locales.values()), None)
+    if content is None:
+        return []
+    ordered = sorted(content.modules.values(), key=lambda m: (not m.onboarding, m.order, m.id))
+    return [ModuleInfo(m.id, m.title, tuple(s.id for s in m.steps)) for m in ordered]
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    """Print the statistics (and draw the chart); exit 2 when the database cannot be read."""
+    database = args.db or settings.storage.database
+    folder = args.curriculum or settings.curriculum.path
+    modules = modules_of(folder, settings.curriculum.default_locale)
+    try:
+        with ReportStore(database) as store:
+            report = build_report(store, modules, now=time.time(), idle_days=args.idle_days,
+                                  weeks=args.weeks)
+    except ReportError as exc:
+        print(f"craftbot stats: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(table_lines(report, database)))
+    if args.png:
+        draw_chart(report, args.png)
+        print(f"chart written to {args.png}", file=sys.stderr)
+    return 0
+
+
+def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i < right_from else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def table_lines(report: Report, database: Path) -> list[str]:
+    """The report as a terminal table."""
+    day = datetime.fromtimestamp(report.generated_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = [f"craftbot statistics for {database}, {day}",
+           "Counts under 5 are shown as <5. No one is named or numbered.", ""]
+    rows = [[m.title, shown(m.started), shown(m.completed),
+             "-" if m.completion_rate is None else f"{m.completion_rate:.0%}",
+             duration_text(m.median_seconds)] for m in report.modules]
+    out += _table(["module", "started", "completed", "rate", "median time"], rows)
+    out += ["", f"Where people stop (current step, no message for over {report.idle_days} days)"]
+    stops = [[m.title, step, shown(cell)] for m in report.modules for step, cell in m.stopped]
+    out += _table(["module", "step", "people"], stops, right_from=2) if stops else ["  nobody"]
+    out += ["", "Per ISO week (UTC)"]
+    out += _table(["week", "active people", "crisis interrupts"],
+                  [[w.week, shown(w.active), shown(w.crises)] for w in report.weeks])
+    out += ["", f"In all: {shown(report.people)} people stored,"
+                f" {shown(report.crises)} crisis interrupts."]
+    if report.crisis_pathways:
+        out.append("Crisis interrupts by pathway: " + ", ".join(
+            f"{name} {shown(cell)}" for name, cell in report.crisis_pathways.items()))
+    return out
+
+
+def draw_chart(report: Report, path: Path) -> None:
+    """Draw per-module starts and completions and weekly activity into one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4 + 0.35 * len(report.modules)),
+                                         gridspec_kw={"height_ratios": [max(2, len(report.modules)), 4]})
+    titles = [m.title for m in report.modules][::-1]
+    started = [m.started for m in report.modules][::-1]
+    completed = [m.completed for m in report.modules][::-1]
+    rows = range(len(titles))
+    top.barh([r + 0.2 for r in rows], [v or 0 for v in started], height=0.4, label="started")
+    top.barh([r - 0.2 for r in rows], [v or 0 for v in completed], height=0.4, label="completed")
+    for r, (s, c) in enumerate(zip(started, completed, strict=True)):
+        for value, offset in ((s, 0.2), (c, -0.2)):
+            top.text(value or 0, r + offset, f" {shown(value)}", va="center", fontsize=8)
+    top.set_yticks(list(rows), titles, fontsize=8)
+    top.set_title("Modules: people who started and completed (counts under 5 shown as <5)")
+    top.legend(loc="lower right", fontsize=8)
+    places = range(len(report.weeks))
+    for offset, label, values in ((-0.2, "active people", [w.active for w in report.weeks]),
+                                  (0.2, "crisis interrupts", [w.crises for w in report.weeks])):
+        bottom.bar([x + offset for x in places], [v or 0 for v in values], width=0.4, label=label)
+        for x, value in zip(places, values, strict=True):
+            if value is None:  # suppressed: no bar, just the mark
+                bottom.text(x + offset, 0, "<5", ha="center", va="bottom", fontsize=6, color="grey")
+    bottom.set_xticks(list(places), [w.week for w in report.weeks])
+    bottom.set_title("Per ISO week (UTC)")
+    bottom.tick_params(axis="x", labelrotation=45, labelsize=7)
+    bottom.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def cmd_against(folder: Path, database: Path, default_locale: str = "en") -> int:
+    """Print how many people stand on steps the curriculum in `folder` changes or removes."""
+    curriculum, _ = read_curriculum(folder, default_locale)
+    try:
+        with ReportStore(database) as store:
+            standing = compare(curriculum, store.placements(), store.fingerprints())
+    except ReportError as exc:
+        print(f"craftbot validate: {exc}", file=sys.stderr)
+        return 2
+    print(f"\nAgainst {database}:")
+    print("\n".join(standing.lines()))
+    return 0

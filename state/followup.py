@@ -1,0 +1,146 @@
+"""After the engine answers: what a turn means for reminders, check-ins and the /progress chart.
+
+The engine is pure; what it wants done in the database it leaves in the turn's outbox
+(`Progress.practice["outbox"]`, see `state.aside`). `FollowUp.during` carries the orders
+out inside the same transaction that saves the turn, and keeps the one nudge for someone
+who stopped mid-module right. `FollowUp.after` runs once the transaction is over: it adds
+the check-in chart to `/progress` (drawing takes a moment, and must not hold the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from state.checkins import weekly
+from state.engine import Engine
+from state.loader import LocaleContent
+from state.progress import Command, Document, Due, Input, Message, Progress, Reply
+from state.reminders import (
+    CHECKIN,
+    HOMEWORK,
+    NUDGE,
+    ReminderPrefs,
+    checkin_next,
+    homework_due,
+    homework_pending,
+    homework_ref,
+    nudge_due,
+)
+from state.reminderstore import CheckinRecord, ReminderStore
+from state.render import to_html
+from state.store import SqliteProgressStore
+from state.timezones import local_day
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class FollowUpOptions:
+    """Settings for what happens between sessions (from the `reminders:` config section)."""
+
+    nudge_after_days: int = 3
+    chart_weeks: int = 8
+
+
+class FollowUp:
+    """Carries out a turn's reminder and check-in orders, and draws the progress chart."""
+
+    def __init__(self, engine: Engine, store: SqliteProgressStore,
+                 options: FollowUpOptions | None = None) -> None:
+        self.engine = engine
+        self.reminders = ReminderStore(store)
+        self.options = options or FollowUpOptions()
+
+    def _setup(self, progress: Progress) -> tuple[LocaleContent, ReminderPrefs]:
+        content = self.engine.curriculum.content(progress.locale)
+        assert content.locale is not None
+        return content, ReminderPrefs.of(progress.answers, content.locale.defaults)
+
+    async def during(self, progress: Progress, message: Input, now: float) -> None:
+        """Inside the turn's transaction: carry out the outbox and keep the nudge right."""
+        orders: list[dict[str, Any]] = list(progress.practice.pop("outbox", []))
+        content, prefs = self._setup(progress)
+        by_person = not isinstance(message, Due)
+        if by_person and await self.reminders.reachable_again(progress.user_id):
+            orders.append({"do": "replan"})
+        for order in orders:
+            await self._carry_out(progress, prefs, order, now)
+        if by_person:
+            await self._nudge(progress, content, prefs, now)
+
+    async def _carry_out(self, progress: Progress, prefs: ReminderPrefs, order: dict[str, Any],
+                         now: float) -> None:
+        user, do = progress.user_id, order.get("do")
+        if do == "plan" and prefs.on:
+            await self.reminders.plan(user, str(order["kind"]), float(order["due"]), now, str(order["ref"]))
+        elif do == "cancel":
+            await self.reminders.cancel(user, str(order["kind"]))
+        elif do == "defer":
+            await self.reminders.defer(int(order["rid"]), float(order["due"]))
+        elif do == "follow":
+            await self.reminders.set_follow(int(order["rid"]), float(order["due"]))
+        elif do == "checkin":
+            record = CheckinRecord(**{k: v for k, v in order.items() if k != "do"})
+            await self.reminders.add_checkin(user, record)
+        elif do == "replan":
+            await self.replan(progress, prefs, now)
+
+    async def replan(self, progress: Progress, prefs: ReminderPrefs, now: float) -> None:
+        """Plan the person's reminders again from their settings (after a change)."""
+        user, answers = progress.user_id, progress.answers
+        if not prefs.on:
+            await self.reminders.cancel(user)
+            return
+        waiting = {r.kind: r for r in await self.reminders.waiting(user)}
+        ref = homework_ref(answers)
+        if HOMEWORK in waiting:
+            await self.reminders.plan(user, HOMEWORK, prefs.same_day_slot(waiting[HOMEWORK].due_at, now),
+                                      now, waiting[HOMEWORK].ref)
+        elif homework_pending(answers) and not await self.reminders.was_sent(user, HOMEWORK, ref):
+            await self.reminders.plan(user, HOMEWORK, homework_due(answers, prefs, now), now, ref)
+        follow = checkin_next(prefs, now)
+        if follow is None:
+            await self.reminders.cancel(user, CHECKIN)
+        for kind in (CHECKIN, NUDGE):  # kept on their day, at the time now in force
+            if kind in waiting and (kind != CHECKIN or follow is not None):
+                await self.reminders.plan(user, kind, prefs.same_day_slot(waiting[kind].due_at, now), now,
+                                          waiting[kind].ref)
+        if follow is not None and CHECKIN not in waiting:
+            await self.reminders.plan(user, CHECKIN, follow, now)
+
+    async def _nudge(self, progress: Progress, content: LocaleContent, prefs: ReminderPrefs,
+                     now: float) -> None:
+        """One gentle nudge, N days after someone stops mid-module; none again for that stop."""
+        user, module = progress.user_id, progress.module
+        if not prefs.on or module is None or module == content.onboarding.id:
+            await self.reminders.cancel(user, NUDGE)
+            return
+        ref = f"{module}:{progress.step}"
+        if await self.reminders.was_sent(user, NUDGE, ref):
+            await self.reminders.cancel(user, NUDGE)
+            return
+        await self.reminders.plan(user, NUDGE, nudge_due(prefs, now, self.options.nudge_after_days), now, ref)
+
+    async def after(self, progress: Progress, message: Input, reply: Reply, now: float) -> None:
+        """Once the turn is saved: add the check-in chart to /progress when there are check-ins."""
+        if not (isinstance(message, Command) and message.name == "progress"):
+            return
+        content, prefs = self._setup(progress)
+        if content.onboarding.id not in progress.completed:
+            return
+        weeks = self.options.chart_weeks
+        records = await self.reminders.checkins(progress.user_id, now - weeks * 7 * DAY)
+        if not records:
+            return
+        from state.chart import ChartLabels, render_chart
+
+        assert content.locale is not None
+        ui, defaults = content.locale.ui, content.locale.defaults
+        labels = ChartLabels(ui["chart_title"], ui["chart_stress"], ui["chart_sober"], ui["chart_rewards"])
+        summary = weekly(records, local_day(now, prefs.zone), weeks)
+        png = await asyncio.to_thread(render_chart, summary, labels)
+        caption = ui["progress_chart"].replace("{weeks}", str(weeks)).replace("{checkins}", str(len(records)))
+        reply.messages.append(Message(to_html(caption, progress.answers, defaults)))
+        reply.photos.append(Document("progress.png", png))

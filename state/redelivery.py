@@ -1,0 +1,56 @@
+"""Updates delivered again after a crash: answered once more, never processed twice.
+
+The bot saves a person's answer before it sends the reply, and confirms the update to
+Telegram only after the reply is sent (`bot.processor`). If the process dies in between,
+Telegram delivers the update again. Its id is not newer than the saved
+`Progress.last_update_id`, so the engine never sees it twice; but the reply may not have
+reached the person, who would then wait for a question that never comes.
+
+So a repeated update that is the person's latest saved one is answered with the question
+they are on, shown again (its last message, with its buttons): at worst they see that one
+message twice. A repeat of an older update is ignored: a later one was handled after its
+reply had gone out. And while this process is running it knows which replies it finished
+sending, so an update delivered twice without a crash stays silent.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+
+from state.engine import Engine
+from state.progress import Progress, Reply
+from state.turn import Turn
+
+
+class Deliveries:
+    """The latest update of each recent user whose reply this process finished sending."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._sent: OrderedDict[int, int] = OrderedDict()
+
+    def sent(self, user_id: int, update_id: int) -> None:
+        """The reply to this update has gone out completely."""
+        self._sent[user_id] = update_id
+        self._sent.move_to_end(user_id)
+        if len(self._sent) > self.size:
+            self._sent.popitem(last=False)
+
+    def answer_again(self, engine: Engine, progress: Progress, update_id: int, now: float) -> Reply | None:
+        """What to send for an update already handled: the current question again, or nothing."""
+        if update_id != progress.last_update_id or self._sent.get(progress.user_id) == update_id:
+            return None
+        return current_question(engine, progress, now)
+
+
+def current_question(engine: Engine, progress: Progress, now: float) -> Reply:
+    """The last message of the step the person is on (or of the menu), as a new reply.
+
+    Works on a copy: showing the place never changes the saved progress.
+    """
+    place = copy.deepcopy(progress)
+    content = engine.content(place)
+    turn = Turn(content, engine.machines[content.code], place, now)
+    turn.show_current()
+    return Reply(messages=turn.reply.messages[-1:])

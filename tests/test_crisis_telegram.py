@@ -1,0 +1,105 @@
+"""The crisis flow, /safetyplan and discreet mode through the real bot process and Bot API."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.botapi import FakeBotApi
+from tests.support.player import BotProcess, Player, texts
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+    """The bot on the sample curriculum plus a short safety-plan module."""
+    curriculum = tmp_path / "curriculum"
+    shutil.copytree(TESTS / "curriculum", curriculum)
+    shutil.copy(TESTS / "data" / "plan_module.yaml", curriculum / "en" / "plan.yaml")
+    process = BotProcess(server, tmp_path, curriculum).start()
+    yield process
+    if process.proc is not None:
+        process.stop()
+    assert server.errors == [], "the bot sent something Telegram would reject"
+
+
+def onboard(player: Player, shared_phone: str) -> None:
+    """Onboarding as Sam's partner, no safety concern; the phone shared or not."""
+    player.send("/start")
+    player.press("Yes, let's start")
+    player.send("Sam")
+    for label in ("My partner", "Alcohol"):
+        player.press(label)
+    for _ in range(2):  # the two safety questions: the exact "No" button, not "Not sure"
+        message_id, _, data = next(b for b in player.buttons() if b[1] == "No")
+        player.server.inject_callback(player.user_id, message_id, data)
+        player.server.wait_idle()
+    player.press(shared_phone)
+
+
+def test_crisis_flow_and_safety_plan_end_to_end(server: FakeBotApi, bot: BotProcess) -> None:
+    assert {c["command"] for c in server.commands} >= {"safety", "safetyplan", "discreet"}
+    player = Player(server, 4001)
+    onboard(player, "No")
+    player.send("/menu")
+    assert "Where could you go" in texts(player.press("Plan ahead"))
+    player.send("the neighbours, number 12")
+    assert "Who could you call?" in player.last_text()
+
+    replies = player.send("He's SCREAMING that he'll kill me!!")
+    resources = [m for m in replies if "1-800-799-7233" in m.get("text", "")]
+    assert resources and "988" in texts(replies)
+    assert [b[1] for b in player.buttons()] == ["I'm safe right now", "I'm not safe", "I'm not sure"]
+    player.press("I'm not safe")
+    assert "Please get help now" in texts(server.sent(4001)[-3:])
+    assert "Back to where I was" not in [b[1] for b in player.buttons()]
+    player.press("I'm safe now")
+    replies = player.press("My safety plan")
+    assert "A safe place: the neighbours, number 12" in texts(replies)
+    assert "Anyone who can see this screen" in texts(replies)
+    replies = player.press("Back to where I was")
+    assert "Who could you call?" in player.last_text()
+    # the resources were never edited away, and the typed threat was not taken as the answer
+    sent = {m["message_id"]: m for m in server.sent(4001)}
+    assert all("edit_date" not in sent[m["message_id"]] for m in resources)
+    player.send("my brother")
+    assert "You wrote that you could go to: the neighbours, number 12" in player.last_text()
+
+    replies = player.send("/safetyplan")
+    assert "Who to call: my brother" in texts(replies)
+
+
+def test_discreet_mode_end_to_end(server: FakeBotApi, bot: BotProcess) -> None:
+    player = Player(server, 4002)
+    onboard(player, "Yes, maybe")
+    assert "Discreet mode is on" in texts(player.send("/discreet"))
+    player.send("/menu")
+    player.press("Plan ahead")
+    player.send("the neighbours, number 12")
+    player.send("my brother")
+    assert player.last_text() == "You wrote that you could go to: (kept private)"
+    player.send("/discreet")
+    player.press("Turn discreet mode off")
+    assert "Discreet mode is off" in player.last_text()
+    player.press("Continue")
+    assert "number 12" in player.last_text()
+
+
+def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot: BotProcess) -> None:
+    player = Player(server, 4003)
+    onboard(player, "No")
+    player.send("/menu")
+    own = [m for m in server.messages[4003] if not m["from"]["is_bot"] and "text" in m]
+    server.inject_edited_message(4003, own[-1]["message_id"], "my son isn't breathing")
+    server.wait_idle()
+    assert "This may be an emergency" in texts(server.sent(4003)[-4:])
