@@ -52,6 +52,10 @@ class TerminalChat:
         for document in reply.documents:  # /mydata: the user's own data, shown in their terminal
             self.out.write(f"\n[file {document.name}, {len(document.data)} bytes]\n"
                            f"{document.data.decode('utf-8', 'replace')}\n")
+        if reply.messages:
+            # Only the newest buttons can be pressed by number: after a free-text prompt a
+            # typed "3" is an answer, not a press on an older message's button.
+            self.buttons = []
         for message in reply.messages:
             self.show_message(message)
         for photo in reply.photos:  # the /progress chart: saved, and its path shown

@@ -49,3 +49,11 @@ def test_run_without_token_explains(tmp_path: Path) -> None:
                             cwd=REPO, timeout=60, env=env, stdin=subprocess.DEVNULL)
     assert result.returncode == 2
     assert "@BotFather" in result.stderr and "craftbot chat" in result.stderr
+
+
+def test_a_number_typed_at_a_free_text_prompt_is_an_answer(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    # consent, then the loved one's name typed as "2": it must be taken as the name,
+    # not as a press on the consent step's second button.
+    out = chat("1\n2\n", db, "--user", "4")
+    assert "Who is 2 to you?" in out
