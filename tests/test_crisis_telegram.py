@@ -15,12 +15,6 @@ TESTS = Path(__file__).parent
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
     """The bot on the sample curriculum plus a short safety-plan module."""
     curriculum = tmp_path / "curriculum"

@@ -22,12 +22,6 @@ PHRASE = "Plover-Cardamom-2208"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
     process = BotProcess(server, tmp_path)
     config = process.config.read_text()

@@ -10,22 +10,13 @@ from __future__ import annotations
 import re
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from bot.config import BUNDLED_CURRICULUM
 from tests.support.botapi import FakeBotApi
 from tests.support.player import SAMPLE, BotProcess, Player, texts
 
 ADMIN = 4242
-
-
-@pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
 
 
 def onboard(player: Player) -> None:

@@ -13,12 +13,6 @@ from tests.support.player import BotProcess, Player, texts
 
 
 @pytest.fixture
-def server() -> Iterator[FakeBotApi]:
-    with FakeBotApi() as fake:
-        yield fake
-
-
-@pytest.fixture
 def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
     process = BotProcess(server, tmp_path).start()
     yield process
