@@ -16,6 +16,7 @@ from state.discreet import sensitive_keys
 from state.loader import Curriculum, LocaleContent
 from state.machine import CurriculumMachine
 from state.progress import Command, Due, Input, Other, Press, Progress, Reply, TextIn
+from state.schema import TextStep
 from state.turn import Turn
 from state.versions import Fingerprints, catch_up
 
@@ -68,6 +69,10 @@ class Engine:
         guide = self.guides[content.code]
         found = guide.detector.detect(safety_flow.free_text(message))  # at every step, always first
         if found:
+            if isinstance(message, TextIn) and isinstance(turn.current(), TextStep):
+                # Their words were an answer too (a list of costs may say "overdose"): keep
+                # them, so going back does not mean writing it all again.
+                progress.pending["held"] = message.text.strip()[:MAX_ANSWER]
             safety_flow.interrupt(turn, guide, found)
             return turn.reply
         if isinstance(message, Press) and safety_flow.handles(message):

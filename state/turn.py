@@ -255,6 +255,8 @@ class Turn:
     def on_press(self, press: Press) -> None:
         """A button press, checked against the step it was made for."""
         kind, _, rest = press.data.partition(":")
+        if kind == "v" and rest == "here" and self.keep_held_answer():
+            return
         if kind == "v" and rest in ("menu", "here"):
             self.show_menu() if rest == "menu" else self.show_current()
             return
@@ -270,6 +272,16 @@ class Turn:
         handled = self.on_step_press(kind, index, step, press)
         if not handled:
             self.old_button()
+
+    def keep_held_answer(self) -> bool:
+        """Back from a crisis interrupt: save the words it interrupted as the step's answer."""
+        step, held = self.current(), self.p.pending.pop("held", None)
+        if not isinstance(step, TextStep) or not held:
+            return False
+        self.p.answers[step.save] = held
+        self.say_ui("crisis_kept_answer")
+        self.advance()
+        return True
 
     def on_open(self, module_id: str) -> None:
         """The user picked a module from the menu."""

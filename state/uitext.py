@@ -63,6 +63,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "unknown_command": frozenset(),
     "safety": frozenset(),
     "error": frozenset(),
+    "crisis_kept_answer": frozenset(),
     "hide_done": frozenset(),
     "mydata_summary": frozenset({"started", "last_active", "finished", "answers", "events", "messages"}),
     "mydata_none": frozenset(),

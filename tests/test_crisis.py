@@ -191,16 +191,23 @@ def test_a_crisis_at_any_step_interrupts_and_leads_back(engine: Engine, where: s
     assert p.step == step and prompt in said(shown)
     before = (p.module, p.step, p.seq, dict(p.answers), dict(p.pending))
 
-    r = engine.handle(p, TextIn("he's got a knife and says he'll kill me"), 20.0)
+    words = "he's got a knife and says he'll kill me"
+    held = where in ("text", "onboarding text")  # typed as an answer: kept for the way back
+    r = engine.handle(p, TextIn(words), 20.0)
     assert "Your safety comes first" in said(r) and "1-800-799-7233" in said(r)
     assert [b.label for b in buttons(r)] == ["I'm safe right now", "I'm not safe", "I'm not sure"]
     assert [(e.kind, e.module, e.step, e.detail) for e in r.events] == [
         ("crisis", p.module, p.step, "own_danger")]
-    assert (p.module, p.step, p.seq, dict(p.answers), dict(p.pending)) == before
+    pending = {**before[4], "held": words} if held else before[4]
+    assert (p.module, p.step, p.seq, dict(p.answers), dict(p.pending)) == (*before[:4], pending)
 
     r = press(engine, p, r, "I'm safe right now")
     assert r.edit is not None and "Are you safe right now?" in r.edit.html  # only the question
     r = press(engine, p, r, "Back to where I was")
+    if held:
+        assert "I kept what you wrote" in said(r) and words in p.answers.values()
+        assert p.step != step
+        return
     assert prompt in said(r) and (p.module, p.step, p.seq, dict(p.answers)) == before[:4]
     if where == "checklist":
         assert "✅ Paid a bill for them" in [b.label for b in buttons(r)]

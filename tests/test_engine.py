@@ -115,7 +115,7 @@ def test_odd_input_never_moves_the_user(engine: Engine) -> None:
         assert (p.module, p.step, p.seq, dict(p.answers)) == where
 
 
-def test_crisis_does_not_consume_the_answer(engine: Engine) -> None:
+def test_crisis_words_in_an_answer_interrupt_and_the_answer_is_kept(engine: Engine) -> None:
     p, r = onboarded(engine)
     r = engine.handle(p, Press(button(r, "Next: Basics")), 5.0)
     r = engine.handle(p, Press(button(r, "Ready")), 6.0)
@@ -124,6 +124,9 @@ def test_crisis_does_not_consume_the_answer(engine: Engine) -> None:
     r = engine.handle(p, TextIn("He said he's going to KILL me!!"), 9.0)
     assert "911" in said(r) and [e.kind for e in r.events] == ["crisis"]
     assert "trigger_time" not in p.answers and p.step == "trigger"
+    r = engine.handle(p, Press("v:here"), 10.0)  # "Back to where I was"
+    assert p.answers["trigger_time"] == "He said he's going to KILL me!!"
+    assert "I kept what you wrote" in said(r) and p.step == "quiz"
 
 
 def test_start_never_resets_progress(engine: Engine) -> None:
