@@ -18,6 +18,7 @@ from typing import TextIO
 from bot.pacing import Pacer
 from bot.privacy import open_store
 from bot.scheduler import Scheduler
+from state.clock import clock_from_env
 from state.engine import Engine
 from state.progress import Button, Command, Input, Message, Press, Reply, TextIn
 from state.render import to_plain
@@ -142,7 +143,7 @@ def preview_chat(engine: Engine, args: argparse.Namespace, database: Path | None
     async def chat(path: Path) -> int:
         store = await open_store(path)
         try:
-            conversations = Conversations(engine, store)
+            conversations = Conversations(engine, store, clock_from_env())
             if await store.load(args.user) is not None:
                 print(f"craftbot: user {args.user} already has progress in {path}; preview as a"
                       " new --user, or leave out --db to use a throwaway database", file=sys.stderr)

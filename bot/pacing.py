@@ -51,6 +51,11 @@ class Pacer:
                 self._prune()
                 return slot
 
+    def last_slot(self, chat_id: int) -> float | None:
+        """When the latest message to `chat_id` was allowed to go (None if none was)."""
+        ready = self._chats.get(chat_id)
+        return None if ready is None else ready - self.per_chat
+
     def pause(self, seconds: float) -> None:
         """Send nothing for `seconds` (Telegram answered "retry after")."""
         self._paused_until = max(self._paused_until, self.now() + seconds)

@@ -23,6 +23,7 @@ from state.reminders import ReminderPrefs
 from state.turn import Turn
 
 MAX_OPEN = 12  # reminders whose buttons still work; older ones answer "from an earlier step"
+MAX_ORDERS = 20  # orders waiting for a conversation service (see `Aside.order`)
 
 
 class Aside:
@@ -106,9 +107,10 @@ class Aside:
     # -- the outbox --------------------------------------------------------------------------
 
     def order(self, do: str, **data: Any) -> None:
-        """Ask the conversation service to do something in the database with this turn."""
-        self.state.setdefault("outbox", []).append({"do": do, **data})
+        """Ask the conversation service to do something in the database with this turn.
 
-    def clear_outbox(self) -> None:
-        """Drop orders no service carried out (the engine running on its own, in tests)."""
-        self.state.pop("outbox", None)
+        Orders left by a turn no service saw (a preview, the engine alone in a test) wait
+        for the next one; only the newest few are kept.
+        """
+        outbox = [*self.state.get("outbox", []), {"do": do, **data}]
+        self.state["outbox"] = outbox[-MAX_ORDERS:]

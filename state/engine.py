@@ -61,11 +61,12 @@ class Engine:
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
         moved = catch_up(turn, self.version, self.earlier)  # content published since last time
-        progress.updated_at = now
-        progress.version = self.version
         if isinstance(message, Due):  # a reminder's time has come: state.practice words it
+            progress.version = self.version  # (not updated_at: a reminder is not the person active)
             practice.take(turn, message)
             return turn.reply
+        progress.updated_at = now
+        progress.version = self.version
         guide = self.guides[content.code]
         found = guide.detector.detect(safety_flow.free_text(message))  # at every step, always first
         if found:

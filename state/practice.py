@@ -53,7 +53,6 @@ REVIEW_CHOICES = ("tried", "partly", "not_yet")
 def take(turn: Turn, message: Input) -> bool:
     """Answer the input if it belongs to practice; False lets the curriculum answer it."""
     aside = Aside(turn)
-    aside.clear_outbox()
     if isinstance(message, Due):
         on_due(aside, message)
         return True

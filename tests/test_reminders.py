@@ -517,10 +517,13 @@ async def test_monthly_check_ins_after_the_last_module_until_turned_off(world: W
     await world.press(22, "Next: Next steps")
     await world.press(22, "Yes")
     assert (await world.progress(22)).answers["checkin_every"] == "monthly"
+    last_active = (await world.progress(22)).updated_at
     for month in ("2024-04-08", "2024-05-08"):
         world.move(at(NY, f"{month} 19:00"))
         assert (await world.run()).sent == 1
         assert "It's been a month" in world.sender.to(22)[-1].text
+    # a reminder is not activity: retention still counts from the person's last message
+    assert (await world.progress(22)).updated_at == last_active
     reply = await world.press_sent(22, "No more check-ins")
     assert "no more check-ins" in said(reply)
     world.move(at(NY, "2024-09-01 19:00"))

@@ -60,18 +60,23 @@ def press(player: Player, label: str) -> list[dict[str, Any]]:
 
 
 def onboard(player: Player, *, zone: str | None = "Eastern", city: str | None = None) -> None:
-    player.send("/start")
-    player.press("Yes, let's start")
-    player.send("Sam")
-    for label in ("My partner", "Alcohol", "No", "No", "No", "Evening (19:00)"):
-        press(player, label)
+    """Through onboarding with the real reminder questions, waiting for each answer."""
+    type_ = player.server.inject_message
+    until(player, lambda: type_(player.user_id, "/start"), "Is that okay with you?")
+    steps = [("Yes, let's start", "call your loved one"), ("Sam", "Who is Sam to you?"),
+             ("My partner", "mostly use"), ("Alcohol", "ever hurt you"), ("No", "weapons"),
+             ("No", "Could someone else read"), ("No", "What time of day suits you"),
+             ("Evening (19:00)", "Which time zone")]
     if city:
-        player.press("Somewhere else")
-        assert "your time zone is" in texts(player.send(city))
+        steps += [("Somewhere else", "Which city"), (city, "your time zone is")]
     else:
-        assert zone is not None
-        player.press(zone)
-    assert "Getting started" in player.last_text()
+        steps += [(zone, "Getting started")]
+    for label, expect in steps:
+        assert label is not None
+        if label in ("Sam", city):
+            until(player, lambda label=label: type_(player.user_id, label), expect)
+        else:
+            until(player, lambda label=label: press(player, label), expect)
 
 
 def until(player: Player, act: Any, expect: str) -> list[dict[str, Any]]:
@@ -83,14 +88,16 @@ def until(player: Player, act: Any, expect: str) -> list[dict[str, Any]]:
 
 
 def basics(player: Player) -> None:
-    steps = [("Next: Basics", "Tap when you are ready"), ("Ready", "How stressed"), ("7", "Which sounds kinder"),
+    steps = [("Next: Basics", "Tap when you are ready"), ("Ready", "How stressed"),
+             ("7", "Which sounds kinder"),
              ("I'd love your help", "When does Sam usually use?"), ("evenings", "best time to talk"),
              ("sober and calm", "Which of these have you done?"), ("Paid a bill", ""),
              ("Done", "notice one sober moment")]
     for label, expect in steps:
         if not expect:  # a tick edits the list's buttons in place
             press(player, label)
-            player.server.wait_for(lambda s: any(label in b[1] and "✅" in b[1] for b in player.buttons()))
+            player.server.wait_for(lambda s, label=label: any(label in b[1] and "✅" in b[1]
+                                                              for b in player.buttons()))
         elif label == "evenings":
             until(player, lambda: player.server.inject_message(player.user_id, "evenings"), expect)
         else:
@@ -125,13 +132,13 @@ def test_two_time_zones_a_restart_and_the_review(server: FakeBotApi, bot: BotPro
     sent = wait_for_reminder(server, ben.chat_id)
     assert local(LA, sent["date"]) == "2024-03-11 19:00"
 
-    assert "How did it go?" in texts(anna.press("I tried it"))
-    assert "What got in the way" in texts(anna.send("We had a calm dinner."))
-    assert "Thank you" in texts(anna.press("Nothing did"))
-    anna.send("/menu")
-    assert "You already told me" in texts(anna.press("Next steps"))
-    ben.send("/menu")
-    assert "Last time your homework was" in texts(ben.press("Next steps"))
+    until(anna, lambda: press(anna, "I tried it"), "How did it go?")
+    until(anna, lambda: server.inject_message(anna.user_id, "We had a calm dinner."), "What got in the way")
+    until(anna, lambda: press(anna, "Nothing did"), "Thank you")
+    until(anna, lambda: server.inject_message(anna.user_id, "/menu"), "Modules")
+    until(anna, lambda: press(anna, "Next steps"), "You already told me")
+    until(ben, lambda: server.inject_message(ben.user_id, "/menu"), "Modules")
+    until(ben, lambda: press(ben, "Next steps"), "Last time your homework was")
 
     clock.set(at(LA, "2024-03-12 20:00"))
     server.wait_idle(quiet=0.5)
@@ -163,10 +170,13 @@ def test_blocked_user_and_retry_after(server: FakeBotApi, bot: BotProcess, clock
     assert rows["homework"] == "failed" and unreachable == 1
 
     # Days later nothing is tried again for Carl; Dana's reminder came once.
-    attempts = [p for m, p in server.calls if m == "sendMessage" and int(p["chat_id"]) == carl.chat_id]
+    def tries_to_reach_carl() -> int:
+        return sum(1 for m, p in server.calls if m == "sendMessage" and int(p["chat_id"]) == carl.chat_id)
+
+    attempts = tries_to_reach_carl()
     clock.set(at(NY, "2024-03-16 19:00"))
     server.wait_idle(quiet=0.5)
-    assert [p for m, p in server.calls if m == "sendMessage" and int(p["chat_id"]) == carl.chat_id] == attempts
+    assert tries_to_reach_carl() == attempts
     assert len(reminders_to(server, dana.chat_id)) == 1
 
 
@@ -176,7 +186,7 @@ def test_snooze_and_the_progress_chart(server: FakeBotApi, bot: BotProcess, cloc
     basics(erin)
     clock.set(at(NY, "2024-03-11 19:00"))
     wait_for_reminder(server, erin.chat_id)
-    assert "tomorrow at 19:00" in texts(erin.press("Tomorrow"))
+    until(erin, lambda: press(erin, "Tomorrow"), "tomorrow at 19:00")
     clock.set(at(NY, "2024-03-12 18:59"))
     server.wait_idle(quiet=0.5)
     assert len(reminders_to(server, erin.chat_id)) == 1
@@ -184,11 +194,12 @@ def test_snooze_and_the_progress_chart(server: FakeBotApi, bot: BotProcess, cloc
     sent = wait_for_reminder(server, erin.chat_id, 2)
     assert local(NY, sent["date"]) == "2024-03-12 19:00"
 
-    erin.send("/checkin")
-    for label in ("6", "Yes", "Yes", "Did not use"):
-        erin.press(label)
+    until(erin, lambda: server.inject_message(erin.user_id, "/checkin"), "How stressed")
+    for label, expect in (("6", "Did you notice"), ("Yes", "Did you reward it"), ("Yes", "did Sam use"),
+                          ("Did not use", "check-in is saved")):
+        until(erin, lambda label=label: press(erin, label), expect)
     mark = server.sent_count(erin.chat_id)
-    erin.send("/progress")  # drawing the chart takes a moment: wait for the photo itself
+    server.inject_message(erin.user_id, "/progress")  # drawing takes a moment: wait for the photo
     server.wait_for(lambda s: any("photo" in m for m in s.sent(erin.chat_id)[mark:]), timeout=30)
     replies = server.sent(erin.chat_id)[mark:]
     assert "Your check-ins over the last 8 weeks" in texts(replies)
