@@ -255,7 +255,10 @@ class Turn:
     def on_press(self, press: Press) -> None:
         """A button press, checked against the step it was made for."""
         kind, _, rest = press.data.partition(":")
-        if kind == "v" and rest == "here" and self.keep_held_answer():
+        if kind == "v" and rest == "here" and self.offer_held_answer():
+            return
+        if kind == "v" and rest == "keep":
+            self.keep_held_answer()
             return
         if kind == "v" and rest in ("menu", "here"):
             self.show_menu() if rest == "menu" else self.show_current()
@@ -273,15 +276,27 @@ class Turn:
         if not handled:
             self.old_button()
 
-    def keep_held_answer(self) -> bool:
-        """Back from a crisis interrupt: save the words it interrupted as the step's answer."""
+    def offer_held_answer(self) -> bool:
+        """Back from a crisis interrupt at a free-text step: offer the words it interrupted.
+
+        They may be the answer (a list of costs that says "overdose") or not at all, so the
+        person chooses: keep them with one tap, or type a new answer.
+        """
+        if not isinstance(self.current(), TextStep) or not self.p.pending.get("held"):
+            return False
+        self.say(self.ui["crisis_held"], ((Button(self.ui["crisis_keep_button"], "v:keep"),),))
+        self.show_current()
+        return True
+
+    def keep_held_answer(self) -> None:
+        """Save the held words as the answer to the current free-text step and go on."""
         step, held = self.current(), self.p.pending.pop("held", None)
         if not isinstance(step, TextStep) or not held:
-            return False
+            self.old_button()
+            return
         self.p.answers[step.save] = held
         self.say_ui("crisis_kept_answer")
         self.advance()
-        return True
 
     def on_open(self, module_id: str) -> None:
         """The user picked a module from the menu."""

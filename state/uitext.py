@@ -64,6 +64,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "safety": frozenset(),
     "error": frozenset(),
     "crisis_kept_answer": frozenset(),
+    "crisis_held": frozenset(),
+    "crisis_keep_button": frozenset(),
     "hide_done": frozenset(),
     "mydata_summary": frozenset({"started", "last_active", "finished", "answers", "events", "messages"}),
     "mydata_none": frozenset(),

@@ -125,8 +125,21 @@ def test_crisis_words_in_an_answer_interrupt_and_the_answer_is_kept(engine: Engi
     assert "911" in said(r) and [e.kind for e in r.events] == ["crisis"]
     assert "trigger_time" not in p.answers and p.step == "trigger"
     r = engine.handle(p, Press("v:here"), 10.0)  # "Back to where I was"
-    assert p.answers["trigger_time"] == "He said he's going to KILL me!!"
-    assert "I kept what you wrote" in said(r) and p.step == "quiz"
+    assert p.step == "trigger" and "usually use?" in said(r)
+    r = engine.handle(p, Press(button(r, "Use what I wrote")), 11.0)
+    assert p.answers["trigger_time"] == "He said he's going to KILL me!!" and p.step == "quiz"
+    # or they type a new answer instead, and the held words are dropped
+    p, r = onboarded(engine)
+    for action in (Press(button(r, "Next: Basics")),):
+        r = engine.handle(p, action, 5.0)
+    r = engine.handle(p, Press(button(r, "Ready")), 6.0)
+    r = engine.handle(p, TextIn("2"), 7.0)
+    r = engine.handle(p, Press(button(r, "I'd love")), 8.0)
+    r = engine.handle(p, TextIn("i want to die"), 9.0)
+    r = engine.handle(p, Press("v:here"), 10.0)
+    r = engine.handle(p, TextIn("after work"), 11.0)
+    assert p.answers["trigger_time"] == "after work" and "held" not in p.pending
+    assert "earlier step" in said(engine.handle(p, Press("v:keep"), 12.0))
 
 
 def test_start_never_resets_progress(engine: Engine) -> None:
