@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test check lint bench clean
+.PHONY: run chat test check lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,8 +31,13 @@ test: lint
 
 check: test
 
+# Every benchmark with its full settings (load.py alone runs 5 minutes; see docs/performance.md).
 bench: $(STAMP)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# The same scripts with short settings, to check they run (the figures are rougher).
+bench-quick: $(STAMP)
+	@for script in bench/[!_]*.py; do echo "== $$script"; BENCH_QUICK=1 $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,18 @@
 """A bare python-telegram-bot echo bot: the framework's own floor for bench/e2e.py.
 
-Same PTB version, same defaults as craftbot's (long polling, one update at a time): each
-text message is sent straight back. Not a benchmark itself; bench/e2e.py starts it.
+PTB's defaults (long polling, one update at a time, httpx): each text message is sent
+straight back. With `aiohttp` as second argument it uses craftbot's transport instead
+(bot/transport.py), to show how much of the difference the transport makes. Not a
+benchmark itself; bench/e2e.py starts it.
 
-    CRAFTBOT_TELEGRAM_TOKEN=... .venv/bin/python bench/_echo_bot.py <base_url>
+    CRAFTBOT_TELEGRAM_TOKEN=... .venv/bin/python bench/_echo_bot.py <base_url> [aiohttp]
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -23,8 +26,13 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def main() -> None:
     """Run until stopped."""
-    app = (ApplicationBuilder().token(os.environ["CRAFTBOT_TELEGRAM_TOKEN"])
-           .base_url(sys.argv[1]).build())
+    builder = ApplicationBuilder().token(os.environ["CRAFTBOT_TELEGRAM_TOKEN"]).base_url(sys.argv[1])
+    if sys.argv[2:] == ["aiohttp"]:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from bot.transport import AiohttpRequest
+
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connections=1))
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     app.run_polling(allowed_updates=[Update.MESSAGE], timeout=10)
 

@@ -74,19 +74,17 @@ class BotUnderTest:
 
     def __init__(self, server: WatchedBotApi, kind: str, workdir: Path, *,
                  curriculum: Path = CURRICULUM, database: Path | None = None,
-                 data_key: str | None = None) -> None:
+                 data_key: str | None = None, telegram: dict[str, Any] | None = None) -> None:
         self.server, self.kind, self.workdir = server, kind, workdir
         self.database = database or workdir / "data" / "bot.sqlite3"
         self.config = workdir / "config.yaml"
         self.log = workdir / f"{kind}.log"
+        settings = {"poll_timeout": 10, "max_per_second": 0} | (telegram or {})  # 0: no limiter
         self.config.write_text(
-            "telegram:\n"
-            f"  base_url: {server.base_url}\n"
-            f"  base_file_url: {server.base_file_url}\n"
-            "  poll_timeout: 10\n"
-            "  max_per_second: 0\n"  # no Telegram rate limiter: this measures the bot itself
-            f"storage:\n  database: {self.database}\n"
-            f"curriculum:\n  path: {curriculum}\n", encoding="utf-8")
+            f"telegram:\n  base_url: {server.base_url}\n  base_file_url: {server.base_file_url}\n"
+            + "".join(f"  {key}: {value}\n" for key, value in settings.items())
+            + f"storage:\n  database: {self.database}\ncurriculum:\n  path: {curriculum}\n",
+            encoding="utf-8")
         self.env = {**os.environ, "CRAFTBOT_TELEGRAM_TOKEN": server.token, "PYTHONUNBUFFERED": "1"}
         if data_key:
             self.env["CRAFTBOT_DATA_KEY"] = data_key
@@ -100,8 +98,8 @@ class BotUnderTest:
 
     def command(self) -> list[str]:
         """How the bot is started."""
-        if self.kind == "echo":
-            return [sys.executable, str(ECHO_BOT), self.server.base_url]
+        if self.kind.startswith("echo"):  # "echo", or "echo-aiohttp" on craftbot's transport
+            return [sys.executable, str(ECHO_BOT), self.server.base_url, *self.kind.split("-")[1:]]
         profile = os.environ.get("BENCH_PROFILE")  # a file: run the bot under cProfile
         prefix = ["-m", "cProfile", "-o", profile] if profile else []
         return [sys.executable, *prefix, "-m", "bot.cli", "run", "--config", str(self.config)]
@@ -202,11 +200,13 @@ class Crowd:
 
     A reply is complete when the bot has not touched the user's chat for `quiet` seconds;
     its latency is measured to the bot's last reaction (message, edit or answered press).
+    A pause (`think`) is counted from that last reaction; with no pause the next message
+    goes as soon as the reply is known to be complete.
     """
 
     def __init__(self, server: WatchedBotApi, user_ids: list[int], policy: Policy, *,
                  think: Callable[[random.Random], float] = lambda rng: 0.0, quiet: float = 0.05,
-                 timeout: float = 30.0, seed: int = 7) -> None:
+                 timeout: float = 120.0, seed: int = 7) -> None:
         self.server, self.policy, self.think = server, policy, think
         self.quiet, self.timeout = quiet, timeout
         self.users = {uid: User(uid, random.Random(seed * 1_000_003 + uid)) for uid in user_ids}
@@ -248,9 +248,9 @@ class Crowd:
                     break
             assert user.first is not None
             self.results.turns.append(Turn(user.sent_at, user.first, last))
-            pause = self.think(user.rng)
+            pause = self.think(user.rng)  # counted from the reply, as a person starts reading then
             if pause > 0:
-                await asyncio.sleep(pause)
+                await asyncio.sleep(max(0.0, last + pause - time.perf_counter()))
 
     def start(self, spread: float = 1.0) -> None:
         """Start every user, their first messages spread over `spread` seconds."""
@@ -297,3 +297,40 @@ def sample(pid: int) -> Sample:
 def workdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
     """A temporary folder for one run."""
     return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+def seed_database(path: Path, users: int, curriculum: Path = CURRICULUM) -> None:
+    """A bot database holding `users` onboarded people at random steps (plain progress)."""
+    import asyncio as _asyncio
+    import json
+    import sqlite3
+
+    from state.engine import Engine
+    from state.loader import load_curriculum
+    from state.progress import Progress
+    from state.store import SqliteProgressStore
+
+    async def schema() -> None:
+        await (await SqliteProgressStore(path).open()).close()
+
+    _asyncio.run(schema())
+    engine = Engine(load_curriculum(curriculum))
+    content = engine.curriculum.content(None)
+    places = [(m.id, s.id) for m in content.modules.values() for s in m.steps]
+    rng = random.Random(1)
+    rows = []
+    for uid in range(1, users + 1):
+        module, step = rng.choice(places)
+        progress = Progress(user_id=uid, module=module, step=step, seq=rng.randint(1, 300),
+                            answers={"loved_one": "Sam", "relationship": "partner", "substance": "alcohol",
+                                     "safety_fear": "no", "safety_weapons": "no", "shared_phone": "no",
+                                     "trigger_time": "evenings after work"},
+                            positions={module: step}, completed={"onboarding": 1.0},
+                            created_at=1.0, updated_at=1.0, version=engine.version)
+        rows.append((uid, json.dumps(vars(progress), separators=(",", ":")), module, step, engine.version,
+                     time.time() - 86400.0, time.time() - 86400.0))
+    db = sqlite3.connect(path)
+    db.executemany("INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    db.commit()
+    db.close()

@@ -1,12 +1,15 @@
-"""Engine cost per message and memory per stored user (issue 2's design constraint).
+"""Engine cost per message, engine and store together, with 1,000 / 10,000 / 100,000 people stored.
 
-Builds a database of N stored users (default 100,000) with realistic progress, then plays
-random users through the bundled curriculum via `Conversations.handle` (engine + SQLite
-store, one transaction per message) and via `Engine.handle` alone. Prints median and p99
-per-message cost, the cost of building the machine, and resident memory before and after
-the users were stored and touched: idle users must cost no memory.
+For each size, a SQLite database is filled with that many people, each at a random step of
+the bundled curriculum where the bot waits for them (as a real database holds them). Then
+messages go to random people, each one what that person would plausibly do next (press a
+button of the question they are on, sometimes type): the worst case for any cache, as
+every message may touch a different row. Each message is timed through
+`Conversations.handle` (load, engine, save, commit: one transaction), and the engine's own
+share is timed inside it. Printed: median and p99 per message, and the engine's and the
+store's medians. With --key the progress is stored encrypted (Fernet), as in production.
 
-    .venv/bin/python bench/engine.py [--users 100000] [--messages 5000]
+    .venv/bin/python bench/engine.py [--users 1000,10000,100000] [--messages 5000] [--key]
 """
 
 from __future__ import annotations
@@ -14,10 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
-import resource
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -25,110 +27,131 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from state.crypto import DataCipher, new_key
 from state.engine import Engine
 from state.loader import load_curriculum
-from state.progress import Command, Input, Press, Progress, Reply, TextIn
+from state.progress import Input, Press, Progress, Reply, TextIn
+from state.redelivery import current_question
+from state.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
 from state.service import Conversations
 from state.store import SqliteProgressStore
 
 CURRICULUM = Path(__file__).resolve().parent.parent / "curriculum"
+TARGET_MEDIAN_US, TARGET_P99_US = 200, 2000
+ANSWERS = ["evenings after work", "I'd like more time together", "7", "not sure",
+           "We could cook together on Sunday."]
+PROFILE = {"consent": "yes", "loved_one": "Sam", "relationship": "partner", "substance": "alcohol",
+           "safety_fear": "no", "safety_weapons": "no", "shared_phone": "no",
+           "trigger_time": "evenings after work", "wish": "I'd like more time together"}
 
 
-def rss_mb() -> float:
-    """Current resident set size in MB (Linux /proc)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def percentile(samples: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def next_input(reply: Reply | None, rng: random.Random) -> Input:
-    """What a user plausibly does next: press one of the offered buttons, or type."""
-    buttons = [b for m in (reply.messages if reply else []) for row in m.buttons for b in row]
+def next_input(reply: Reply, rng: random.Random) -> Input:
+    """What a person plausibly does next: press an offered button, or type an answer."""
+    buttons = [b for m in [*reply.messages, *([reply.edit] if reply.edit else [])]
+               for row in m.buttons for b in row]
     if buttons and rng.random() < 0.9:
-        return Press(rng.choice(buttons).data)
-    return TextIn(rng.choice(["evenings", "I'd like more time together", "7", "not sure"]))
+        return Press(rng.choice(buttons).data, "the pressed message")
+    return TextIn(rng.choice(ANSWERS))
 
 
-def seed(path: Path, engine: Engine, users: int) -> None:
-    """Store `users` users sitting at various steps, as a real database would hold them."""
-    content = engine.curriculum.content("en")
-    places = [(m.id, s.id) for m in content.modules.values() for s in m.steps]
+def seed(path: Path, engine: Engine, users: int, cipher: DataCipher | None) -> dict[int, Progress]:
+    """Store `users` people at random steps where the bot waits for them; return their progress."""
+    content = engine.curriculum.content(None)
+    places = [(m.id, s.id) for m in content.modules.values() for s in m.steps
+              if isinstance(s, ChoiceStep | QuizStep | ScaleStep | ChecklistStep | TextStep)
+              or (isinstance(s, MessageStep) and s.button)]
     rng = random.Random(1)
+    people: dict[int, Progress] = {}
     rows = []
     for uid in range(1, users + 1):
         module, step = rng.choice(places)
         progress = Progress(user_id=uid, module=module, step=step, seq=rng.randint(1, 300),
-                            answers={"loved_one": "Sam", "relationship": "partner",
-                                     "substance": "alcohol", "trigger_time": "evenings" * 3},
+                            answers=dict(PROFILE), positions={module: step},
                             completed={"onboarding": 1.0}, created_at=1.0, updated_at=1.0,
                             version=engine.version)
-        data = json.dumps(progress.to_json(), separators=(",", ":"))
-        rows.append((uid, data, module, step, engine.version, 1.0, 1.0))
+        people[uid] = progress
+        data = json.dumps(vars(progress), separators=(",", ":"))
+        rows.append((uid, cipher.encrypt(data) if cipher else data, module, step, engine.version, 1.0, 1.0))
     db = sqlite3.connect(path)
     db.executemany("INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
                    " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     db.commit()
     db.close()
+    return people
 
 
-async def measure(root: Path, users: int, messages: int) -> None:
-    started = time.perf_counter()
-    curriculum = load_curriculum(root)
-    loaded = time.perf_counter()
-    engine = Engine(curriculum)
-    built = time.perf_counter()
-    steps = sum(len(m.steps) for c in curriculum.locales.values() for m in c.modules.values())
-    print(f"curriculum: {steps} steps; load+validate {1000 * (loaded - started):.1f} ms,"
-          f" machine build {1000 * (built - loaded):.1f} ms")
+async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher | None) -> dict[str, float]:
+    """Time `messages` messages to random people among `users` stored."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
-        store = await SqliteProgressStore(path).open()
-        rss_empty = rss_mb()
-        await store.close()
-        seed(path, engine, users)
-        store = await SqliteProgressStore(path).open()
-        conversations = Conversations(engine, store)
-        rng = random.Random(2)
-        replies: dict[int, Reply | None] = {}
-        # Each message goes to a random stored user: the worst case for any cache.
-        total, engine_only = [], []
-        for i in range(messages):
-            uid = rng.randint(1, users)
-            message = next_input(replies.get(uid), rng) if uid in replies else Command("start")
+        await (await SqliteProgressStore(path).open()).close()  # the schema
+        people = seed(path, engine, users, cipher)
+        store = await SqliteProgressStore(path, cipher).open()
+        clock = [1_800_000_000.0]
+        conversations = Conversations(engine, store, clock=lambda: clock[0])
+        inner: list[float] = []
+        handle = engine.handle
+
+        def timed(progress: Progress, message: Input, now: float) -> Reply:
             t0 = time.perf_counter()
-            replies[uid] = await conversations.handle(uid, message, update_id=i + 1)
-            total.append(time.perf_counter() - t0)
-        rss_after = rss_mb()
-        progress = await store.load(1) or engine.new_progress(1, "en", 0.0)
-        await store.close()
-    reply: Reply | None = None
-    for _ in range(messages):
-        message = next_input(reply, rng)
-        t0 = time.perf_counter()
-        reply = engine.handle(progress, message, 2.0)
-        engine_only.append(time.perf_counter() - t0)
-    report("engine + SQLite store (per message)", total)
-    report("engine alone (per message)", engine_only)
-    print(f"users stored: {users}; RSS {rss_empty:.1f} MB before storing them,"
-          f" {rss_after:.1f} MB after {messages} messages to random users"
-          f" ({1024 * (rss_after - rss_empty) / users:.2f} KB per stored user)")
+            reply = handle(progress, message, now)
+            inner.append(time.perf_counter() - t0)
+            return reply
 
-
-def report(label: str, samples: list[float]) -> None:
-    ordered = sorted(samples)
-    p99 = ordered[int(len(ordered) * 0.99) - 1]
-    print(f"{label}: median {1e6 * statistics.median(ordered):.0f} µs,"
-          f" p99 {1e6 * p99:.0f} µs, n={len(ordered)}")
+        engine.handle = timed  # type: ignore[method-assign]
+        rng = random.Random(2)
+        replies: dict[int, Reply] = {}
+        total: list[float] = []
+        try:
+            for i in range(messages):
+                uid = rng.randint(1, users)
+                reply = replies.get(uid) or current_question(engine, people[uid], clock[0])
+                message = next_input(reply, rng)
+                clock[0] += 0.01
+                t0 = time.perf_counter()
+                answer = await conversations.handle(uid, message, update_id=i + 1, language="en")
+                total.append(time.perf_counter() - t0)
+                if answer is not None:
+                    conversations.replied(uid, i + 1)
+                    if answer.messages:
+                        replies[uid] = answer
+        finally:
+            engine.handle = handle  # type: ignore[method-assign]
+            await store.close()
+    store_part = [t - e for t, e in zip(total, inner, strict=True)]
+    return {"median": percentile(total, 50), "p99": percentile(total, 99), "max": max(total),
+            "engine": percentile(inner, 50), "engine_p99": percentile(inner, 99),
+            "store": percentile(store_part, 50), "store_p99": percentile(store_part, 99)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--messages", type=int, default=5_000)
+    """Measure each size and print one line per size."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--users", default="1000,10000,100000", help="comma-separated sizes")
+    parser.add_argument("--messages", type=int, default=5000, help="messages timed per size")
+    parser.add_argument("--key", action="store_true", help="store progress encrypted (production)")
     parser.add_argument("--curriculum", type=Path, default=CURRICULUM)
     args = parser.parse_args()
-    asyncio.run(measure(args.curriculum, args.users, args.messages))
+    if os.environ.get("BENCH_QUICK"):
+        args.users, args.messages = "1000,10000", 1000
+    engine = Engine(load_curriculum(args.curriculum))
+    cipher = DataCipher([new_key()]) if args.key else None
+    print(f"engine + SQLite store per message ({'encrypted' if cipher else 'plain'} progress),"
+          f" {args.messages} messages to random stored people; µs")
+    for size in (int(s) for s in args.users.split(",")):
+        r = asyncio.run(measure(engine, size, args.messages, cipher))
+        us = {k: 1e6 * v for k, v in r.items()}
+        verdict = "meets" if us["median"] <= TARGET_MEDIAN_US and us["p99"] <= TARGET_P99_US else "MISSES"
+        print(f"{size:>7} stored: median {us['median']:4.0f}, p99 {us['p99']:5.0f}, max {us['max']:6.0f}"
+              f" | engine median {us['engine']:4.0f} (p99 {us['engine_p99']:4.0f}),"
+              f" store median {us['store']:4.0f} (p99 {us['store_p99']:4.0f})"
+              f" | target median <= {TARGET_MEDIAN_US}, p99 <= {TARGET_P99_US}: {verdict}", flush=True)
 
 
 if __name__ == "__main__":

@@ -257,7 +257,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .request(AiohttpRequest())  # a third of httpx's CPU per call (docs/performance.md)
+        .request(AiohttpRequest(settings.telegram.concurrency))  # a third of httpx's CPU per call
         .get_updates_request(AiohttpRequest(connections=1))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
@@ -265,7 +265,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
         .build()
     )
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app)
+    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
     app.bot_data["conversations"] = conversations
     app.add_handler(TypeHandler(Update, door.private_only), group=-1)
     app.add_handler(CallbackQueryHandler(door.on_press))

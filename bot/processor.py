@@ -45,7 +45,7 @@ def chat_key(update: Update) -> int:
 class CommitFirstUpdater(Updater):
     """Long polling that confirms an update to Telegram only after it has been handled."""
 
-    def __init__(self, application: Application, concurrency: int = 8) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: Application, concurrency: int = 32) -> None:  # type: ignore[type-arg]
         super().__init__(application.bot, application.update_queue)
         self.application = application
         self.concurrency = max(1, concurrency)

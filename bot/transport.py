@@ -45,7 +45,7 @@ class AiohttpRequest(BaseRequest):
     up on a thread for every single request.
     """
 
-    def __init__(self, connections: int = 16, *, read_timeout: float = 5.0,
+    def __init__(self, connections: int = 32, *, read_timeout: float = 5.0,
                  connect_timeout: float = 5.0, pool_timeout: float = 1.0,
                  lean_results: bool = True) -> None:
         self.connections = connections

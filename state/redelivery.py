@@ -24,7 +24,10 @@ from state.turn import Turn
 
 
 class Deliveries:
-    """The latest update of each recent user whose reply this process finished sending."""
+    """The newest update of each recent user whose reply this process finished sending.
+
+    A person's updates are answered in order, so every older one's reply went out too.
+    """
 
     def __init__(self, size: int = 10_000) -> None:
         self.size = size
@@ -32,14 +35,14 @@ class Deliveries:
 
     def sent(self, user_id: int, update_id: int) -> None:
         """The reply to this update has gone out completely."""
-        self._sent[user_id] = update_id
+        self._sent[user_id] = max(update_id, self._sent.get(user_id, 0))
         self._sent.move_to_end(user_id)
         if len(self._sent) > self.size:
             self._sent.popitem(last=False)
 
     def answer_again(self, engine: Engine, progress: Progress, update_id: int, now: float) -> Reply | None:
         """What to send for an update already handled: the current question again, or nothing."""
-        if update_id != progress.last_update_id or self._sent.get(progress.user_id) == update_id:
+        if update_id != progress.last_update_id or self._sent.get(progress.user_id, 0) >= update_id:
             return None
         return current_question(engine, progress, now)
 

@@ -18,12 +18,14 @@ CI runs a few rounds; by hand:  CRAFTBOT_CRASH_ROUNDS=50 .venv/bin/pytest tests/
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,8 @@ import pytest
 from bot.privacy import data_cipher
 from state.engine import Engine
 from state.loader import load_curriculum
-from state.progress import Command, Input, Other, Press, Progress, Reply, TextIn
+from state.progress import Command, Input, Message, Other, Press, Progress, Reply, TextIn
+from state.redelivery import current_question
 from state.store import SqliteProgressStore
 from tests.support.botapi_rules import format_text
 from tests.support.botapi_serve import WatchedBotApi
@@ -49,7 +52,10 @@ def plain(html: str) -> str:
     return format_text(html, "HTML", None, strict=True)[0]
 
 
-def shown(message: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+Shown = tuple[str, tuple[str, ...]]
+
+
+def shown(message: dict[str, Any]) -> Shown:
     """What a person sees of a bot message: its text and its buttons' data."""
     rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
     return str(message.get("text", "")), tuple(b["callback_data"] for row in rows for b in row)
@@ -61,9 +67,9 @@ class Person:
 
     user_id: int
     progress: Progress
-    expected: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    expected: list[Shown] = field(default_factory=list)
+    question: Shown = ("", ())
     mark: int = 0
-    crashes_seen: int = 0
 
 
 class Oracle:
@@ -75,9 +81,16 @@ class Oracle:
     def new(self, user_id: int) -> Person:
         return Person(user_id, self.engine.new_progress(user_id, "en", 1.0))
 
-    def answer(self, person: Person, message: Input) -> list[tuple[str, tuple[str, ...]]]:
+    def answer(self, person: Person, message: Input) -> None:
+        """What the bot must answer, and the question the person is on afterwards."""
         reply: Reply = self.engine.handle(person.progress, message, 2.0)
-        return [(plain(m.html), tuple(b.data for row in m.buttons for b in row)) for m in reply.messages]
+        person.expected = [seen(m) for m in reply.messages]
+        person.question = seen(current_question(self.engine, person.progress, 2.0).messages[-1])
+
+
+def seen(message: Message) -> Shown:
+    """An engine message as the person sees it."""
+    return plain(message.html), tuple(b.data for row in message.buttons for b in row)
 
 
 class Killer:
@@ -104,10 +117,8 @@ class Killer:
 
     def kill(self) -> None:
         if self.pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.pid, self.left = None, -1
             self.fired.set()
 
@@ -127,18 +138,29 @@ def next_move(person: Person, server: WatchedBotApi, rng: random.Random) -> tupl
     if keyboard is not None and roll < 0.85:
         message_id, datas = keyboard
         data = rng.choice(datas)
-        return Press(data), lambda: server.inject_callback(person.user_id, message_id, data)
+        # the bot hands the engine the pressed message's text, so a tick only edits it
+        return Press(data, "the pressed message"), lambda: server.inject_callback(
+            person.user_id, message_id, data)
     return TextIn(ANSWER), lambda: server.inject_message(person.user_id, ANSWER)
 
 
-def check_round(person: Person, received: list[tuple[str, tuple[str, ...]]], crashed: bool) -> None:
-    """The person saw the oracle's reply: whole, or (after a crash) cut short and its end repeated."""
+def answered(server: WatchedBotApi, person: Person) -> bool:
+    """Whether the person's reply has come (its last message, or the question they are on)."""
+    received = [shown(m) for m in server.sent(person.user_id)[person.mark:]]
+    if not person.expected:  # a tick on a checklist: the bot only edits the message
+        return True
+    return bool(received) and received[-1] in (person.expected[-1], person.question)
+
+
+def check_round(person: Person, received: list[Shown], crashed: bool) -> None:
+    """The person saw the oracle's reply: whole, or (after a crash) cut short and ended by one
+    message repeated: the reply's last, or the question they are on."""
     expected = person.expected
     if received == expected:
         return
     assert crashed, f"user {person.user_id}: without a crash saw {received}, expected {expected}"
-    last = expected[-1]
-    cut = [i for i in range(len(expected) + 1) if received == [*expected[:i], last]]
+    endings = [*expected[-1:], person.question]
+    cut = [i for i in range(len(expected) + 1) for end in endings if received == [*expected[:i], end]]
     assert cut, f"user {person.user_id}: after a crash saw {received}, expected {expected}"
 
 
@@ -177,10 +199,10 @@ def test_sigkill_at_random_moments_loses_nothing_and_strands_nobody(
             for person in people:
                 if round_no == 0:
                     message: Input = Command("start")
-                    send: Any = (lambda uid=person.user_id: server.inject_message(uid, "/start"))
+                    send: Any = partial(server.inject_message, person.user_id, "/start")
                 else:
                     message, send = next_move(person, server, rng)
-                person.expected = oracle.answer(person, message)
+                oracle.answer(person, message)
                 person.mark = server.sent_count(person.user_id)
                 moves.append(send)
             assert bot.proc is not None
@@ -193,16 +215,18 @@ def test_sigkill_at_random_moments_loses_nothing_and_strands_nobody(
             if crash and not by_count:
                 threading.Timer(rng.random() * 0.05, killer.kill).start()
             if crash:  # the n-th call may never come: then the kill comes after every reply
-                server.wait_for(lambda s: killer.fired.is_set() or all(
-                    [shown(m) for m in s.sent(p.user_id)[p.mark:]][-1:] == p.expected[-1:]
-                    for p in people), timeout=30)
+                server.wait_for(lambda s: killer.fired.is_set() or all(answered(s, p) for p in people),
+                                timeout=30)
                 killer.kill()
                 assert bot.stop(signal.SIGKILL) != 0
                 crashes += 1
                 bot.start()
-            server.wait_for(lambda s: all(
-                [shown(m) for m in s.sent(p.user_id)[p.mark:]][-1:] == p.expected[-1:] for p in people),
-                timeout=30)
+            try:
+                server.wait_for(lambda s: all(answered(s, p) for p in people), timeout=30)
+            except TimeoutError:
+                stuck = {p.user_id: ([shown(m) for m in server.sent(p.user_id)[p.mark:]], p.expected,
+                                     p.question) for p in people if not answered(server, p)}
+                raise AssertionError(f"round {round_no}: stuck (seen, expected, question): {stuck}") from None
             server.wait_idle()
             for person in people:
                 received = [shown(m) for m in server.sent(person.user_id)[person.mark:]]

@@ -6,20 +6,23 @@ moment the request arrives. Benchmarks, the load test and the crash test use it 
 when a reply has come, without polling the recordings (which copy everything they hold).
 `trim()` forgets old recordings so that a long run keeps the server's memory flat.
 
-Run on its own, it serves until interrupted, for trying the bot by hand:
+Run on its own, it is a fake Telegram in a terminal, for trying the real bot by hand:
 
-    .venv/bin/python -m tests.support.botapi_serve          # prints base_url to use
-    CRAFTBOT_TELEGRAM_TOKEN=123456:TEST-TOKEN craftbot run --config <a config with that base_url>
+    .venv/bin/python -m tests.support.botapi_serve     # prints the config lines the bot needs
+    CRAFTBOT_TELEGRAM_TOKEN=123456:TEST-TOKEN craftbot run --config <a config with them>
+
+then type messages; a number presses that button of the bot's latest keyboard.
 """
 
 from __future__ import annotations
 
 import argparse
-import signal
-import threading
-import time
+import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
+
+from aiohttp import web
 
 from tests.support.botapi import FakeBotApi
 
@@ -32,12 +35,22 @@ class WatchedBotApi(FakeBotApi):
     """A fake Bot API server that reports the bot's reactions to a listener."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", *, listener: Listener | None = None,
-                 strict_html: bool = True) -> None:
-        """Create a stopped server; `listener` may also be set later."""
+                 strict_html: bool = True, delay: float = 0.0) -> None:
+        """Create a stopped server; `listener` may also be set later.
+
+        `delay` makes every call but getUpdates answer that many seconds late, as a distant
+        Telegram does (its round trip is tens of milliseconds).
+        """
         super().__init__(token, strict_html=strict_html)
         self.listener = listener
+        self.delay = delay
         self.polls = 0
         self.reactions = 0
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self.delay and not request.path.lower().endswith("/getupdates"):
+            await asyncio.sleep(self.delay)
+        return await super()._handle(request)
 
     def _notify(self, kind: str, chat_id: int, msg: Msg) -> None:
         self.reactions += 1
@@ -112,19 +125,39 @@ class WatchedBotApi(FakeBotApi):
             return None
 
 
+def show(kind: str, chat_id: int, msg: Msg) -> None:
+    """Print what the bot did in a chat, buttons numbered (for the console below)."""
+    if kind not in ("send", "edit") or not msg.get("text"):
+        return
+    rows = (msg.get("reply_markup") or {}).get("inline_keyboard", [])
+    labels = [b["text"] for row in rows for b in row]
+    print(("\n(edited) " if kind == "edit" else "\nbot: ") + str(msg["text"]))
+    for number, label in enumerate(labels, start=1):
+        print(f"  [{number}] {label}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Serve a fake Bot API until interrupted; print what the bot's config needs."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    """Serve a fake Bot API and chat with the bot through it from this terminal."""
+    parser = argparse.ArgumentParser(description="A local fake Telegram to try the bot by hand.")
     parser.add_argument("--token", default="123456:TEST-TOKEN", help="the token the server accepts")
+    parser.add_argument("--user", type=int, default=1, help="the Telegram user id you play")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with WatchedBotApi(args.token) as server:
-        print(f"token:         {server.token}\nbase_url:      {server.base_url}\n"
-              f"base_file_url: {server.base_file_url}", flush=True)
-        while not stop.wait(1.0):
-            time.sleep(0)
+    with WatchedBotApi(args.token, listener=show) as server:
+        server.add_user(args.user)
+        print(f"Fake Telegram at {server.base_url}. Start the bot with, in its config:\n"
+              f"  telegram:\n    base_url: {server.base_url}\n    base_file_url: {server.base_file_url}\n"
+              f"and CRAFTBOT_TELEGRAM_TOKEN={server.token}.\n"
+              "Then type messages here; a number presses that button; Ctrl-D ends.", flush=True)
+        for line in sys.stdin:
+            text = line.strip()
+            keyboard = server.keyboard(args.user)
+            try:
+                if text.isdigit() and keyboard and 1 <= int(text) <= len(keyboard[1]):
+                    server.inject_callback(args.user, keyboard[0], keyboard[1][int(text) - 1])
+                elif text:
+                    server.inject_message(args.user, text)
+            except ValueError as exc:
+                print(f"(not sent: {exc})")
     return 0
 
 
