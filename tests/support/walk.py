@@ -38,6 +38,7 @@ from state.schema import (
     Step,
     TextStep,
 )
+from state.transcripts import prerequisites
 
 DEFAULT_PROFILE: Mapping[str, str] = {
     "consent": "yes",
@@ -251,16 +252,7 @@ def _onboarding_answer(step: Step, seq: int, answers: Mapping[str, str]) -> Inpu
 
 def requirements(content: LocaleContent, module_id: str) -> list[str]:
     """Every module that must be finished before `module_id` opens, in a workable order."""
-    ordered: list[str] = []
-
-    def visit(mid: str) -> None:
-        for need in content.modules[mid].requires:
-            if need not in ordered:
-                visit(need)
-                ordered.append(need)
-
-    visit(module_id)
-    return ordered
+    return prerequisites(content, module_id)
 
 
 def finish(chat: Chat, module_id: str) -> Chat:
