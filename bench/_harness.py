@@ -61,6 +61,16 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def proc_memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident memory in MB: VmRSS and its parts RssAnon, RssFile, RssShmem."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
 def proc_rss_mb(pid: int) -> float:
     """Resident memory of a process in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -26,6 +26,7 @@ from _harness import (
     percentile,
     play_curriculum,
     proc_cpu,
+    proc_memory_mb,
     proc_rss_mb,
     workdir,
 )
@@ -61,6 +62,7 @@ def main() -> None:
         time.sleep(args.warmup)
         server.trim()
         start = time.perf_counter()
+        first_memory = proc_memory_mb(bot.pid)
         samples = []
         last_at, last_cpu, last_done = start, proc_cpu(bot.pid), 0
         print(f"{'t (s)':>6} {'updates/s':>9} {'p99 ms':>7} {'RSS MB':>7} {'bot CPU':>7}")
@@ -76,7 +78,9 @@ def main() -> None:
             last_at, last_cpu, last_done = at, cpu, last_done + len(window)
             server.trim()
         end = time.perf_counter()
+        last_memory = proc_memory_mb(bot.pid)
         crowd.stop()
+        disk = {p.name: p.stat().st_size / 2**20 for p in bot.database.parent.iterdir()}
         errors = len(server.errors) - errors_before
         bot.stop()
         failures = sum(1 for line in bot.log.read_text().splitlines()
@@ -94,7 +98,12 @@ def main() -> None:
     print(f"errors: {crowd.results.unanswered} updates unanswered, {errors} calls refused by the API,"
           f" {failures} error lines in the bot's log")
     print(f"memory: RSS {samples[0][1]:.1f} MB at the first sample, {samples[-1][1]:.1f} MB at the last;"
-          f" {growth:+.1f} MB over the second half")
+          f" {growth:+.1f} MB over the second half; peak {last_memory['VmHWM']:.1f} MB; heap and native"
+          f" (RssAnon) {first_memory['RssAnon']:.1f} -> {last_memory['RssAnon']:.1f} MB, mapped files"
+          f" (RssFile+RssShmem) {first_memory['RssFile'] + first_memory['RssShmem']:.1f} ->"
+          f" {last_memory['RssFile'] + last_memory['RssShmem']:.1f} MB")
+    print("disk: " + ", ".join(f"{name} {size:.1f} MB" for name, size in sorted(disk.items()))
+          + f" after {len(crowd.results.turns)} updates from {args.users} people")
     met = rate >= TARGET_RATE and percentile(latency, 99) < TARGET_P99_MS
     print(f"target {TARGET_RATE:.0f} updates/s sustained with p99 < {TARGET_P99_MS:.0f} ms:"
           f" {'meets' if met else 'MISSES'}")

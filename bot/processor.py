@@ -1,17 +1,20 @@
-"""Fetching and processing updates so that a crash loses none and no chat goes out of order.
+"""Fetching and handling updates so that a crash loses none and no chat goes out of order.
 
 python-telegram-bot's own `Updater` confirms updates to Telegram as soon as it has fetched
 them (the next getUpdates carries the new offset), before they are handled. A process
 killed then loses every update it had fetched: the family member's message is never
 answered. `CommitFirstUpdater` replaces it for long polling:
 
-- it fetches a batch, handles every update of the batch, and only then asks for the next
-  batch, whose offset confirms the handled ones. After a crash Telegram delivers the
-  unconfirmed updates again; those already saved are recognised by their update id (see
-  `state.service.Conversations.handle` and `state.redelivery`).
+- the offset it sends Telegram never passes an update that is not yet handled (Telegram
+  confirms every update below the offset), so after a crash Telegram delivers again every
+  update that might not have been; those already saved are recognised by their update id
+  (`state.service.Conversations.handle`, `state.redelivery`);
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
-  each chat's updates strictly in order. While one chat waits for Telegram or the database,
-  another is served, so the bot's CPU stays busy; per-user order is what the engine needs.
+  each chat's updates strictly in order, which is what the engine needs. While one chat
+  waits for Telegram or the database, another is served;
+- it asks for more updates while the last few are still being handled (a chart being
+  drawn, a slow call), so one slow update does not hold everyone else back. Those few
+  come back in each answer, as they are not confirmed yet, and are skipped;
 - errors while fetching are logged and retried with a growing pause, as PTB does.
 """
 
@@ -20,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -31,6 +36,8 @@ log = logging.getLogger("craftbot.updates")
 
 MAX_PAUSE = 30.0  # seconds between fetch retries at most
 BATCH = 100  # Telegram's largest getUpdates batch
+STRAGGLERS = 4  # ask for more updates once no more than this many are still being handled
+REPOLL = 0.02  # ...but then at most this often (seconds), as each answer repeats them
 
 
 def chat_key(update: Update) -> int:
@@ -50,7 +57,12 @@ class CommitFirstUpdater(Updater):
         self.application = application
         self.concurrency = max(1, concurrency)
         self.handled = 0
-        self._offset = 0
+        self._next = 0  # one past the newest update handed to a chat
+        self._pending: set[int] = set()  # ids of updates not yet handled
+        self._chats: dict[int, deque[Update]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+        self._done = asyncio.Event()  # set whenever an update has been handled
+        self._slots = asyncio.Semaphore(self.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
 
@@ -67,6 +79,8 @@ class CommitFirstUpdater(Updater):
         await self.bot.delete_webhook(drop_pending_updates=bool(drop_pending_updates))
         self._running = True
         self._stop = asyncio.Event()
+        self._done = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.concurrency)
         self._task = asyncio.create_task(
             self._poll(timeout, list(allowed_updates) if allowed_updates is not None else None,
                        poll_interval, error_callback),
@@ -74,7 +88,7 @@ class CommitFirstUpdater(Updater):
         return self.update_queue
 
     async def stop(self) -> None:
-        """Finish the batch in hand, confirm it to Telegram, and stop."""
+        """Stop fetching, finish the updates in hand, confirm them to Telegram."""
         if not self.running:
             raise RuntimeError("This Updater is not running!")
         self._running = False
@@ -82,19 +96,35 @@ class CommitFirstUpdater(Updater):
         if self._task is not None:
             await self._task
             self._task = None
-        if self._offset:
-            try:  # confirm the last handled batch, so it is not delivered again
-                await self.bot.get_updates(offset=self._offset, limit=1, timeout=0)
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._next:
+            try:  # confirm what was handled, so it is not delivered again
+                await self.bot.get_updates(offset=self._offset(), limit=1, timeout=0)
             except TelegramError as exc:
                 log.warning("could not confirm the last updates (%s); they will come again",
                             type(exc).__name__)
 
+    def _offset(self) -> int:
+        """The offset to send: it confirms exactly the updates below the oldest one in hand."""
+        return min(self._pending) if self._pending else self._next
+
     async def _poll(self, wait: Any, allowed: list[str] | None, interval: float,
                     on_error: Callable[[TelegramError], None] | None) -> None:
         pause = 1.0
+        asked = 0.0
         while self.running:
+            if self._pending:  # busy: ask again once only stragglers are left, and not too often
+                while len(self._pending) > STRAGGLERS and self.running:
+                    await self._until_handled()
+                soon = asked + REPOLL
+                while self._pending and self.running and time.monotonic() < soon:
+                    await self._until_handled(soon - time.monotonic())
+                if not self.running:
+                    return
+            asked = time.monotonic()
             try:
-                updates = await self._fetch(wait, allowed)
+                updates = await self._fetch(0 if self._pending else wait, allowed)
             except (InvalidToken, Forbidden) as exc:
                 log.critical("Telegram refused the bot (%s); stopping to fetch updates", type(exc).__name__)
                 return
@@ -111,16 +141,16 @@ class CommitFirstUpdater(Updater):
             pause = 1.0
             if updates is None:  # stopping
                 return
-            if updates:
-                await self.handle(updates)
-                self._offset = updates[-1].update_id + 1
+            for update in updates:
+                if update.update_id >= self._next:  # the others are in hand already
+                    self._dispatch(update)
             if interval:
                 await self._wait(interval)
 
     async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Update] | None:
-        """The next batch (which confirms the previous one), or None when asked to stop."""
+        """The next updates from the current offset, or None when asked to stop."""
         fetch = asyncio.ensure_future(self.bot.get_updates(
-            offset=self._offset, limit=BATCH, timeout=wait, allowed_updates=allowed))
+            offset=self._offset(), limit=BATCH, timeout=wait, allowed_updates=allowed))
         stopping = asyncio.ensure_future(self._stop.wait())
         await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -131,23 +161,33 @@ class CommitFirstUpdater(Updater):
             return None
         return list(fetch.result())
 
-    async def handle(self, updates: Sequence[Update]) -> None:
-        """Handle a batch: chats concurrently, each chat's updates in order; return when all are done."""
-        chains: dict[int, list[Update]] = {}
-        for update in updates:
-            chains.setdefault(chat_key(update), []).append(update)
-        if len(chains) == 1 or self.concurrency == 1:
-            for update in updates:
-                await self._process(update)
+    def _dispatch(self, update: Update) -> None:
+        """Queue an update behind its chat's earlier ones; start the chat's worker if idle."""
+        self._next = update.update_id + 1
+        self._pending.add(update.update_id)
+        key = chat_key(update)
+        queue = self._chats.get(key)
+        if queue is not None:
+            queue.append(update)
             return
-        slots = asyncio.Semaphore(self.concurrency)
+        self._chats[key] = deque([update])
+        worker = asyncio.create_task(self._serve(key), name=f"craftbot:chat:{key}")
+        self._workers.add(worker)
+        worker.add_done_callback(self._workers.discard)
 
-        async def run(chain: list[Update]) -> None:
-            async with slots:
-                for update in chain:
+    async def _serve(self, key: int) -> None:
+        """Handle one chat's queued updates in order, then stop."""
+        queue = self._chats[key]
+        try:
+            while queue:
+                update = queue[0]
+                async with self._slots:
                     await self._process(update)
-
-        await asyncio.gather(*(run(chain) for chain in chains.values()))
+                queue.popleft()
+                self._pending.discard(update.update_id)
+                self._done.set()
+        finally:
+            del self._chats[key]
 
     async def _process(self, update: Update) -> None:
         try:
@@ -156,9 +196,19 @@ class CommitFirstUpdater(Updater):
             log.exception("update %d could not be processed", update.update_id)
         self.handled += 1
 
+    async def _until_handled(self, seconds: float | None = None) -> None:
+        """Wait until some update has been handled, the bot stops, or `seconds` pass."""
+        self._done.clear()
+        done = asyncio.ensure_future(self._done.wait())
+        stopping = asyncio.ensure_future(self._stop.wait())
+        await asyncio.wait({done, stopping}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        done.cancel()
+        stopping.cancel()
+
     async def _wait(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
 
 
 def _log_fetch_error(exc: TelegramError) -> None:

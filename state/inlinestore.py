@@ -74,11 +74,13 @@ class Checkpointer:
     nothing new to copy. But under steady writes it never catches up with the writer, and
     only a checkpoint that has copied everything lets the writer start the WAL over: the
     file would grow for as long as the load lasts. So once the WAL passes `limit` bytes a
-    RESTART checkpoint copies the little that is left while holding the writer back for
-    those few milliseconds; the next transaction then reuses the file from its start.
+    RESTART checkpoint copies what is left and syncs, holding the writer back meanwhile
+    (30-90 ms on the reference machine, once every ~13 s at 300 updates a second); the
+    next transaction then reuses the file from its start. At ordinary loads a passive
+    checkpoint finds a quiet moment and the WAL starts over without any wait.
     """
 
-    def __init__(self, path: Path, every: float = 1.0, limit: int = 16 << 20) -> None:
+    def __init__(self, path: Path, every: float = 1.0, limit: int = 128 << 20) -> None:
         self.path = path
         self.every = every
         self.limit = limit

@@ -84,7 +84,7 @@ class SqliteProgressStore:
         await self.db.execute("PRAGMA secure_delete=ON")
         await self.db.execute("PRAGMA busy_timeout=5000")
         await self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        await self.db.execute("PRAGMA journal_size_limit=16777216")  # the WAL file shrinks back to 16 MB
+        await self.db.execute("PRAGMA journal_size_limit=67108864")  # a restarted WAL shrinks to 64 MB
         await self._migrate()
         self._checkpointer = Checkpointer(self.path)
         self._checkpointer.start()
