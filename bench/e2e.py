@@ -16,7 +16,10 @@ shared. For reference, the echo bot also runs once on craftbot's HTTP transport,
 both bots run once more against a server that answers each call `--slow-api` seconds late,
 as the real Telegram does from afar: there, serving chats concurrently is what counts.
 
-    .venv/bin/python bench/e2e.py [--users 200] [--seconds 15] [--rounds 2] [--steady-rate 100]
+A reply counts as received when the bot has been silent in the person's chat for 50 ms
+(200 ms at saturation, when a busy bot may pause that long between the calls of one reply).
+
+    .venv/bin/python bench/e2e.py [--users 400] [--seconds 15] [--rounds 2] [--steady-rate 100]
 """
 
 from __future__ import annotations
@@ -72,7 +75,9 @@ class Phase:
 def run_phase(server: WatchedBotApi, bot: BotUnderTest, policy: Policy, users: range,
               think_mean: float, warmup: float, seconds: float) -> Phase:
     """Let a crowd play, then measure a window after the warm-up."""
-    crowd = Crowd(server, list(users), policy, quiet=0.05 + 2 * server.delay,  # a reply's calls may lag
+    # A saturated bot serving many chats at once may pause long between a reply's calls.
+    quiet = (0.05 if think_mean else 0.2) + 2 * server.delay
+    crowd = Crowd(server, list(users), policy, quiet=quiet,
                   think=(lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0))
     errors_before = len(server.errors)
     crowd.start(spread=min(1.0, think_mean or 1.0))
@@ -122,7 +127,7 @@ def measure(kind: str, args: argparse.Namespace, steady: bool = True, delay: flo
 def main() -> None:
     """Measure the bots in alternating rounds (the machine is shared) and compare the best."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--users", type=int, default=200, help="people in the saturation phase")
+    parser.add_argument("--users", type=int, default=400, help="people in the saturation phase")
     parser.add_argument("--steady-users", type=int, default=100, help="people in the steady phase")
     parser.add_argument("--steady-rate", type=float, default=100.0,
                         help="updates per second the steady phase offers")

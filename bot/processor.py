@@ -12,8 +12,9 @@ answered. `CommitFirstUpdater` replaces it for long polling:
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
   each chat's updates strictly in order, which is what the engine needs. While one chat
   waits for Telegram or the database, another is served;
-- it asks for more updates while the last few are still being handled (a chart being
-  drawn, a slow call), so one slow update does not hold everyone else back. Those few
+- when everything in hand is handled it long-polls again at once; but when a few
+  updates are still being handled after `LINGER` (a chart being drawn, a slow call), it
+  asks for more anyway, so one slow update does not hold everyone else back. Those few
   come back in each answer, as they are not confirmed yet, and are skipped;
 - errors while fetching are logged and retried with a growing pause, as PTB does.
 """
@@ -36,8 +37,8 @@ log = logging.getLogger("craftbot.updates")
 
 MAX_PAUSE = 30.0  # seconds between fetch retries at most
 BATCH = 100  # Telegram's largest getUpdates batch
-STRAGGLERS = 4  # ask for more updates once no more than this many are still being handled
-REPOLL = 0.02  # ...but then at most this often (seconds), as each answer repeats them
+STRAGGLERS = 4  # ask for more while no more than this many updates are still being handled
+LINGER = 0.03  # ...for this long (seconds); and then this often, as each answer repeats them
 
 
 def chat_key(update: Update) -> int:
@@ -114,14 +115,15 @@ class CommitFirstUpdater(Updater):
         pause = 1.0
         asked = 0.0
         while self.running:
-            if self._pending:  # busy: ask again once only stragglers are left, and not too often
-                while len(self._pending) > STRAGGLERS and self.running:
-                    await self._until_handled()
-                soon = asked + REPOLL
-                while self._pending and self.running and time.monotonic() < soon:
-                    await self._until_handled(soon - time.monotonic())
-                if not self.running:
-                    return
+            # Wait until everything in hand is handled (then a long poll picks up what comes
+            # next at once), or until only a few stragglers have been at it for LINGER.
+            while self._pending and self.running:
+                left = asked + LINGER - time.monotonic()
+                if len(self._pending) <= STRAGGLERS and left <= 0:
+                    break
+                await self._until_handled(left if len(self._pending) <= STRAGGLERS else None)
+            if not self.running:
+                return
             asked = time.monotonic()
             try:
                 updates = await self._fetch(0 if self._pending else wait, allowed)

@@ -36,8 +36,7 @@ def onboard(player: Player, shared_phone: str) -> None:
         player.press(label)
     for _ in range(2):  # the two safety questions: the exact "No" button, not "Not sure"
         message_id, _, data = next(b for b in player.buttons() if b[1] == "No")
-        player.server.inject_callback(player.user_id, message_id, data)
-        player.server.wait_idle()
+        player.inject("inject_callback", player.user_id, message_id, data)  # waits for the answer
     player.press(shared_phone)
 
 
@@ -94,6 +93,5 @@ def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot:
     onboard(player, "No")
     player.send("/menu")
     own = [m for m in server.messages[4003] if not m["from"]["is_bot"] and "text" in m]
-    server.inject_edited_message(4003, own[-1]["message_id"], "my son isn't breathing")
-    server.wait_idle()
+    player.inject("inject_edited_message", 4003, own[-1]["message_id"], "my son isn't breathing")
     assert "This may be an emergency" in texts(server.sent(4003)[-4:])

@@ -46,8 +46,7 @@ def test_a_whole_conversation_leaves_no_words_names_or_token_in_the_log(server: 
         player.send(WORDS[4])
         player.send(WORDS[2])
         own = [m for m in server.messages[3001] if not m["from"]["is_bot"] and "text" in m]
-        server.inject_edited_message(3001, own[-1]["message_id"], WORDS[1])
-        server.wait_idle()
+        player.inject("inject_edited_message", 3001, own[-1]["message_id"], WORDS[1])
         player.send("/mydata")
         player.send("/hide")
     finally:

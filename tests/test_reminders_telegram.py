@@ -53,10 +53,7 @@ def press(player: Player, label: str) -> list[dict[str, Any]]:
     contains it: "No" would press "Not sure")."""
     shown = player.buttons()
     (message_id, _, data), *_ = [b for b in shown if b[1] == label] or [b for b in shown if label in b[1]]
-    mark = player.server.sent_count(player.chat_id)
-    player.server.inject_callback(player.user_id, message_id, data)
-    player.server.wait_idle()
-    return player.server.sent(player.chat_id)[mark:]
+    return player.inject("inject_callback", player.user_id, message_id, data)  # waits for the answer
 
 
 def onboard(player: Player, *, zone: str | None = "Eastern", city: str | None = None) -> None:

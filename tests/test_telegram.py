@@ -105,8 +105,9 @@ def test_stickers_edits_groups_and_duplicates(server: FakeBotApi, bot: BotProces
     assert server.sent(1004) == [] and replies == []
 
     before = server.sent_count(1003)
-    update = server.inject_message(1003, "1")
-    server.wait_idle()
+    typist = Player(server, 1003)
+    typist.inject("inject_message", 1003, "1")
+    update = typist.injected
     after_first = server.sent_count(1003)
     server.inject_duplicate(update)
     server.wait_idle()

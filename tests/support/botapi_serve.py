@@ -45,7 +45,6 @@ class WatchedBotApi(FakeBotApi):
         self.listener = listener
         self.delay = delay
         self.polls = 0
-        self.reactions = 0
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if self.delay and not request.path.lower().endswith("/getupdates"):
@@ -53,7 +52,6 @@ class WatchedBotApi(FakeBotApi):
         return await super()._handle(request)
 
     def _notify(self, kind: str, chat_id: int, msg: Msg) -> None:
-        self.reactions += 1
         if self.listener is not None:
             self.listener(kind, chat_id, msg)
 

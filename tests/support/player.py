@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +82,7 @@ class Player:
 
     server: FakeBotApi
     user_id: int
+    injected: Any = field(default=None, repr=False)  # what the last `inject` put in the queue
 
     @property
     def chat_id(self) -> int:
@@ -113,7 +114,7 @@ class Player:
     def inject(self, method: str, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         """Send any other kind of update (inject_sticker, inject_raw ...); return new messages."""
         mark = self._mark()
-        getattr(self.server, method)(*args, **kwargs)
+        self.injected = getattr(self.server, method)(*args, **kwargs)  # the update, as injected
         return self._since(mark)
 
     def buttons(self) -> list[tuple[int, str, str]]:
