@@ -6,7 +6,7 @@
 - The ids and Telegram dates of messages in each chat are recorded (never the text), so
   `/hide` can delete them.
 - Data of people inactive for longer than `privacy.retention_days` is erased at start
-  and then once a day.
+  and then once a day; message records past the 48 hours of /hide are dropped hourly.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from telegram import Message as TelegramMessage
 
 from state.crypto import KEY_ENV, DataCipher
-from state.privacy import DAY, PrivacyData
+from state.privacy import DAY, HOUR, PrivacyData
 from state.store import SqliteProgressStore
 
 log = logging.getLogger("craftbot.privacy")
@@ -84,22 +84,33 @@ async def remember(privacy: PrivacyData, user_id: int, messages: Sequence[Telegr
 
 
 class Retention:
-    """Erases the data of inactive people at start and then every day."""
+    """Erases the data of inactive people at start and then every day, and every hour
+    drops the message records that /hide can no longer use."""
 
     def __init__(self, privacy: PrivacyData, clock: Callable[[], float], days: int,
-                 every: float = DAY) -> None:
+                 every: float = HOUR) -> None:
         self.privacy = privacy
         self.clock = clock
         self.days = days
         self.every = every
+        self.purged_at: float | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
         """Erase everyone inactive for longer than the retention period; how many."""
-        gone = await self.privacy.purge(self.clock(), self.days)
+        self.purged_at = self.clock()
+        gone = await self.privacy.purge(self.purged_at, self.days)
         if gone:
             log.info("retention: erased %d inactive user(s)", len(gone))
         return len(gone)
+
+    async def tick(self) -> None:
+        """The hourly round: expired message records always, the daily purge once it is due."""
+        now = self.clock()
+        if self.purged_at is None or now - self.purged_at >= DAY:
+            await self.run_once()  # it drops expired message records too
+        else:
+            await self.privacy.forget_expired(now)
 
     async def start(self) -> None:
         """Purge now, then keep purging daily in the background."""
@@ -110,7 +121,7 @@ class Retention:
         while True:
             await asyncio.sleep(self.every)
             try:
-                await self.run_once()
+                await self.tick()
             except Exception as exc:  # a failed purge must not stop the next one
                 log.error("retention purge failed: %s", type(exc).__name__)
 

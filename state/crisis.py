@@ -49,7 +49,10 @@ APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": 
 
 def fold(text: str) -> str:
     """Lowercase text without accents, with straight apostrophes."""
-    folded = unicodedata.normalize("NFKD", text.casefold().translate(APOSTROPHES))
+    folded = text.casefold()
+    if folded.isascii():  # most messages: nothing to take off, and no curly apostrophes
+        return folded
+    folded = unicodedata.normalize("NFKD", folded.translate(APOSTROPHES))
     return "".join(c for c in folded if not unicodedata.combining(c))
 
 
@@ -144,10 +147,16 @@ class Phrasebook:
                     letters.setdefault(word[:1], set()).add(word)
             self.by_head.setdefault(parts[0], []).append(k)
         self.by_letter = {letter: tuple(sorted(words)) for letter, words in letters.items()}
+        # Everyday words come back in message after message: what each matches is kept
+        # (like `word_matches`, in memory only, never written anywhere).
+        self._token_marks = lru_cache(maxsize=1 << 14)(self._marks_of)
+
+    def _marks_of(self, token: str) -> frozenset[str]:
+        return frozenset(w for w in self.by_letter.get(token[:1], ()) if self.same(token, w))
 
     def marks(self, tokens: Sequence[str]) -> list[frozenset[str]]:
         """For each token, the phrase words it matches."""
-        return [frozenset(w for w in self.by_letter.get(t[:1], ()) if self.same(t, w)) for t in tokens]
+        return [self._token_marks(t) for t in tokens]
 
     def find(self, tokens: Sequence[str]) -> Iterator[tuple[int, int, int]]:
         """(phrase index, start, end) for every match in the tokens."""

@@ -34,6 +34,7 @@ from state.store import SqliteProgressStore
 from state.timezones import local_day
 
 DAY = 86400.0
+NUDGE_PLANNED = "nudge"  # in Progress.practice: "<module>:<step>@<due>" last planned, "" cancelled
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,20 @@ class FollowUp:
         assert content.locale is not None
         return content, ReminderPrefs.of(progress.answers, content.locale.defaults)
 
-    async def during(self, progress: Progress, message: Input, now: float) -> None:
-        """Inside the turn's transaction: carry out the outbox and keep the nudge right."""
+    async def during(self, progress: Progress, message: Input, now: float, *,
+                     unreachable: bool = True) -> None:
+        """Inside the turn's transaction: carry out the outbox and keep the nudge right.
+
+        `unreachable`: whether the store saw this person marked unreachable (when it cannot
+        say, True makes this look).
+        """
         orders: list[dict[str, Any]] = list(progress.practice.pop("outbox", []))
         content, prefs = self._setup(progress)
         by_person = not isinstance(message, Due)
-        if by_person and await self.reminders.reachable_again(progress.user_id):
+        if by_person and unreachable and await self.reminders.reachable_again(progress.user_id):
             orders.append({"do": "replan"})
+        if orders:  # they may touch the nudge's row: plan it afresh below
+            progress.practice.pop(NUDGE_PLANNED, None)
         for order in orders:
             await self._carry_out(progress, prefs, order, now)
         if by_person:
@@ -112,16 +120,24 @@ class FollowUp:
 
     async def _nudge(self, progress: Progress, content: LocaleContent, prefs: ReminderPrefs,
                      now: float) -> None:
-        """One gentle nudge, N days after someone stops mid-module; none again for that stop."""
+        """One gentle nudge, N days after someone stops mid-module; none again for that stop.
+
+        What was last done is kept in the progress (`NUDGE_PLANNED`), saved in the same
+        transaction: most turns fall on the same local day and step as the one before, and
+        then the nudge's row is already right and costs no statement at all.
+        """
         user, module = progress.user_id, progress.module
         if not prefs.on or module is None or module == content.onboarding.id:
-            await self.reminders.cancel(user, NUDGE)
+            planned = ""
+        else:
+            ref = f"{module}:{progress.step}"
+            due = nudge_due(prefs, now, self.options.nudge_after_days)
+            planned = f"{ref}@{due}"
+        if progress.practice.get(NUDGE_PLANNED) == planned:
             return
-        ref = f"{module}:{progress.step}"
-        if await self.reminders.was_sent(user, NUDGE, ref):
-            await self.reminders.cancel(user, NUDGE)
-            return
-        await self.reminders.plan(user, NUDGE, nudge_due(prefs, now, self.options.nudge_after_days), now, ref)
+        if not planned or not await self.reminders.plan_unless_sent(user, NUDGE, due, now, ref):
+            await self.reminders.cancel(user, NUDGE)  # none wanted, or sent already for this stop
+        progress.practice[NUDGE_PLANNED] = planned
 
     async def after(self, progress: Progress, message: Input, reply: Reply, now: float) -> None:
         """Once the turn is saved: add the check-in chart to /progress when there are check-ins."""

@@ -41,6 +41,9 @@ class LocaleContent:
     rejected: dict[str, Any] = field(default_factory=dict)
     # Where people on removed steps go, from moves.yaml (see state.versions).
     moves: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # Each module's steps by id, for `step` (every turn looks steps up several times).
+    _by_id: dict[str, tuple[Module, dict[str, Step]]] = field(default_factory=dict, repr=False,
+                                                              compare=False)
 
     @property
     def onboarding(self) -> Module:
@@ -58,7 +61,10 @@ class LocaleContent:
         module = self.modules.get(module_id)
         if module is None:
             return None
-        return next((s for s in module.steps if s.id == step_id), None)
+        indexed = self._by_id.get(module_id)
+        if indexed is None or indexed[0] is not module:  # built on first use, again if replaced
+            indexed = self._by_id[module_id] = (module, {s.id: s for s in module.steps})
+        return indexed[1].get(step_id)
 
 
 @dataclass

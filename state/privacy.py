@@ -8,7 +8,8 @@ Everything here works on the store's one connection, inside its write lock:
   (found in `sqlite_master`, so tables added by later migrations are included unasked);
 - `erase` deletes those rows with `secure_delete` on, then truncates the WAL, so the
   bytes are overwritten in the database file and gone from the journal;
-- `purge` erases people inactive for longer than the retention period;
+- `purge` erases people inactive for longer than the retention period, and
+  `forget_expired` the message records /hide can no longer use;
 - `rotate` re-encrypts every progress blob with the first data key.
 """
 
@@ -23,7 +24,8 @@ from state.store import SqliteProgressStore
 
 HIDE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 HIDE_MARGIN = 10 * 60.0  # skip messages this close to the limit: clocks differ, deletes take time
-DAY = 86400.0
+HOUR = 3600.0
+DAY = 24 * HOUR
 
 USER_TABLES = (
     "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
@@ -68,18 +70,25 @@ class PrivacyData:
     async def remember(self, user_id: int, messages: list[tuple[int, float, bool]]) -> None:
         """Keep (message id, Telegram date, sent by the bot) of new messages in a user's chat.
 
-        The user's records older than 48 hours are dropped at the same time.
+        Records past 48 hours are dropped by `forget_expired`, every hour, and not here: a
+        delete on each message scanned all of the person's records (hundreds in a busy
+        chat) twice per update, the biggest cost of a turn under load.
         """
         if not messages:
             return
-        newest = max(at for _, at, _ in messages)
         async with self.store.transaction() as db:
             await db.executemany(
                 "INSERT OR IGNORE INTO recent_messages (user_id, message_id, sent_at, from_bot)"
                 " VALUES (?, ?, ?, ?)",
                 [(user_id, mid, at, int(from_bot)) for mid, at, from_bot in messages])
-            await db.execute("DELETE FROM recent_messages WHERE user_id = ? AND sent_at < ?",
-                             (user_id, newest - HIDE_WINDOW))
+
+    async def forget_expired(self, now: float) -> int:
+        """Drop every record of a message too old for /hide to delete; how many."""
+        async with self.store.transaction() as db:
+            cursor = await db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (now - HIDE_WINDOW,))
+            dropped = max(cursor.rowcount, 0)
+            await cursor.close()
+        return dropped
 
     async def take_recent(self, user_id: int, now: float) -> list[int]:
         """The ids of the user's messages that may still be deleted, newest first.

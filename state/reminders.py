@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from state.timezones import (
@@ -64,18 +65,9 @@ class ReminderPrefs:
     @classmethod
     def of(cls, answers: Mapping[str, Any], defaults: Mapping[str, str]) -> ReminderPrefs:
         """The settings in force for these answers (anything unreadable falls back to a default)."""
-        zone = _setting(answers, defaults, ZONE_KEY)
-        time = parse_time(_setting(answers, defaults, TIME_KEY))
-        quiet = parse_range(_setting(answers, defaults, QUIET_KEY))
-        checkins = str(answers.get(CHECKINS_KEY) or "off")
-        return cls(
-            on=str(answers.get(ON_KEY, "on")) != "off",
-            zone=zone if valid_zone(zone) else DEFAULT_ZONE,
-            time=DEFAULT_TIME if time is None else time,
-            quiet=quiet or DEFAULT_QUIET,
-            checkins=checkins if checkins in CHECKIN_PERIODS else "off",
-            checkins_chosen=CHECKINS_KEY in answers,
-        )
+        return _read_prefs(str(answers.get(ON_KEY, "on")), _setting(answers, defaults, ZONE_KEY),
+                           _setting(answers, defaults, TIME_KEY), _setting(answers, defaults, QUIET_KEY),
+                           str(answers.get(CHECKINS_KEY) or "off"), CHECKINS_KEY in answers)
 
     @property
     def slot(self) -> int:
@@ -100,6 +92,20 @@ class ReminderPrefs:
         """The reminder time on the local day of `when`; the next one if that has passed."""
         moved = self.place(at_local(local_day(when, self.zone), self.slot, self.zone))
         return moved if moved > now else self.next_slot(now)
+
+
+@lru_cache(maxsize=1 << 12)  # most people keep the defaults or one of a few choices
+def _read_prefs(on: str, zone: str, time_text: str, quiet_text: str, checkins: str,
+                checkins_chosen: bool) -> ReminderPrefs:
+    time, quiet = parse_time(time_text), parse_range(quiet_text)
+    return ReminderPrefs(
+        on=on != "off",
+        zone=zone if valid_zone(zone) else DEFAULT_ZONE,
+        time=DEFAULT_TIME if time is None else time,
+        quiet=quiet or DEFAULT_QUIET,
+        checkins=checkins if checkins in CHECKIN_PERIODS else "off",
+        checkins_chosen=checkins_chosen,
+    )
 
 
 def homework_pending(answers: Mapping[str, Any]) -> bool:

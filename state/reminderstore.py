@@ -72,6 +72,22 @@ class ReminderStore:
             " DO UPDATE SET due_at = excluded.due_at, ref = excluded.ref",
             (user_id, kind, due, ref, now))
 
+    async def plan_unless_sent(self, user_id: int, kind: str, due: float, now: float, ref: str) -> bool:
+        """Plan a reminder about `ref` unless one about it has already gone out; whether planned.
+
+        One statement, where `was_sent` and `plan` are two: this runs on most turns (the nudge).
+        """
+        cursor = await self.store.db.execute(
+            "INSERT INTO reminders (user_id, kind, due_at, ref, created_at) SELECT ?1, ?2, ?3, ?4, ?5"
+            " WHERE NOT EXISTS (SELECT 1 FROM reminders WHERE user_id = ?1 AND kind = ?2 AND ref = ?4"
+            " AND status IN ('sending', 'sent'))"
+            " ON CONFLICT (user_id, kind) WHERE status = 'pending'"
+            " DO UPDATE SET due_at = excluded.due_at, ref = excluded.ref",
+            (user_id, kind, due, ref, now))
+        planned = cursor.rowcount > 0
+        await cursor.close()
+        return planned
+
     async def cancel(self, user_id: int, kind: str | None = None) -> None:
         """Cancel the user's waiting reminders (of one kind, or all)."""
         if kind is None:

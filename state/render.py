@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from state.schema import PLACEHOLDER
@@ -28,11 +29,20 @@ def markup_problem(text: str) -> str | None:
     return None
 
 
-def to_html(text: str, answers: Mapping[str, Any], fallback: Mapping[str, str] | None = None) -> str:
-    """Render counselor text as Telegram HTML, filling placeholders from saved answers."""
+@lru_cache(maxsize=1 << 13)  # counselor texts are few and shown again and again
+def _marked_up(text: str) -> tuple[str, bool]:
+    """Text escaped with its light markup as HTML, and whether it has placeholders left."""
     escaped = html.escape(text, quote=False)
     escaped = BOLD.sub(r"<b>\1</b>", escaped)
     escaped = ITALIC.sub(r"<i>\1</i>", escaped)
+    return escaped, PLACEHOLDER.search(escaped) is not None
+
+
+def to_html(text: str, answers: Mapping[str, Any], fallback: Mapping[str, str] | None = None) -> str:
+    """Render counselor text as Telegram HTML, filling placeholders from saved answers."""
+    escaped, placeholders = _marked_up(text)
+    if not placeholders:
+        return escaped
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)

@@ -58,7 +58,8 @@ class Conversations:
                 return self.deliveries.answer_again(self.engine, progress, update_id, now)
             reply = self.engine.handle(progress, message, now)
             progress.last_update_id = max(progress.last_update_id, update_id)
-            await self.followup.during(progress, message, now)  # plans reminders in this transaction
+            # Reminders are planned in this same transaction.
+            await self.followup.during(progress, message, now, unreachable=session.unreachable)
             session.save(progress, reply.events)
         await self.followup.after(progress, message, reply, now)  # the /progress chart
         return reply

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.privacy import Retention
 from state.engine import Engine
 from state.loader import load_curriculum
 from state.privacy import HIDE_WINDOW, PrivacyData
@@ -147,12 +148,25 @@ async def test_hide_trusts_telegrams_clock_when_ours_is_behind(engine: Engine,
     assert reply is not None and reply.delete == [2, 3]
 
 
-async def test_records_older_than_48_hours_are_pruned(engine: Engine, store: SqliteProgressStore) -> None:
+async def test_records_older_than_48_hours_are_dropped_within_the_hour(store: SqliteProgressStore) -> None:
     privacy = PrivacyData(store)
+    clock = Clock(T0)
+    retention = Retention(privacy, clock, days=0)
     await privacy.remember(5, [(1, T0, False)])
-    await privacy.remember(5, [(2, T0 + HIDE_WINDOW + 1, True)])
-    rows = list(await store.db.execute_fetchall("SELECT message_id FROM recent_messages"))
-    assert rows == [(2,)]
+    await privacy.remember(6, [(2, T0 + HOUR, True)])
+
+    async def kept() -> list[int]:
+        return [r[0] for r in await store.db.execute_fetchall("SELECT message_id FROM recent_messages")]
+
+    clock.now = T0 + HIDE_WINDOW - HOUR
+    await retention.tick()  # the first round is the daily purge
+    assert await kept() == [1, 2] and retention.purged_at == clock.now
+    clock.now = T0 + HIDE_WINDOW + HOUR / 2  # an hourly round, not the daily purge
+    await retention.tick()
+    assert await kept() == [2] and retention.purged_at == T0 + HIDE_WINDOW - HOUR
+    clock.now = T0 + HIDE_WINDOW - HOUR + DAY  # a day after the last purge: the next one
+    await retention.tick()
+    assert await kept() == [] and retention.purged_at == clock.now
 
 
 async def test_mydata_sends_everything_stored_as_json_and_a_summary(engine: Engine,
