@@ -1,8 +1,10 @@
 """Engine cost per message, engine and store together, with 1,000 / 10,000 / 100,000 people stored.
 
 For each size, a SQLite database is filled with that many people, each at a random step of
-the bundled curriculum where the bot waits for them (as a real database holds them). Then
-messages go to random people, each one what that person would plausibly do next (press a
+the bundled curriculum where the bot waits for them, stored as the bot leaves someone after
+their last message at a random moment of the last 30 days: counted in that week's active
+total, with their one nudge planned (or sent, when that moment is over three days ago).
+Then messages go to random people, each one what that person would plausibly do next (press a
 button of the question they are on, sometimes type): the worst case for any cache, as
 every message may touch a different row. Each message is timed through
 `Conversations.handle` (load, engine, save, commit: one transaction), and the engine's own
@@ -23,6 +25,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,12 +35,16 @@ from state.engine import Engine
 from state.loader import load_curriculum
 from state.progress import Input, Press, Progress, Reply, TextIn
 from state.redelivery import current_question
+from state.reminders import NUDGE, ReminderPrefs, nudge_due
 from state.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
 from state.service import Conversations
+from state.stats import iso_week
 from state.store import SqliteProgressStore
 
 CURRICULUM = Path(__file__).resolve().parent.parent / "curriculum"
 TARGET_MEDIAN_US, TARGET_P99_US = 200, 2000
+DAY = 86400.0
+NUDGE_DAYS = 3  # the default reminders.nudge_after_days
 ANSWERS = ["evenings after work", "I'd like more time together", "7", "not sure",
            "We could cook together on Sunday."]
 PROFILE = {"consent": "yes", "loved_one": "Sam", "relationship": "partner", "substance": "alcohol",
@@ -60,27 +67,43 @@ def next_input(reply: Reply, rng: random.Random) -> Input:
     return TextIn(rng.choice(ANSWERS))
 
 
-def seed(path: Path, engine: Engine, users: int, cipher: DataCipher | None) -> dict[int, Progress]:
+def seed(path: Path, engine: Engine, users: int, cipher: DataCipher | None,
+         now: float) -> dict[int, Progress]:
     """Store `users` people at random steps where the bot waits for them; return their progress."""
     content = engine.curriculum.content(None)
     places = [(m.id, s.id) for m in content.modules.values() for s in m.steps
               if isinstance(s, ChoiceStep | QuizStep | ScaleStep | ChecklistStep | TextStep)
               or (isinstance(s, MessageStep) and s.button)]
+    prefs = ReminderPrefs.of(PROFILE, content.locale.defaults if content.locale else {})
     rng = random.Random(1)
     people: dict[int, Progress] = {}
-    rows = []
+    rows, sent, weeks = [], [], Counter[str]()
     for uid in range(1, users + 1):
         module, step = rng.choice(places)
+        last = now - rng.uniform(0, 30 * DAY)  # their last message
         progress = Progress(user_id=uid, module=module, step=step, seq=rng.randint(1, 300),
                             answers=dict(PROFILE), positions={module: step},
-                            completed={"onboarding": 1.0}, created_at=1.0, updated_at=1.0,
-                            version=engine.version)
+                            completed={"onboarding": last - 7 * DAY}, created_at=last - 7 * DAY,
+                            updated_at=last, version=engine.version)
         people[uid] = progress
         data = json.dumps(vars(progress), separators=(",", ":"))
-        rows.append((uid, cipher.encrypt(data) if cipher else data, module, step, engine.version, 1.0, 1.0))
+        week = iso_week(last)
+        weeks[week] += 1
+        nudge: tuple[float | None, str | None] = (None, None)
+        if module != content.onboarding.id:  # the one nudge, as `state.followup` plans it
+            ref, due = f"{module}:{step}", nudge_due(prefs, last, NUDGE_DAYS)
+            if due < now:
+                sent.append((uid, NUDGE, due, ref, "sent", due))
+            else:
+                nudge = (due, ref)
+        rows.append((uid, cipher.encrypt(data) if cipher else data, module, step, engine.version,
+                     progress.created_at, last, week, *nudge))
     db = sqlite3.connect(path)
-    db.executemany("INSERT INTO users (user_id, data, module, step, version, created_at, updated_at)"
-                   " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO users (user_id, data, module, step, version, created_at, updated_at,"
+                   " active_week, nudge_due, nudge_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.executemany("INSERT INTO reminders (user_id, kind, due_at, ref, status, created_at)"
+                   " VALUES (?, ?, ?, ?, ?, ?)", sent)
+    db.executemany("INSERT INTO weekly_active (week, users) VALUES (?, ?)", weeks.items())
     db.commit()
     db.close()
     return people
@@ -91,9 +114,9 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.sqlite3"
         await (await SqliteProgressStore(path).open()).close()  # the schema
-        people = seed(path, engine, users, cipher)
-        store = await SqliteProgressStore(path, cipher).open()
         clock = [1_800_000_000.0]
+        people = seed(path, engine, users, cipher, clock[0])
+        store = await SqliteProgressStore(path, cipher).open()
         conversations = Conversations(engine, store, clock=lambda: clock[0])
         inner: list[float] = []
         handle = engine.handle

@@ -117,6 +117,7 @@ class Scheduler:
         """
         at = self.clock() if now is None else now
         report = DispatchReport()
+        await self.reminders.release_nudges(at, user_id)  # kept on people's rows until due
         while True:
             batch = await self.reminders.claim_due(at, self.batch, user_id)
             report.claimed += len(batch)
@@ -132,7 +133,7 @@ class Scheduler:
 
     async def _deliver(self, reminder: Reminder, report: DispatchReport) -> None:
         """Word one claimed reminder, send it, and record how it went."""
-        due = Due(reminder.id, reminder.kind, reminder.due_at, reminder.ref)
+        due = Due(reminder.id, reminder.kind, reminder.due_at, reminder.ref, reminder.created_at)
         try:
             reply = await self.conversations.handle(reminder.user_id, due)
             if reply is None or not reply.messages:

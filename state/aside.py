@@ -9,8 +9,6 @@ What they need to remember lives in `Progress.practice` (plain JSON):
     open     reminders shown whose own buttons still work: {"<reminder id>": kind}
     outbox   what the turn asks the database to do (plan, cancel, keep a check-in); the
              conversation service carries it out in the same transaction and empties it
-    nudge    the nudge last planned ("<module>:<step>@<due>", "" for none), kept by
-             `state.followup` so an unchanged nudge costs the turn no statement
 
 `Aside` is the handle the practice modules use on one `Turn`.
 """

@@ -30,11 +30,10 @@ from state.reminders import (
 )
 from state.reminderstore import CheckinRecord, ReminderStore
 from state.render import to_html
-from state.store import SqliteProgressStore
+from state.store import Nudge, Session, SqliteProgressStore
 from state.timezones import local_day
 
 DAY = 86400.0
-NUDGE_PLANNED = "nudge"  # in Progress.practice: "<module>:<step>@<due>" last planned, "" cancelled
 
 
 @dataclass(frozen=True)
@@ -59,24 +58,17 @@ class FollowUp:
         assert content.locale is not None
         return content, ReminderPrefs.of(progress.answers, content.locale.defaults)
 
-    async def during(self, progress: Progress, message: Input, now: float, *,
-                     unreachable: bool = True) -> None:
-        """Inside the turn's transaction: carry out the outbox and keep the nudge right.
-
-        `unreachable`: whether the store saw this person marked unreachable (when it cannot
-        say, True makes this look).
-        """
+    async def during(self, session: Session, progress: Progress, message: Input, now: float) -> None:
+        """Inside the turn's transaction: carry out the outbox and keep the nudge right."""
         orders: list[dict[str, Any]] = list(progress.practice.pop("outbox", []))
         content, prefs = self._setup(progress)
         by_person = not isinstance(message, Due)
-        if by_person and unreachable and await self.reminders.reachable_again(progress.user_id):
+        if by_person and session.unreachable and await self.reminders.reachable_again(progress.user_id):
             orders.append({"do": "replan"})
-        if orders:  # they may touch the nudge's row: plan it afresh below
-            progress.practice.pop(NUDGE_PLANNED, None)
         for order in orders:
             await self._carry_out(progress, prefs, order, now)
         if by_person:
-            await self._nudge(progress, content, prefs, now)
+            session.nudge = self._nudge(progress, content, prefs, now)
 
     async def _carry_out(self, progress: Progress, prefs: ReminderPrefs, order: dict[str, Any],
                          now: float) -> None:
@@ -118,26 +110,19 @@ class FollowUp:
         if follow is not None and CHECKIN not in waiting:
             await self.reminders.plan(user, CHECKIN, follow, now)
 
-    async def _nudge(self, progress: Progress, content: LocaleContent, prefs: ReminderPrefs,
-                     now: float) -> None:
+    def _nudge(self, progress: Progress, content: LocaleContent, prefs: ReminderPrefs,
+               now: float) -> Nudge | None:
         """One gentle nudge, N days after someone stops mid-module; none again for that stop.
 
-        What was last done is kept in the progress (`NUDGE_PLANNED`), saved in the same
-        transaction: most turns fall on the same local day and step as the one before, and
-        then the nudge's row is already right and costs no statement at all.
+        It is kept on the person's row, saved with the turn at no extra cost; when it falls
+        due, `ReminderStore.release_nudges` makes it a reminder unless one about the same
+        stop went out already. Most turns fall on the same day and step as the one before,
+        and then the row and its index stay as they were.
         """
-        user, module = progress.user_id, progress.module
+        module = progress.module
         if not prefs.on or module is None or module == content.onboarding.id:
-            planned = ""
-        else:
-            ref = f"{module}:{progress.step}"
-            due = nudge_due(prefs, now, self.options.nudge_after_days)
-            planned = f"{ref}@{due}"
-        if progress.practice.get(NUDGE_PLANNED) == planned:
-            return
-        if not planned or not await self.reminders.plan_unless_sent(user, NUDGE, due, now, ref):
-            await self.reminders.cancel(user, NUDGE)  # none wanted, or sent already for this stop
-        progress.practice[NUDGE_PLANNED] = planned
+            return None
+        return Nudge(nudge_due(prefs, now, self.options.nudge_after_days), f"{module}:{progress.step}")
 
     async def after(self, progress: Progress, message: Input, reply: Reply, now: float) -> None:
         """Once the turn is saved: add the check-in chart to /progress when there are check-ins."""

@@ -116,7 +116,8 @@ def on_due(aside: Aside, due: Due) -> None:
         follow = checkin_next(prefs, aside.now, after_due=due.due_at or aside.now)
         if follow is not None:
             aside.order("follow", rid=due.reminder_id, due=follow)
-    elif due.kind == NUDGE and aside.p.module and f"{aside.p.module}:{aside.p.step}" == due.ref:
+    elif (due.kind == NUDGE and aside.p.module and f"{aside.p.module}:{aside.p.step}" == due.ref
+          and aside.p.updated_at <= due.planned_at):  # not if they have written since it fell due
         title = aside.turn.content.modules[aside.p.module].title
         buttons = ((aside.button("continue_button", "v:here"),
                     aside.button("nudge_dismiss_button", f"r:{due.reminder_id}:dismiss")),)

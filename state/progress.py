@@ -89,6 +89,7 @@ class Due:
     kind: str
     due_at: float = 0.0
     ref: str = ""
+    planned_at: float = 0.0  # when the reminder was planned (a nudge: when it fell due)
 
 
 Input = Command | TextIn | Press | Other | Due

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from state.reminders import NUDGE
 from state.store import SqliteProgressStore
 
 WAITING = "pending"
@@ -34,6 +35,7 @@ class Reminder:
     due_at: float
     ref: str = ""
     status: str = WAITING
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,11 @@ class CheckinRecord:
 
 
 def _reminder(row: Any) -> Reminder:
-    return Reminder(int(row[0]), int(row[1]), str(row[2]), float(row[3]), str(row[4]), str(row[5]))
+    return Reminder(int(row[0]), int(row[1]), str(row[2]), float(row[3]), str(row[4]), str(row[5]),
+                    float(row[6]))
 
 
-COLUMNS = "id, user_id, kind, due_at, ref, status"
+COLUMNS = "id, user_id, kind, due_at, ref, status, created_at"
 
 
 class ReminderStore:
@@ -71,22 +74,6 @@ class ReminderStore:
             " ON CONFLICT (user_id, kind) WHERE status = 'pending'"
             " DO UPDATE SET due_at = excluded.due_at, ref = excluded.ref",
             (user_id, kind, due, ref, now))
-
-    async def plan_unless_sent(self, user_id: int, kind: str, due: float, now: float, ref: str) -> bool:
-        """Plan a reminder about `ref` unless one about it has already gone out; whether planned.
-
-        One statement, where `was_sent` and `plan` are two: this runs on most turns (the nudge).
-        """
-        cursor = await self.store.db.execute(
-            "INSERT INTO reminders (user_id, kind, due_at, ref, created_at) SELECT ?1, ?2, ?3, ?4, ?5"
-            " WHERE NOT EXISTS (SELECT 1 FROM reminders WHERE user_id = ?1 AND kind = ?2 AND ref = ?4"
-            " AND status IN ('sending', 'sent'))"
-            " ON CONFLICT (user_id, kind) WHERE status = 'pending'"
-            " DO UPDATE SET due_at = excluded.due_at, ref = excluded.ref",
-            (user_id, kind, due, ref, now))
-        planned = cursor.rowcount > 0
-        await cursor.close()
-        return planned
 
     async def cancel(self, user_id: int, kind: str | None = None) -> None:
         """Cancel the user's waiting reminders (of one kind, or all)."""
@@ -150,6 +137,38 @@ class ReminderStore:
 
     # -- dispatching: each in its own transaction ---------------------------------------------
 
+    async def release_nudges(self, now: float, user_id: int | None = None) -> int:
+        """Make the nudges due at `now` (of one user, or all) waiting reminders; how many.
+
+        A nudge lives on the person's row until then (see `state.followup`). It is dropped
+        instead when one about the same stop has gone out already, or the person cannot
+        be reached.
+        """
+        only = "" if user_id is None else " AND u.user_id = ?2"
+        params = (now,) if user_id is None else (now, user_id)
+        async with self.store.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO reminders (user_id, kind, due_at, ref, created_at)"
+                f" SELECT u.user_id, '{NUDGE}', u.nudge_due, u.nudge_ref, ?1 FROM users AS u"
+                f" WHERE u.nudge_due <= ?1{only}"
+                f" AND NOT EXISTS (SELECT 1 FROM reminders AS r WHERE r.user_id = u.user_id"
+                f" AND r.kind = '{NUDGE}' AND r.ref = u.nudge_ref AND r.status IN ('sending', 'sent'))"
+                " AND NOT EXISTS (SELECT 1 FROM unreachable AS x WHERE x.user_id = u.user_id)"
+                " ON CONFLICT (user_id, kind) WHERE status = 'pending'"
+                " DO UPDATE SET due_at = excluded.due_at, ref = excluded.ref", params)
+            released = max(cursor.rowcount, 0)
+            await cursor.close()
+            await db.execute("UPDATE users SET nudge_due = NULL, nudge_ref = NULL"
+                             f" WHERE nudge_due <= ?1{only.replace('u.', '')}", params)
+        return released
+
+    async def planned_nudge(self, user_id: int) -> tuple[float, str] | None:
+        """The nudge kept on a person's row until it falls due: (due, "<module>:<step>")."""
+        rows = list(await self.store.db.execute_fetchall(
+            "SELECT nudge_due, nudge_ref FROM users WHERE user_id = ? AND nudge_due IS NOT NULL",
+            (user_id,)))
+        return (float(rows[0][0]), str(rows[0][1])) if rows else None
+
     async def claim_due(self, now: float, limit: int, user_id: int | None = None) -> list[Reminder]:
         """Claim up to `limit` reminders due at `now` (of one user, or all), soonest first."""
         only = "" if user_id is None else " AND user_id = ?"
@@ -191,6 +210,8 @@ class ReminderStore:
             await db.execute("UPDATE reminders SET status = 'failed', done_at = ? WHERE id = ?",
                              (now, reminder_id))
             await self.cancel(user_id)
+            await db.execute("UPDATE users SET nudge_due = NULL, nudge_ref = NULL WHERE user_id = ?",
+                             (user_id,))
             await db.execute("INSERT OR REPLACE INTO unreachable (user_id, since) VALUES (?, ?)",
                              (user_id, now))
 

@@ -58,8 +58,7 @@ class Conversations:
                 return self.deliveries.answer_again(self.engine, progress, update_id, now)
             reply = self.engine.handle(progress, message, now)
             progress.last_update_id = max(progress.last_update_id, update_id)
-            # Reminders are planned in this same transaction.
-            await self.followup.during(progress, message, now, unreachable=session.unreachable)
+            await self.followup.during(session, progress, message, now)  # reminders, in this transaction
             session.save(progress, reply.events)
         await self.followup.after(progress, message, reply, now)  # the /progress chart
         return reply

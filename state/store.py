@@ -28,13 +28,15 @@ MIGRATIONS = "migrations"
 # A turn's one read: the progress, the week the person was last counted active in, and
 # whether a reminder found them unreachable (so the turn need not ask with statements of
 # its own: each statement costs more in Python than in SQLite).
-LOAD_ROW = ("SELECT data, active_week, EXISTS (SELECT 1 FROM unreachable WHERE user_id = ?1)"
-            " FROM users WHERE user_id = ?1")
+LOAD_ROW = ("SELECT data, active_week, nudge_due, nudge_ref,"
+            " EXISTS (SELECT 1 FROM unreachable WHERE user_id = ?1) FROM users WHERE user_id = ?1")
 SAVE_ROW = (
-    "INSERT INTO users (user_id, data, module, step, version, created_at, updated_at, active_week)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET data = excluded.data,"
-    " module = excluded.module, step = excluded.step, version = excluded.version,"
-    " updated_at = excluded.updated_at, active_week = excluded.active_week")
+    "INSERT INTO users (user_id, data, module, step, version, created_at, updated_at, active_week,"
+    " nudge_due, nudge_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
+    " SET data = excluded.data, module = excluded.module, step = excluded.step,"
+    " version = excluded.version, updated_at = excluded.updated_at, active_week = excluded.active_week")
+# ...and the nudge too when it changed (its index entry moves only then).
+SAVE_ROW_AND_NUDGE = SAVE_ROW + ", nudge_due = excluded.nudge_due, nudge_ref = excluded.nudge_ref"
 COUNT_ACTIVE_WEEK = ("INSERT INTO weekly_active (week, users) VALUES (?, 1)"
                      " ON CONFLICT (week) DO UPDATE SET users = users + 1")
 
@@ -43,14 +45,27 @@ class InlineConnection(InlineExecution, aiosqlite.Connection):
     """aiosqlite's connection, each statement run at once on the event loop's thread."""
 
 
+@dataclass(frozen=True)
+class Nudge:
+    """The one nudge planned for someone who stopped mid-module: when, and about which stop."""
+
+    due: float
+    ref: str  # "<module>:<step>"
+
+
 @dataclass
 class Session:
-    """One user's progress inside an open write transaction."""
+    """One user's progress inside an open write transaction.
+
+    `nudge` is what their row holds; set it to change it (see `state.followup`).
+    """
 
     user_id: int
     progress: Progress | None
     counted_week: str | None = None  # the ISO week this person was last counted active in
     unreachable: bool = False  # a reminder could not reach them since their last turn
+    nudge: Nudge | None = None
+    stored_nudge: Nudge | None = None
     to_save: tuple[Progress, list[Event]] | None = field(default=None)
 
     def save(self, progress: Progress, events: list[Event]) -> None:
@@ -143,9 +158,10 @@ class SqliteProgressStore:
         rows = list(await self.db.execute_fetchall(LOAD_ROW, (user_id,)))
         if not rows:
             return Session(user_id, None)
-        data, week, unreachable = rows[0]
+        data, week, nudge_due, nudge_ref, unreachable = rows[0]
+        nudge = None if nudge_due is None else Nudge(float(nudge_due), str(nudge_ref))
         return Session(user_id, Progress.from_json(orjson.loads(unseal(self.cipher, data))),
-                       week, bool(unreachable))
+                       week, bool(unreachable), nudge, nudge)
 
     @asynccontextmanager
     async def session(self, user_id: int) -> AsyncIterator[Session]:
@@ -197,8 +213,11 @@ class SqliteProgressStore:
         # orjson writes the same compact UTF-8 JSON as the json module, 5-15 times faster.
         data = seal(self.cipher, orjson.dumps(vars(progress), option=orjson.OPT_NON_STR_KEYS).decode())
         week = iso_week(progress.updated_at)  # weekly totals only, no history of visits
-        await self.db.execute(SAVE_ROW, (progress.user_id, data, progress.module, progress.step,
-                                         progress.version, progress.created_at, progress.updated_at, week))
+        nudge = session.nudge
+        await self.db.execute(SAVE_ROW if nudge == session.stored_nudge else SAVE_ROW_AND_NUDGE,
+                              (progress.user_id, data, progress.module, progress.step, progress.version,
+                               progress.created_at, progress.updated_at, week,
+                               nudge.due if nudge else None, nudge.ref if nudge else None))
         if week != session.counted_week:  # counted once a week: the row read in this transaction says
             await self.db.execute(COUNT_ACTIVE_WEEK, (week,))
         if events:

@@ -280,7 +280,9 @@ async def test_a_module_that_reviews_the_homework_cancels_the_reminder(world: Wo
     await world.basics(7)
     assert [r.kind for r in await world.waiting(7)] == ["homework"]
     await world.press(7, "Next: Next steps")  # before the check-in was due
-    assert [r.kind for r in await world.waiting(7)] == ["nudge"]
+    assert await world.waiting(7) == []  # only the nudge, kept on their row until it is due
+    planned = await world.reminders.planned_nudge(7)
+    assert planned is not None and local(NY, planned[0]) == "2024-03-12 19:00"
     assert (await world.progress(7)).answers["homework_reviewed"] is True
     world.move(at(NY, "2024-03-12 12:00"))
     await world.run()
@@ -435,7 +437,8 @@ async def test_a_user_who_blocked_the_bot_is_not_retried(world: World) -> None:
     report = await world.run()
     assert report.unreachable == 1 and report.sent == 0
     statuses = {r.kind: r.status for r in await world.reminders.all_for(17)}
-    assert statuses == {"checkin": "failed", "homework": "cancelled", "nudge": "cancelled"}
+    assert statuses == {"checkin": "failed", "homework": "cancelled"}
+    assert await world.reminders.planned_nudge(17) is None  # their nudge is dropped too
     for day in ("2024-03-10", "2024-03-11", "2024-03-12"):
         world.move(at(NY, f"{day} 19:00"))
         assert (await world.run()).claimed == 0
@@ -509,6 +512,21 @@ async def test_one_gentle_nudge_then_silence(world: World) -> None:
     assert len(world.sender.to(21)) == 1
     reply = await world.press_sent(21, "Continue")
     assert "How stressed are you today?" in said(reply)
+
+
+async def test_a_nudge_held_up_by_telegram_is_dropped_once_they_write_again(world: World) -> None:
+    await world.onboard(23)
+    await world.press(23, "Next: Basics")
+    await world.press(23, "Ready")
+    world.move(at(NY, "2024-03-12 19:00"))
+    world.sender.floods[23] = [5.0] * (world.scheduler.max_retries + 1)
+    assert (await world.run()).released == 1  # Telegram is busy: the nudge waits
+    await world.say(23, Command("help"))  # meanwhile they are back, on the same step
+    (waiting,) = await world.waiting(23)
+    world.move(waiting.due_at)
+    report = await world.run()
+    assert report.skipped == 1 and report.sent == 0
+    assert [s.text for s in world.sender.to(23)] == []
 
 
 async def test_monthly_check_ins_after_the_last_module_until_turned_off(world: World) -> None:

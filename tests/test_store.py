@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import stat
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from state.progress import Event, Progress
+from state.reminderstore import ReminderStore
 from state.store import SqliteProgressStore
 
 
@@ -40,4 +43,36 @@ async def test_a_failed_update_writes_nothing(tmp_path: Path) -> None:
             raise RuntimeError("the engine failed mid-update")
     loaded = await store.load(1)
     assert loaded is not None and loaded.step == "a"
+    await store.close()
+
+
+async def test_waiting_nudges_move_onto_their_people_when_the_database_is_upgraded(tmp_path: Path) -> None:
+    """Migration 006: a nudge planned by an older version keeps its time and its stop."""
+    path = tmp_path / "bot.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+               " applied_at TEXT NOT NULL)")
+    for item in sorted(resources.files("state").joinpath("migrations").iterdir(), key=lambda f: f.name):
+        if item.name.endswith(".sql") and int(item.name.split("_", 1)[0]) <= 5:
+            for statement in item.read_text(encoding="utf-8").split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO schema_migrations VALUES (?, ?, '')", (int(item.name[:3]), item.name))
+    db.executemany("INSERT INTO users (user_id, data, created_at, updated_at) VALUES (?, ?, 0, 0)",
+                   [(1, '{"user_id": 1}'), (2, '{"user_id": 2}')])
+    db.execute("INSERT INTO reminders (user_id, kind, due_at, ref, status, created_at) VALUES"
+               " (1, 'nudge', 500.0, 'basics:pick', 'pending', 0), (1, 'nudge', 90.0, 'basics:a', 'sent', 0),"
+               " (2, 'homework', 700.0, 'hw', 'pending', 0)")
+    db.close()
+    store = await SqliteProgressStore(path).open()
+    reminders = ReminderStore(store)
+    assert await reminders.planned_nudge(1) == (500.0, "basics:pick")
+    assert await reminders.planned_nudge(2) is None
+    rows = await store.db.execute_fetchall("SELECT user_id, kind, status FROM reminders ORDER BY id")
+    assert list(rows) == [(1, "nudge", "superseded"), (1, "nudge", "sent"), (2, "homework", "pending")]
+    assert await reminders.release_nudges(499.0) == 0
+    assert await reminders.release_nudges(500.0) == 1
+    assert await reminders.planned_nudge(1) is None
+    assert [(r.kind, r.due_at, r.ref) for r in await reminders.claim_due(500.0, 10)] == \
+        [("nudge", 500.0, "basics:pick")]
     await store.close()
