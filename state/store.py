@@ -25,9 +25,9 @@ from state.progress import Event, Progress
 from state.stats import iso_week
 
 MIGRATIONS = "migrations"
-# A turn's one read: the progress, the week the person was last counted active in, and
-# whether a reminder found them unreachable (so the turn need not ask with statements of
-# its own: each statement costs more in Python than in SQLite).
+# A turn's one read: the progress, the week the person was last counted active in, their
+# planned nudge, and whether a reminder found them unreachable (so the turn need not ask
+# with statements of its own: each statement costs more in Python than in SQLite).
 LOAD_ROW = ("SELECT data, active_week, nudge_due, nudge_ref,"
             " EXISTS (SELECT 1 FROM unreachable WHERE user_id = ?1) FROM users WHERE user_id = ?1")
 SAVE_ROW = (
