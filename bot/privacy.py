@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from telegram import Message as TelegramMessage
 
+from bot.tasks import stop_task
 from state.crypto import KEY_ENV, DataCipher
 from state.privacy import DAY, HOUR, PrivacyData
 from state.store import SqliteProgressStore
@@ -126,9 +126,6 @@ class Retention:
                 log.error("retention purge failed: %s", type(exc).__name__)
 
     async def stop(self) -> None:
-        """Stop the daily purge."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop the purges."""
+        await stop_task(self._task)
+        self._task = None

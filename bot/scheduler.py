@@ -19,7 +19,6 @@ the one injectable clock (`state.clock`), so tests move it and call `run_due` th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
@@ -33,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
 from bot.pacing import Pacer
+from bot.tasks import stop_task
 from state.progress import Due, Message
 from state.reminderstore import Reminder, ReminderStore
 from state.render import split_message
@@ -250,11 +250,8 @@ class ReminderLoop:
 
     async def stop(self) -> None:
         """Stop between sends (an interrupted send is recovered at the next start)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
 
 class NoRateLimit(BaseRateLimiter[int]):

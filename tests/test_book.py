@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from state.loader import load_curriculum
+from tests.support.cli import craftbot
 
 REPO = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "curriculum"
 BUNDLED = REPO / "curriculum"
 HAS_DOT = shutil.which("dot") is not None
-
-
-def craftbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=180, env=env)
 
 
 class Tags(HTMLParser):

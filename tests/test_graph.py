@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,16 +11,12 @@ import pytest
 from state.engine import Engine
 from state.loader import load_curriculum
 from state.machine import state_name
+from tests.support.cli import craftbot
 
 REPO = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "curriculum"
 BUNDLED = REPO / "curriculum"
 HAS_DOT = shutil.which("dot") is not None
-
-
-def craftbot(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=120, env=env)
 
 
 def dot_arrows(dot: str) -> set[tuple[str, str]]:

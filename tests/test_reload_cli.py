@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.config import BUNDLED_CURRICULUM
-from tests.support.player import REPO, SAMPLE
+from tests.support.cli import craftbot
+from tests.support.player import SAMPLE
 
 # The sample onboarding: consent, name, relationship, substance, two safety questions, phone.
 ONBOARD = ["1", "Sam", "2", "1", "3", "3", "2"]
-
-
-def craftbot(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *map(str, args)], cwd=REPO,
-                          input=stdin, capture_output=True, text=True, timeout=120)
 
 
 def chat(folder: Path, db: Path, user: int, lines: list[str]) -> None:

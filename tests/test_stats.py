@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ from state.progress import Command, Input, Press, Reply, TextIn
 from state.service import Conversations
 from state.stats import iso_week
 from state.store import SqliteProgressStore
-from tests.support.player import REPO, SAMPLE
+from tests.support.cli import craftbot
+from tests.support.player import SAMPLE
 from tests.support.walk import actions, first_answer
 
 DAY = 86400.0
@@ -42,11 +41,6 @@ class Clock:
     def __call__(self) -> float:
         self.now += 60
         return self.now
-
-
-def craftbot(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *map(str, args)], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
 
 
 class Family:

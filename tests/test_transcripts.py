@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from state.loader import load_curriculum
+from tests.support.cli import craftbot
 
 REPO = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "curriculum"
 BUNDLED = REPO / "curriculum"
-
-
-def craftbot(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=180)
 
 
 @pytest.fixture

@@ -38,18 +38,10 @@ from state.schema import (
     Step,
     TextStep,
 )
-from state.transcripts import prerequisites
+from state.transcripts import PROFILE_DEFAULTS, prerequisites
 
-DEFAULT_PROFILE: Mapping[str, str] = {
-    "consent": "yes",
-    "loved_one": "Sam",
-    "relationship": "parent",
-    "substance": "alcohol",
-    "safety_fear": "no",
-    "safety_weapons": "no",
-    "shared_phone": "no",
-}
-"""Onboarding answers used unless a walk asks for others."""
+DEFAULT_PROFILE: Mapping[str, str] = PROFILE_DEFAULTS
+"""Onboarding answers used unless a walk asks for others (those of a previewed person)."""
 
 SAMPLE_ANSWER = "I will take a short walk after dinner."
 """What walks type at free-text steps (plain words, no crisis phrase)."""
