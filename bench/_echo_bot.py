@@ -2,7 +2,7 @@
 
 PTB's defaults (long polling, one update at a time, httpx): each text message is sent
 straight back. With `aiohttp` as second argument it uses craftbot's transport instead
-(bot/transport.py), to show how much of the difference the transport makes. Not a
+(bot/ptb/transport.py), to show how much of the difference the transport makes. Not a
 benchmark itself; bench/e2e.py starts it.
 
     CRAFTBOT_TELEGRAM_TOKEN=... .venv/bin/python bench/_echo_bot.py <base_url> [aiohttp]
@@ -29,7 +29,7 @@ def main() -> None:
     builder = ApplicationBuilder().token(os.environ["CRAFTBOT_TELEGRAM_TOKEN"]).base_url(sys.argv[1])
     if sys.argv[2:] == ["aiohttp"]:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from bot.transport import AiohttpRequest
+        from bot.ptb.transport import AiohttpRequest
 
         builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connections=1))
     app = builder.build()

@@ -315,10 +315,10 @@ def seed_database(path: Path, users: int, curriculum: Path = CURRICULUM) -> None
     import json
     import sqlite3
 
-    from state.engine import Engine
-    from state.loader import load_curriculum
-    from state.progress import Progress
-    from state.store import SqliteProgressStore
+    from state.contracts import Progress
+    from state.curriculum.loader import load_curriculum
+    from state.engine.engine import Engine
+    from state.store.progress import SqliteProgressStore
 
     async def schema() -> None:
         await (await SqliteProgressStore(path).open()).close()

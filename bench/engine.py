@@ -30,16 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from state.crypto import DataCipher, new_key
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Input, Press, Progress, Reply, TextIn
-from state.redelivery import current_question
-from state.reminders import NUDGE, ReminderPrefs, nudge_due
-from state.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
-from state.service import Conversations
-from state.stats import iso_week
-from state.store import SqliteProgressStore
+from state.contracts import NUDGE, Input, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
+from state.engine.between_sessions.schedule import ReminderPrefs, nudge_due
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.service.redelivery import current_question
+from state.store.crypto import DataCipher, new_key
+from state.store.progress import SqliteProgressStore, iso_week
 
 CURRICULUM = Path(__file__).resolve().parent.parent / "curriculum"
 TARGET_MEDIAN_US, TARGET_P99_US = 200, 2000
@@ -90,7 +89,7 @@ def seed(path: Path, engine: Engine, users: int, cipher: DataCipher | None,
         week = iso_week(last)
         weeks[week] += 1
         nudge: tuple[float | None, str | None] = (None, None)
-        if module != content.onboarding.id:  # the one nudge, as `state.followup` plans it
+        if module != content.onboarding.id:  # the one nudge, as `state.service.orders` plans it
             ref, due = f"{module}:{step}", nudge_due(prefs, last, NUDGE_DAYS)
             if due < now:
                 sent.append((uid, NUDGE, due, ref, "sent", due))

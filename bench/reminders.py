@@ -3,10 +3,10 @@
 Seeds a database with people who finished onboarding and have homework (in five time
 zones, one of them in its quiet hours at the start), and 100,000 due reminders: a homework
 check-in each, and for some people a daily check-in too (two messages to one chat). Then
-runs the real dispatcher (`bot.scheduler.Scheduler`: claim, word through the engine and
+runs the real dispatcher (`bot.ptb.reminders.Scheduler`: claim, word through the engine and
 `Conversations.handle`, pace, send, mark) against a fake Telegram that answers "retry
 after" now and then and refuses people who blocked the bot. Time is simulated
-(`bot.pacing.SimulatedTime`): the pacer's waits cost nothing, the database work is real.
+(`state.service.pacing.SimulatedTime`): the pacer's waits cost nothing, the database work is real.
 
 Prints what was sent, deferred, refused; duplicates and losses (both must be 0); the
 rate achieved in simulated time, the busiest second overall and the closest two messages
@@ -33,13 +33,13 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.pacing import Pacer, SimulatedTime
-from bot.scheduler import RetryLater, Scheduler, Unreachable
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Message, Progress
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from bot.ptb.reminders import RetryLater, Scheduler, Unreachable
+from state.contracts import Message, Progress
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.service.pacing import Pacer, SimulatedTime
+from state.store.progress import SqliteProgressStore
 
 CURRICULUM = Path(__file__).resolve().parent.parent / "curriculum"
 START = datetime(2024, 5, 8, 18, 0, tzinfo=ZoneInfo("UTC")).timestamp()  # 14:00 in New York

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from _harness import CURRICULUM, BotUnderTest, machine, seed_database, workdir
 
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.store import SqliteProgressStore
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.store.progress import SqliteProgressStore
 from tests.support.botapi_serve import WatchedBotApi
 
 TARGET_S = 1.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from state.crisis import US_RESOURCES, Resource
+from state.engine.safety.detection import US_RESOURCES, Resource
 
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED_CURRICULUM = REPO / "curriculum"

@@ -15,15 +15,15 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.pacing import Pacer
-from bot.privacy import open_store
-from bot.scheduler import Scheduler
-from state.clock import clock_from_env
-from state.engine import Engine
-from state.progress import Button, Command, Input, Message, Press, Reply, TextIn
-from state.render import to_plain
-from state.service import Conversations
-from state.transcripts import StartError, parse_profile, preview, profile_answers
+from bot.ptb.privacy import open_store
+from bot.ptb.reminders import Scheduler
+from state.contracts import Button, Command, Input, Message, Press, Reply, TextIn
+from state.curriculum.markup import to_plain
+from state.engine.engine import Engine
+from state.service.clock import clock_from_env
+from state.service.conversations import Conversations
+from state.service.pacing import Pacer
+from state.service.transcripts import StartError, parse_profile, preview, profile_answers
 
 
 class TerminalChat:

@@ -28,7 +28,7 @@ class Progress:
     started: dict[str, float] = field(default_factory=dict)
     completed: dict[str, float] = field(default_factory=dict)
     pending: dict[str, Any] = field(default_factory=dict)
-    practice: dict[str, Any] = field(default_factory=dict)  # reminders and check-ins: state.practice
+    practice: dict[str, Any] = field(default_factory=dict)  # reminders, check-ins: between_sessions
     created_at: float = 0.0
     updated_at: float = 0.0
     last_update_id: int = 0
@@ -44,6 +44,26 @@ class Progress:
         """Progress from data written by `to_json` (unknown keys are ignored)."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+# The kinds of reminder: homework check-ins, regular check-ins, one nudge after a stop.
+HOMEWORK, CHECKIN, NUDGE = "homework", "checkin", "nudge"
+
+StepKey = tuple[str, str, str]  # (locale, module, step)
+Fingerprints = dict[StepKey, str]  # step -> a short hash of what it says and does
+
+
+@dataclass(frozen=True)
+class CheckinRecord:
+    """One check-in: stress 1-10, days sober time was noticed, rewards given, the loved one's day."""
+
+    at: float
+    day: str
+    period_days: int
+    stress: int | None
+    sober_days: int | None
+    rewards: int | None
+    loved_one_day: str | None
 
 
 @dataclass(frozen=True)
@@ -83,7 +103,7 @@ class Other:
 
 @dataclass(frozen=True)
 class Due:
-    """A reminder whose time has come, handed in by the scheduler (see `bot.scheduler`)."""
+    """A reminder whose time has come, handed in by the scheduler (see `bot.ptb.reminders`)."""
 
     reminder_id: int
     kind: str

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from state.chart import REWARDS_COLOR, SOBER_COLOR, STRESS_COLOR, ChartLabels, render_chart
-from state.checkins import weekly
-from state.clock import FileClock
-from state.progress import Command
+from state.contracts import Command
+from state.engine.between_sessions.checkins import weekly
+from state.reports.chart import REWARDS_COLOR, SOBER_COLOR, STRESS_COLOR, ChartLabels, render_chart
+from state.service.clock import FileClock
 from tests.test_checkins import record
 from tests.test_reminders import NY, REPO, SAMPLE, World, at, make_world, said
 

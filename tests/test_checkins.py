@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from state.checkins import weekly
-from state.progress import Command
-from state.reminderstore import CheckinRecord
+from state.contracts import Command
+from state.engine.between_sessions.checkins import weekly
+from state.store.reminders import CheckinRecord
 from tests.test_reminders import NY, World, at, make_world, said
 
 

@@ -31,12 +31,12 @@ from typing import Any
 
 import pytest
 
-from bot.privacy import data_cipher
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Input, Message, Other, Press, Progress, Reply, TextIn
-from state.redelivery import current_question
-from state.store import SqliteProgressStore
+from bot.ptb.privacy import data_cipher
+from state.contracts import Command, Input, Message, Other, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.service.redelivery import current_question
+from state.store.progress import SqliteProgressStore
 from tests.support.botapi_rules import format_text
 from tests.support.botapi_serve import WatchedBotApi
 from tests.support.player import SAMPLE, BotProcess

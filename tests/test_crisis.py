@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from state.crisis import CrisisDetector, Resource
-from state.engine import Engine
-from state.loader import load_curriculum, read_curriculum
-from state.progress import Button, Command, Input, Other, Press, Progress, Reply, TextIn
-from state.render import to_plain
-from state.schema import Crisis
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from state.contracts import Button, Command, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum, read_curriculum
+from state.curriculum.markup import to_plain
+from state.curriculum.schema import Crisis
+from state.engine.engine import Engine
+from state.engine.safety.detection import CrisisDetector, Resource
+from state.service.conversations import Conversations
+from state.store.progress import SqliteProgressStore
 
 TESTS = Path(__file__).parent
 SAMPLE = TESTS / "curriculum"

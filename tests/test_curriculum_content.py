@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from state.engine import Engine
-from state.loader import LocaleContent, load_curriculum, read_curriculum
-from state.render import to_html, to_plain
-from state.schema import (
+from state.curriculum.loader import load_curriculum, read_curriculum
+from state.curriculum.markup import to_html, to_plain
+from state.curriculum.model import LocaleContent
+from state.curriculum.schema import (
     ChecklistStep,
     HomeworkStep,
     MessageStep,
@@ -30,6 +30,7 @@ from state.schema import (
     ScaleStep,
     TextStep,
 )
+from state.engine.engine import Engine
 
 try:
     from tests.support.walk import Coverage, Starts, explore, onboard

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from state.discreet import is_discreet, neutral_text, outside_text, shown_answers
-from state.engine import Engine
-from state.loader import LocaleContent, load_curriculum
-from state.progress import Command, Press, Progress, Reply, TextIn
-from state.render import to_plain
-from state.safety_flow import plan_module
+from state.contracts import Command, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.markup import to_plain
+from state.curriculum.model import LocaleContent
+from state.engine.discreet import is_discreet, neutral_text, outside_text, shown_answers
+from state.engine.engine import Engine
+from state.engine.safety.flow import plan_module
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent

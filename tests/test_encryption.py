@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from state.crypto import KEY_ENV, DataCipher, DataKeyError, new_key
-from state.privacy import PrivacyData
-from state.progress import Progress
-from state.store import SqliteProgressStore
+from state.contracts import Progress
+from state.store.crypto import KEY_ENV, DataCipher, DataKeyError, new_key
+from state.store.privacy import PrivacyData
+from state.store.progress import SqliteProgressStore
 from tests.test_privacy import file_bytes
 
 REPO = Path(__file__).resolve().parent.parent

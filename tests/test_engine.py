@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Other, Press, Progress, Reply, TextIn
-from state.render import split_message, to_html, to_plain
+from state.contracts import Command, Other, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.markup import split_message, to_html, to_plain
+from state.engine.engine import Engine
 
 SAMPLE = Path(__file__).parent / "curriculum"
 

@@ -33,14 +33,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.privacy import data_cipher
-from state.crypto import unseal
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Input, Other, Press, Progress, Reply, TextIn
-from state.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from bot.ptb.privacy import data_cipher
+from state.contracts import Command, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.store.crypto import unseal
+from state.store.progress import SqliteProgressStore
 from tests.support.botapi_serve import WatchedBotApi
 from tests.support.player import REPO, SAMPLE, BotProcess
 

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 
 from bot.config import BUNDLED_CURRICULUM
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Due, Input, Press, Progress, Reply, TextIn
-from state.service import Conversations
-from state.store import SqliteProgressStore
-from state.versions import curriculum_fingerprints
+from state.contracts import Command, Due, Input, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.versions import curriculum_fingerprints
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.store.progress import SqliteProgressStore
 from tests.support.cli import craftbot
 from tests.support.walk import onboard, walk_through
 

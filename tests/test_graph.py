@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.machine import state_name
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.engine.machine import state_name
 from tests.support.cli import craftbot
 
 REPO = Path(__file__).parent.parent

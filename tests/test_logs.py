@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import is_admin
 from bot.config import Settings, TelegramSettings
 from bot.logs import JsonFormatter, RedactToken
+from bot.ptb.access import is_admin
 from tests.support.botapi import FakeBotApi
 from tests.support.player import REPO, BotProcess, Player
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.privacy import Retention
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.privacy import HIDE_WINDOW, PrivacyData
-from state.progress import Button, Command, Input, Press, Progress, Reply, TextIn
-from state.render import to_plain
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from bot.ptb.privacy import Retention
+from state.contracts import Button, Command, Input, Press, Progress, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.markup import to_plain
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.store.privacy import HIDE_WINDOW, PrivacyData
+from state.store.progress import SqliteProgressStore
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "curriculum"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from state.progress import Progress
-from state.store import SqliteProgressStore
+from state.contracts import Progress
+from state.store.progress import SqliteProgressStore
 from tests.support.botapi import FakeBotApi
 from tests.support.player import BotProcess, Player, texts
 from tests.test_privacy import file_bytes

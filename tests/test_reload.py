@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from state.engine import Engine
-from state.loader import load_curriculum, read_curriculum
-from state.progress import Command, Press, Reply, TextIn
-from state.reload import Reloader, record_served
-from state.render import to_plain
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from state.contracts import Command, Press, Reply, TextIn
+from state.curriculum.loader import load_curriculum, read_curriculum
+from state.curriculum.markup import to_plain
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.service.reload import Reloader, record_served
+from state.store.progress import SqliteProgressStore
 
 SAMPLE = Path(__file__).parent / "curriculum"
 USER = 7001
@@ -209,7 +209,7 @@ def test_moves_yaml_is_validated_with_file_line_and_column(folder: Path) -> None
 
 async def test_many_errors_are_told_in_messages_that_fit_telegram(
         service: Conversations, folder: Path) -> None:
-    from bot.admin import outcome_lines, split_lines
+    from bot.ptb.admin import outcome_lines, split_lines
 
     steps = "".join(f"  - id: s{i}\n    kind: message\n    text: \"Step {i}\"\n    next: nowhere_{i}\n"
                     for i in range(80))

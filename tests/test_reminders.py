@@ -20,15 +20,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.pacing import Pacer, SimulatedTime
-from bot.scheduler import DispatchReport, RetryLater, Scheduler, Unreachable
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Input, Message, Press, Reply, TextIn
-from state.reminderstore import Reminder, ReminderStore
-from state.render import to_plain
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from bot.ptb.reminders import DispatchReport, RetryLater, Scheduler, Unreachable
+from state.contracts import Command, Input, Message, Press, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.curriculum.markup import to_plain
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.service.pacing import Pacer, SimulatedTime
+from state.store.progress import SqliteProgressStore
+from state.store.reminders import Reminder, ReminderStore
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "tests" / "curriculum"

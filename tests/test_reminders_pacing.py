@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.pacing import Pacer, SimulatedTime
+from state.service.pacing import Pacer, SimulatedTime
 
 
 def most_in_a_second(times: list[float]) -> int:
@@ -40,8 +40,8 @@ async def test_overall_rate_and_one_a_second_per_chat() -> None:
 
 
 def test_a_persons_second_reminder_comes_after_everyones_first() -> None:
-    from bot.scheduler import spread
-    from state.reminderstore import Reminder
+    from bot.ptb.reminders import spread
+    from state.store.reminders import Reminder
 
     batch = [Reminder(i, user, "checkin", 0.0) for i, user in enumerate([1, 1, 2, 3, 3, 3, 4])]
     assert [r.user_id for r in spread(batch)] == [1, 2, 3, 4, 1, 3, 3]

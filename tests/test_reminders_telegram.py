@@ -1,6 +1,6 @@
 """Reminders from the real bot process, against the fake Bot API, with the clock in a file.
 
-`CRAFTBOT_FAKE_CLOCK_FILE` makes the bot read the time from a file (state/clock.py); the
+`CRAFTBOT_FAKE_CLOCK_FILE` makes the bot read the time from a file (state/service/clock.py); the
 fake server stamps messages with the same clock. Tests move time by rewriting the file and
 wait for what the bot sends; the bot looks for due reminders every 0.1 s here. Nothing in
 the tests sleeps.
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from state.clock import FileClock
+from state.service.clock import FileClock
 from tests.support.botapi import FakeBotApi
 from tests.support.player import BotProcess, Player, texts
 from tests.test_reminders import LA, NY, at, local, practice_curriculum

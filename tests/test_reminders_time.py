@@ -7,9 +7,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from state.clock import FileClock, clock_from_env
-from state.reminders import ReminderPrefs, checkin_next, homework_due, snooze_until
-from state.timezones import in_quiet, next_at, out_of_quiet, parse_range, parse_time, resolve_zone
+from state.engine.between_sessions.schedule import ReminderPrefs, checkin_next, homework_due, snooze_until
+from state.engine.between_sessions.timezones import (
+    in_quiet,
+    next_at,
+    out_of_quiet,
+    parse_range,
+    parse_time,
+    resolve_zone,
+)
+from state.service.clock import FileClock, clock_from_env
 
 NY, LA, LONDON = "America/New_York", "America/Los_Angeles", "Europe/London"
 

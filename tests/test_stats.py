@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 
 from bot.config import BUNDLED_CURRICULUM
-from state.engine import Engine
-from state.loader import load_curriculum
-from state.progress import Command, Input, Press, Reply, TextIn
-from state.service import Conversations
-from state.stats import iso_week
-from state.store import SqliteProgressStore
+from state.contracts import Command, Input, Press, Reply, TextIn
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.store.progress import SqliteProgressStore, iso_week
 from tests.support.cli import craftbot
 from tests.support.player import SAMPLE
 from tests.support.walk import actions, first_answer

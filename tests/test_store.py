@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from state.progress import Event, Progress
-from state.reminderstore import ReminderStore
-from state.store import SqliteProgressStore
+from state.contracts import Event, Progress
+from state.store.progress import SqliteProgressStore
+from state.store.reminders import ReminderStore
 
 
 async def test_progress_round_trips_and_survives_reopening(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ async def test_waiting_nudges_move_onto_their_people_when_the_database_is_upgrad
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
                " applied_at TEXT NOT NULL)")
-    for item in sorted(resources.files("state").joinpath("migrations").iterdir(), key=lambda f: f.name):
+    for item in sorted(resources.files("state.store").joinpath("migrations").iterdir(), key=lambda f: f.name):
         if item.name.endswith(".sql") and int(item.name.split("_", 1)[0]) <= 5:
             for statement in item.read_text(encoding="utf-8").split(";\n"):
                 if statement.strip():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from state.loader import load_curriculum
+from state.curriculum.loader import load_curriculum
 from tests.support.cli import craftbot
 
 REPO = Path(__file__).parent.parent

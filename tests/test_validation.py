@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from state.diagnostics import CurriculumError, Diagnostic
-from state.loader import load_curriculum, read_curriculum
-from state.schema import BranchStep, ChoiceStep, QuizStep
+from state.curriculum.diagnostics import CurriculumError, Diagnostic
+from state.curriculum.loader import load_curriculum, read_curriculum
+from state.curriculum.schema import BranchStep, ChoiceStep, QuizStep
 
 SAMPLE = Path(__file__).parent / "curriculum"
 CRAFTBOT = Path(sys.executable).parent / "craftbot"

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.privacy import data_cipher
-from state.crypto import KEY_ENV, new_key
-from state.privacy import PrivacyData
-from state.store import SqliteProgressStore
+from bot.ptb.privacy import data_cipher
+from state.store.crypto import KEY_ENV, new_key
+from state.store.privacy import PrivacyData
+from state.store.progress import SqliteProgressStore
 
 COMMANDS = ("keygen", "rotate-key", "purge")
 

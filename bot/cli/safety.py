@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.config import BUNDLED_CURRICULUM
-from state.crisis import CrisisDetector
-from state.loader import read_curriculum
+from state.curriculum.loader import read_curriculum
+from state.engine.safety.detection import CrisisDetector
 
 NONE = "none"
 

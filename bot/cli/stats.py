@@ -1,9 +1,9 @@
 """Reports from the database for counselors and operators, on the command line.
 
-`craftbot stats` prints anonymous statistics (`state.stats`) as a table, as JSON with
+`craftbot stats` prints anonymous statistics (`state.reports.stats`) as a table, as JSON with
 `--json`, and draws them as a PNG chart with `--png`. `craftbot validate DIR --against DB`
 tells, before publishing, how many people stand on steps that would change or vanish
-(`state.reload.compare`). Both read the database read-only, beside a running bot.
+(`state.service.reload.compare`). Both read the database read-only, beside a running bot.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
-from state.loader import read_curriculum
-from state.reload import compare
-from state.reportstore import ReportError, ReportStore
-from state.stats import ModuleInfo, Report, build_report, duration_text, shown
+from state.curriculum.loader import read_curriculum
+from state.reports.chart import draw_report_chart
+from state.reports.stats import ModuleInfo, Report, build_report, duration_text, shown
+from state.service.reload import compare
+from state.store.reports import ReportError, ReportStore
 
 
 def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +64,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print("\n".join(table_lines(report, database)))
     if args.png:
-        draw_chart(report, args.png)
+        draw_report_chart(report, args.png)
         print(f"chart written to {args.png}", file=sys.stderr)
     return 0
 
@@ -99,44 +100,6 @@ def table_lines(report: Report, database: Path) -> list[str]:
         out.append("Crisis interrupts by pathway: " + ", ".join(
             f"{name} {shown(cell)}" for name, cell in report.crisis_pathways.items()))
     return out
-
-
-def draw_chart(report: Report, path: Path) -> None:
-    """Draw per-module starts and completions and weekly activity into one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4 + 0.35 * len(report.modules)),
-                                         gridspec_kw={"height_ratios": [max(2, len(report.modules)), 4]})
-    titles = [m.title for m in report.modules][::-1]
-    started = [m.started for m in report.modules][::-1]
-    completed = [m.completed for m in report.modules][::-1]
-    rows = range(len(titles))
-    top.barh([r + 0.2 for r in rows], [v or 0 for v in started], height=0.4, label="started")
-    top.barh([r - 0.2 for r in rows], [v or 0 for v in completed], height=0.4, label="completed")
-    for r, (s, c) in enumerate(zip(started, completed, strict=True)):
-        for value, offset in ((s, 0.2), (c, -0.2)):
-            top.text(value or 0, r + offset, f" {shown(value)}", va="center", fontsize=8)
-    top.set_yticks(list(rows), titles, fontsize=8)
-    top.set_title("Modules: people who started and completed (counts under 5 shown as <5)")
-    top.legend(loc="lower right", fontsize=8)
-    places = range(len(report.weeks))
-    for offset, label, values in ((-0.2, "active people", [w.active for w in report.weeks]),
-                                  (0.2, "crisis interrupts", [w.crises for w in report.weeks])):
-        bottom.bar([x + offset for x in places], [v or 0 for v in values], width=0.4, label=label)
-        for x, value in zip(places, values, strict=True):
-            if value is None:  # suppressed: no bar, just the mark
-                bottom.text(x + offset, 0, "<5", ha="center", va="bottom", fontsize=6, color="grey")
-    bottom.set_xticks(list(places), [w.week for w in report.weeks])
-    bottom.set_title("Per ISO week (UTC)")
-    bottom.tick_params(axis="x", labelrotation=45, labelsize=7)
-    bottom.legend(fontsize=8)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def cmd_against(folder: Path, database: Path, default_locale: str = "en") -> int:

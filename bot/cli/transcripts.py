@@ -1,7 +1,7 @@
 """`craftbot test-curriculum`: read the transcript tests beside a curriculum and replay them.
 
 Transcript files live in `<curriculum>/<locale>/tests/*.yaml` (their format is described in
-`state.transcripts` and docs/authoring.md). Mistakes in how a file is written are reported
+`state.service.transcripts` and docs/authoring.md). Mistakes in how a file is written are reported
 like curriculum problems (`file:line:col: error: ...`); a conversation whose reply differs
 from what it expects is reported as `file:line: conversation: what differs`, with what the
 bot said. The exit code is 1 when anything failed, so CI can run it.
@@ -15,12 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.graph import load_or_report
-from state.diagnostics import Diagnostic
-from state.engine import Engine
-from state.loader import Curriculum
-from state.transcripts import Conversation, Exchange, Outcome, run_conversations
-from state.yamlsource import Located, PathKey, load_located
+from bot.documents.graph import load_or_report
+from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.model import Curriculum
+from state.curriculum.yamlsource import Located, PathKey, load_located
+from state.engine.engine import Engine
+from state.service.transcripts import Conversation, Exchange, Outcome, run_conversations
 
 TESTS_FOLDER = "tests"
 CONVERSATION_KEYS = ("name", "start", "profile", "locale", "turns")

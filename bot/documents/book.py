@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.graph import (
+from bot.documents.graph import (
     GraphvizError,
     Labels,
     answer_labels,
@@ -34,10 +34,9 @@ from bot.graph import (
     to_dot,
     to_mermaid,
 )
-from state.loader import Curriculum, LocaleContent
-from state.machine import SEPARATOR, module_edges
-from state.render import BOLD, ITALIC
-from state.schema import (
+from state.curriculum.markup import BOLD, ITALIC
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import (
     PLACEHOLDER,
     BranchStep,
     ChecklistStep,
@@ -53,6 +52,7 @@ from state.schema import (
     Text,
     TextStep,
 )
+from state.engine.machine import SEPARATOR, module_edges
 
 # -- what the book says about each step, independent of HTML or Markdown ---------------------
 

@@ -1,6 +1,6 @@
 """`craftbot graph`: a module's flow drawn from the state machine the bot runs.
 
-The arrows are `state.machine.module_edges(module)`: the very list of transitions the
+The arrows are `state.engine.machine.module_edges(module)`: the very list of transitions the
 `CurriculumMachine` is built from, so the picture cannot drift from what the bot does. We
 draw them ourselves rather than through `transitions.extensions.diagrams`: its Mermaid and
 Graphviz backends draw plain state boxes and label arrows with trigger names (`opt_0`,
@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from state.diagnostics import CurriculumError
-from state.loader import Curriculum, LocaleContent, load_curriculum
-from state.machine import SEPARATOR, Edge, module_edges
-from state.schema import (
+from state.curriculum.diagnostics import CurriculumError
+from state.curriculum.loader import load_curriculum
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import (
     ChecklistStep,
     ChoiceStep,
     Condition,
@@ -40,6 +40,7 @@ from state.schema import (
     Step,
     TextStep,
 )
+from state.engine.machine import SEPARATOR, Edge, module_edges
 
 FORMATS = ("mermaid", "dot", "svg", "png")
 

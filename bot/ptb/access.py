@@ -13,8 +13,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
-from state.privacy import PrivacyData
-from state.progress import Command
+from state.contracts import Command
+from state.store.privacy import PrivacyData
 
 Fallback = Callable[[Update, ContextTypes.DEFAULT_TYPE, Command], Awaitable[None]]
 

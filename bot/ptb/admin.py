@@ -1,6 +1,6 @@
 """Publishing curriculum changes to the running bot: `/reload` from an admin, or SIGHUP.
 
-Either way the curriculum folder is validated again (`state.reload.Reloader`). If it has
+Either way the curriculum folder is validated again (`state.service.reload.Reloader`). If it has
 errors the bot keeps serving the old one and the admins are told the errors as
 `file:line:col` lines, split into messages that fit Telegram. If it is valid it is swapped
 in between two updates, and the admins are told the new version and how many people are
@@ -23,12 +23,12 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.access import is_admin
 from bot.config import Settings
-from state.engine import Engine
-from state.progress import Command
-from state.reload import Reloader, ReloadOutcome, Standing, compare, record_served
-from state.reportstore import ReportError, ReportStore
+from bot.ptb.access import is_admin
+from state.contracts import Command
+from state.engine.engine import Engine
+from state.service.reload import Reloader, ReloadOutcome, Standing, compare, record_served
+from state.store.reports import ReportError, ReportStore
 
 log = logging.getLogger("craftbot.admin")
 

@@ -3,7 +3,7 @@
 Each handler turns an update into an engine input, awaits `Conversations.handle`, and
 renders the reply as messages with inline keyboards. Updates of different chats are handled
 concurrently and each chat's in order, and an update is confirmed to Telegram only once it
-has been handled, so a crash loses none (`bot.processor`). Only private chats are served:
+has been handled, so a crash loses none (`bot.ptb.updater`). Only private chats are served:
 what people write here is too personal for a group.
 """
 
@@ -33,22 +33,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.access import AdminCommands
-from bot.admin import ReloadDoor, publish_commands
 from bot.config import Settings
-from bot.pacing import Pacer
-from bot.privacy import Retention, data_cipher, remember
-from bot.processor import CommitFirstUpdater
-from bot.scheduler import ReminderLoop, telegram_rate_limiter
-from bot.transport import AiohttpRequest
-from state.clock import CLOCK_ENV, clock_from_env, is_fake
-from state.engine import Engine
-from state.followup import FollowUpOptions
-from state.progress import Command, Input, Message, Other, Press, Reply, TextIn
-from state.reload import Reloader
-from state.render import split_message
-from state.service import Conversations
-from state.store import SqliteProgressStore
+from bot.ptb.access import AdminCommands
+from bot.ptb.admin import ReloadDoor, publish_commands
+from bot.ptb.privacy import Retention, data_cipher, remember
+from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
+from bot.ptb.transport import AiohttpRequest
+from bot.ptb.updater import CommitFirstUpdater
+from state.contracts import Command, Input, Message, Other, Press, Reply, TextIn
+from state.curriculum.markup import split_message
+from state.engine.engine import Engine
+from state.service.clock import CLOCK_ENV, clock_from_env, is_fake
+from state.service.conversations import Conversations
+from state.service.orders import FollowUpOptions
+from state.service.pacing import Pacer
+from state.service.reload import Reloader
+from state.store.progress import SqliteProgressStore
 
 log = logging.getLogger("craftbot.bot")
 
@@ -218,7 +218,7 @@ async def _quietly(call: object) -> None:
 def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
     """Wire the bot: store opened at start and closed at stop, handlers registered."""
     store = SqliteProgressStore(settings.storage.database, data_cipher())
-    clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/clock.py)
+    clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
                                   FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days))
     reminders = ReminderLoop(

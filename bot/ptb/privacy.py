@@ -20,10 +20,10 @@ from pathlib import Path
 
 from telegram import Message as TelegramMessage
 
-from bot.tasks import stop_task
-from state.crypto import KEY_ENV, DataCipher
-from state.privacy import DAY, HOUR, PrivacyData
-from state.store import SqliteProgressStore
+from state.service.tasks import stop_task
+from state.store.crypto import KEY_ENV, DataCipher
+from state.store.privacy import DAY, HOUR, PrivacyData
+from state.store.progress import SqliteProgressStore
 
 log = logging.getLogger("craftbot.privacy")
 

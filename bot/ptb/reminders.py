@@ -4,7 +4,7 @@ One pass (`Scheduler.run_due(now)`) claims the reminders due at `now` in batches
 each: the engine words it through `Conversations.handle(Due(...))` (reminders off, quiet
 hours now, homework already reviewed: it says nothing, and the reminder is skipped or put
 back until quiet hours end); a `Pacer` spaces the sends; the reminder is marked sent only
-once Telegram accepted it (claim-then-send: see `state.reminderstore`).
+once Telegram accepted it (claim-then-send: see `state.store.reminders`).
 
 - "retry after": every send pauses for as long as Telegram says, then the message is
   tried again (up to `max_retries`; after that the reminder waits for a later pass);
@@ -13,7 +13,7 @@ once Telegram accepted it (claim-then-send: see `state.reminderstore`).
 - any other failure: the reminder goes back to wait a minute, never lost.
 
 `run_forever` is the bot's loop: `recover` once, then a pass every `poll_seconds`. Time is
-the one injectable clock (`state.clock`), so tests move it and call `run_due` themselves.
+the one injectable clock (`state.service.clock`), so tests move it and call `run_due` themselves.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
-from bot.pacing import Pacer
-from bot.tasks import stop_task
-from state.progress import Due, Message
-from state.reminderstore import Reminder, ReminderStore
-from state.render import split_message
-from state.service import Clock, Conversations
+from state.contracts import Due, Message
+from state.curriculum.markup import split_message
+from state.service.conversations import Clock, Conversations
+from state.service.pacing import Pacer
+from state.service.tasks import stop_task
+from state.store.reminders import Reminder, ReminderStore
 
 log = logging.getLogger("craftbot.reminders")
 

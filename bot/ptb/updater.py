@@ -8,7 +8,7 @@ answered. `CommitFirstUpdater` replaces it for long polling:
 - the offset it sends Telegram never passes an update that is not yet handled (Telegram
   confirms every update below the offset), so after a crash Telegram delivers again every
   update that might not have been; those already saved are recognised by their update id
-  (`state.service.Conversations.handle`, `state.redelivery`);
+  (`state.service.conversations.Conversations.handle`, `state.service.redelivery`);
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
   each chat's updates strictly in order, which is what the engine needs. While one chat
   waits for Telegram or the database, another is served;

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from state.crisis import CRISIS_PLACEHOLDERS, crisis_texts
-from state.diagnostics import Diagnostic
-from state.render import TELEGRAM_LIMIT, markup_problem
-from state.schema import (
+from state.curriculum.crisis import CRISIS_PLACEHOLDERS, crisis_texts
+from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.markup import TELEGRAM_LIMIT, markup_problem
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import (
     BranchStep,
     ChecklistStep,
     ChoiceStep,
@@ -25,15 +26,12 @@ from state.schema import (
     Step,
     placeholders,
 )
-from state.uitext import UI_KEYS
-from state.yamlsource import Located, PathKey
-
-if TYPE_CHECKING:
-    from state.loader import Curriculum, LocaleContent
+from state.curriculum.uitext import UI_KEYS
+from state.curriculum.yamlsource import Located, PathKey
 
 SOFT_LIMIT = 700  # longer messages are hard to read on a phone
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
-BUILTIN_KEYS = frozenset({  # saved by the engine itself, not by a step (see state/practice.py)
+BUILTIN_KEYS = frozenset({  # saved by the engine, not by a step (between_sessions/routing.py)
     "homework", "homework_module", "homework_reviewed", "homework_tried", "homework_how",
     "homework_obstacle", "checkin_stress", "checkin_sober_days", "checkin_rewards",
     "checkin_loved_one_day", "checkin_every", "reminders", "timezone", "reminder_time",

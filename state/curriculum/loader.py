@@ -1,8 +1,8 @@
 """Loading a curriculum folder: `curriculum/<locale>/locale.yaml` plus one file per module.
 
-Pass one (here) checks each file's shape against `state.schema` and turns pydantic's
+Pass one (here) checks each file's shape against `state.curriculum.schema` and turns pydantic's
 errors into `file:line:col` diagnostics that say how to fix them. Pass two
-(`state.crossref`) checks references between steps and modules. `load_curriculum` runs both
+(`state.curriculum.crossref`) checks references between steps and modules. `load_curriculum` runs both
 and raises `CurriculumError` when anything is an error, so nothing invalid is ever served.
 """
 
@@ -11,85 +11,24 @@ from __future__ import annotations
 import difflib
 import hashlib
 import types
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from state.diagnostics import CurriculumError, Diagnostic
-from state.schema import STEP_KINDS, Locale, Module, Step
-from state.versions import MOVES_FILE, read_moves
-from state.yamlsource import Located, PathKey, load_located
+from state.curriculum.crossref import check_references
+from state.curriculum.diagnostics import CurriculumError, Diagnostic
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import STEP_KINDS, Locale, Module
+from state.curriculum.versions import MOVES_FILE, read_moves
+from state.curriculum.yamlsource import Located, PathKey, load_located
 
 LOCALE_FILE = "locale.yaml"
 
 
-@dataclass
-class LocaleContent:
-    """Everything one locale's folder holds, with where each module came from."""
-
-    code: str
-    folder: Path
-    locale: Locale | None = None
-    locale_source: Located | None = None
-    modules: dict[str, Module] = field(default_factory=dict)
-    sources: dict[str, Located] = field(default_factory=dict)
-    # Module files that failed pass one, by id (or file name): their raw data, None if
-    # unreadable. Pass two uses them to avoid reporting the same mistake again elsewhere.
-    rejected: dict[str, Any] = field(default_factory=dict)
-    # Where people on removed steps go, from moves.yaml (see state.versions).
-    moves: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
-    # Each module's steps by id, for `step` (every turn looks steps up several times).
-    _by_id: dict[str, tuple[Module, dict[str, Step]]] = field(default_factory=dict, repr=False,
-                                                              compare=False)
-
-    @property
-    def onboarding(self) -> Module:
-        """The onboarding module (validation guarantees there is exactly one)."""
-        return next(m for m in self.modules.values() if m.onboarding)
-
-    @property
-    def path_modules(self) -> list[Module]:
-        """The teaching modules in their order, onboarding excluded."""
-        return sorted((m for m in self.modules.values() if not m.onboarding),
-                      key=lambda m: (m.order, m.id))
-
-    def step(self, module_id: str, step_id: str) -> Step | None:
-        """A step by module and step id, or None when it does not exist."""
-        module = self.modules.get(module_id)
-        if module is None:
-            return None
-        indexed = self._by_id.get(module_id)
-        if indexed is None or indexed[0] is not module:  # built on first use, again if replaced
-            indexed = self._by_id[module_id] = (module, {s.id: s for s in module.steps})
-        return indexed[1].get(step_id)
-
-
-@dataclass
-class Curriculum:
-    """A validated curriculum: its locales, a content hash as version, and any warnings."""
-
-    root: Path
-    locales: dict[str, LocaleContent]
-    default_locale: str
-    version: str
-    warnings: list[Diagnostic] = field(default_factory=list)
-
-    def content(self, locale: str | None) -> LocaleContent:
-        """The content for a locale, falling back to the default one."""
-        if locale and locale in self.locales:
-            return self.locales[locale]
-        if locale and locale.split("-")[0] in self.locales:
-            return self.locales[locale.split("-")[0]]
-        return self.locales[self.default_locale]
-
-
 def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum, list[Diagnostic]]:
     """Read and check a curriculum folder; return it with every diagnostic found."""
-    from state.crossref import check_references
-
     problems: list[Diagnostic] = []
     locales: dict[str, LocaleContent] = {}
     digest = hashlib.sha256()
@@ -104,7 +43,7 @@ def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum,
         locales[folder.name] = content
         for file in sorted(folder.glob("*.yaml")):
             digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-            if file.name != MOVES_FILE:  # not a module: read by state.versions below
+            if file.name != MOVES_FILE:  # not a module: read by state.curriculum.versions below
                 _read_file(file, content, problems)
         problems.extend(Diagnostic(str(file), 1, 1, "warning", "this file is ignored: curriculum"
                                    f" files end in .yaml; rename it to {file.stem}.yaml")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from state.schema import PLACEHOLDER
+from state.curriculum.schema import PLACEHOLDER
 
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 ITALIC = re.compile(r"__(.+?)__", re.S)

@@ -1,7 +1,7 @@
 """The curriculum format: what a counselor may write in a module or locale YAML file.
 
 This module is the single source of truth for the shape of curriculum files. It is checked
-in two passes (the Rasa way): pydantic checks each file's shape here; `state.crossref` then
+in two passes (the Rasa way): pydantic checks each file's shape here; `state.curriculum.crossref` then
 checks what one part says about another (every `next` exists, every step is reachable ...).
 
 A module file holds metadata and a list of steps. Every step has a stable `id` and a `kind`:

@@ -80,7 +80,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "step_moved": frozenset({"title"}),
     "step_restarted": frozenset({"title"}),
     "module_retired": frozenset(),
-    # reminders, homework reviews, check-ins, /reminders (state/practice.py)
+    # reminders, homework reviews, check-ins, /reminders (state/engine/between_sessions/routing.py)
     "reminder_homework": frozenset({"homework"}),
     "review_question": frozenset(),
     "reminder_nudge": frozenset({"title"}),

@@ -12,8 +12,8 @@ middle of a module, nobody is stranded:
   and is told so in one short message (ui texts `step_moved`, `step_restarted`,
   `module_retired`).
 
-This happens lazily, when the user's next update arrives (`catch_up`, called by the
-engine), so no batch job has to run at publish time.
+This happens lazily, when the user's next update arrives (`state.engine.catchup`),
+so no batch job has to run at publish time.
 
 `curriculum/<locale>/moves.yaml` maps, per module, old step ids to new ones:
 
@@ -31,24 +31,18 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from state.diagnostics import Diagnostic
-from state.progress import Event
-from state.schema import ID_PATTERN, Step
-from state.yamlsource import Located, load_located
-
-if TYPE_CHECKING:
-    from state.loader import Curriculum, LocaleContent
-    from state.turn import Turn
+from state.contracts import Fingerprints
+from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import ID_PATTERN, Step
+from state.curriculum.yamlsource import Located, load_located
 
 MOVES_FILE = "moves.yaml"
 ANY_STEP = "*"
 
-StepKey = tuple[str, str, str]  # (locale, module, step)
-Fingerprints = dict[StepKey, str]
 # module id -> old step id (or "*") -> (module id, step id) it now leads to
 Moves = dict[str, dict[str, tuple[str, str]]]
 
@@ -102,53 +96,6 @@ def resolve(content: LocaleContent, module_id: str, step_id: str) -> Destination
     if module is not None:
         return Destination(module.id, module.first_step, "start")
     return Destination(None, None, "menu")
-
-
-def catch_up(turn: Turn, version: str, earlier: Mapping[str, Fingerprints]) -> bool:
-    """Bring a user served by an older curriculum up to `version`; True if they were moved.
-
-    When moved, the reply already holds the short explanation and the step they are on now.
-    """
-    p, content = turn.p, turn.content
-    if p.version == version:
-        return False
-    _remap_positions(content, p.positions, p.module)
-    if p.module is None or p.step is None:
-        return False
-    step = content.step(p.module, p.step)
-    if step is not None:
-        before = earlier.get(p.version, {}).get((content.code, p.module, p.step))
-        if before is not None and before != step_fingerprint(step):
-            p.seq += 1  # the buttons already shown belong to the old wording: retire them
-            p.pending = {}
-        return False
-    destination = resolve(content, p.module, p.step)
-    p.positions.pop(p.module, None)
-    p.seq += 1
-    if destination.module is None or destination.step is None:
-        p.module = p.step = None
-        turn.say_ui("module_retired")
-        turn.show_current()
-        return True
-    title = content.modules[destination.module].title
-    if destination.module not in p.started:  # moved into a module never opened: it starts now
-        p.started[destination.module] = turn.now
-        turn.reply.events.append(Event("module_started", destination.module))
-    turn.say_ui("step_moved" if destination.how == "mapped" else "step_restarted", title=title)
-    turn.enter(destination.module, destination.step)
-    return True
-
-
-def _remap_positions(content: LocaleContent, positions: dict[str, str], current: str | None) -> None:
-    """Paused modules whose saved step is gone resume where moves.yaml says, or restart."""
-    for module_id, step_id in list(positions.items()):
-        if module_id == current or content.step(module_id, step_id) is not None:
-            continue
-        target = resolve(content, module_id, step_id)
-        if target.how == "mapped" and target.module == module_id and target.step:
-            positions[module_id] = target.step
-        else:
-            del positions[module_id]
 
 
 # -- moves.yaml --------------------------------------------------------------------------------

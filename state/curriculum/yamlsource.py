@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from state.diagnostics import Diagnostic
+from state.curriculum.diagnostics import Diagnostic
 
 PathKey = tuple[str | int, ...]
 

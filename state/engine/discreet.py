@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from state.progress import Progress
-from state.schema import Locale, Module, TextStep
+from state.contracts import Progress
+from state.curriculum.schema import Locale, Module, TextStep
 
 # Screening answers that turn discreet mode on, from onboarding and the Safety at home module.
 CONCERN_KEYS = (

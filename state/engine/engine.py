@@ -2,7 +2,7 @@
 
 `Engine.handle` is synchronous and pure apart from the `Progress` it is given, so the
 Telegram bot, the terminal chat, tests and benchmarks all drive exactly the same logic.
-Where the user goes is decided by the `transitions` machine (`state.machine`); this module
+Where the user goes is decided by the `transitions` machine (`state.engine.machine`); this module
 decides what to say, what to save, and how to answer input that does not fit the step.
 """
 
@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from state import practice, safety_flow
-from state.crisis import CrisisGuide, Resource
-from state.discreet import sensitive_keys
-from state.loader import Curriculum, LocaleContent
-from state.machine import CurriculumMachine
-from state.progress import Command, Due, Input, Other, Press, Progress, Reply, TextIn
-from state.schema import TextStep
-from state.turn import Turn
-from state.versions import Fingerprints, catch_up
+from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.schema import TextStep
+from state.engine.between_sessions import routing
+from state.engine.catchup import catch_up
+from state.engine.discreet import sensitive_keys
+from state.engine.machine import CurriculumMachine
+from state.engine.safety import flow
+from state.engine.safety.detection import CrisisGuide, Resource
+from state.engine.turn import Turn
 
 MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut silently
 
@@ -61,31 +62,31 @@ class Engine:
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
         moved = catch_up(turn, self.version, self.earlier)  # content published since last time
-        if isinstance(message, Due):  # a reminder's time has come: state.practice words it
+        if isinstance(message, Due):  # a reminder's time has come: routing words it
             progress.version = self.version  # (not updated_at: a reminder is not the person active)
-            practice.take(turn, message)
+            routing.take(turn, message)
             return turn.reply
         progress.updated_at = now
         progress.version = self.version
         guide = self.guides[content.code]
-        found = guide.detector.detect(safety_flow.free_text(message))  # at every step, always first
+        found = guide.detector.detect(flow.free_text(message))  # at every step, always first
         if found:
             if isinstance(message, TextIn) and isinstance(turn.current(), TextStep):
                 # Their words were an answer too (a list of costs may say "overdose"): keep
                 # them, so going back does not mean writing it all again.
                 progress.pending["held"] = message.text.strip()[:MAX_ANSWER]
-            safety_flow.interrupt(turn, guide, found)
+            flow.interrupt(turn, guide, found)
             return turn.reply
-        if isinstance(message, Press) and safety_flow.handles(message):
-            safety_flow.on_press(turn, guide, message)
+        if isinstance(message, Press) and flow.handles(message):
+            flow.on_press(turn, guide, message)
             return turn.reply
-        if isinstance(message, Command) and message.name in safety_flow.COMMANDS:
-            safety_flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
+        if isinstance(message, Command) and message.name in flow.COMMANDS:
+            flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
             return turn.reply
         if moved and not (isinstance(message, Command) and message.name != "start"):
             return turn.reply
-        if practice.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
-            practice.settle(turn)
+        if routing.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
+            routing.settle(turn)
             return turn.reply
         if isinstance(message, TextIn):
             if not turn.onboarding_started():
@@ -104,7 +105,7 @@ class Engine:
                 turn.on_press(message)
         elif isinstance(message, Other):
             turn.on_other(message.what)
-        practice.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
+        routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
         return turn.reply
 
     @staticmethod

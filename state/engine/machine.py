@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from transitions import EventData, Machine
 
-from state.schema import BranchStep, ChoiceStep, Condition, EndStep, Module, Step
+from state.curriculum.schema import BranchStep, ChoiceStep, Condition, EndStep, Module, Step
 
 # transitions logs every move at INFO and binding policy at WARNING; neither is useful here.
 logging.getLogger("transitions").setLevel(logging.ERROR)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from state.progress import Button, Message
-from state.render import to_html, to_plain
-from state.schema import (
+from state.contracts import Button, Message
+from state.curriculum.markup import to_html, to_plain
+from state.curriculum.schema import (
     ChecklistStep,
     ChoiceStep,
     MessageStep,

@@ -9,12 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from state.discreet import shown_answers
-from state.loader import LocaleContent
-from state.machine import CurriculumMachine
-from state.progress import Button, Event, Message, Press, Progress, Reply
-from state.render import to_html, to_plain
-from state.schema import (
+from state.contracts import Button, Event, Message, Press, Progress, Reply
+from state.curriculum.markup import to_html, to_plain
+from state.curriculum.model import LocaleContent
+from state.curriculum.schema import (
     BranchStep,
     ChecklistStep,
     ChoiceStep,
@@ -27,7 +25,9 @@ from state.schema import (
     Step,
     TextStep,
 )
-from state.steps import show_step, step_buttons, texts_of, with_choice_mark
+from state.engine.discreet import shown_answers
+from state.engine.machine import CurriculumMachine
+from state.engine.step_view import show_step, step_buttons, texts_of, with_choice_mark
 
 MAX_HOPS = 500  # a guard: validation already rules out loops without an end
 

@@ -1,4 +1,6 @@
-"""The /progress picture: the last weeks of check-ins, drawn with matplotlib (Agg, no display).
+"""Charts drawn with matplotlib (Agg, no display): a person's /progress picture and the stats chart.
+
+The /progress picture shows the last weeks of check-ins.
 
 Bars count, per calendar week, the days sober time was noticed and the rewards given;
 a line shows the week's average stress (1-10, right axis). The numbers drawn are also
@@ -12,9 +14,11 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from state.checkins import Week
+from state.engine.between_sessions.checkins import Week
+from state.reports.stats import Report, shown
 
 STRESS_COLOR = "#d62728"
 SOBER_COLOR = "#2ca02c"
@@ -73,3 +77,41 @@ def render_chart(weeks: list[Week], labels: ChartLabels) -> bytes:
     fig.savefig(out, format="png", metadata={"Title": labels.title, "Description": json.dumps(data),
                                              "Software": "craftbot"})
     return out.getvalue()
+
+
+def draw_report_chart(report: Report, path: Path) -> None:
+    """Draw per-module starts and completions and weekly activity into one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 4 + 0.35 * len(report.modules)),
+                                         gridspec_kw={"height_ratios": [max(2, len(report.modules)), 4]})
+    titles = [m.title for m in report.modules][::-1]
+    started = [m.started for m in report.modules][::-1]
+    completed = [m.completed for m in report.modules][::-1]
+    rows = range(len(titles))
+    top.barh([r + 0.2 for r in rows], [v or 0 for v in started], height=0.4, label="started")
+    top.barh([r - 0.2 for r in rows], [v or 0 for v in completed], height=0.4, label="completed")
+    for r, (s, c) in enumerate(zip(started, completed, strict=True)):
+        for value, offset in ((s, 0.2), (c, -0.2)):
+            top.text(value or 0, r + offset, f" {shown(value)}", va="center", fontsize=8)
+    top.set_yticks(list(rows), titles, fontsize=8)
+    top.set_title("Modules: people who started and completed (counts under 5 shown as <5)")
+    top.legend(loc="lower right", fontsize=8)
+    places = range(len(report.weeks))
+    for offset, label, values in ((-0.2, "active people", [w.active for w in report.weeks]),
+                                  (0.2, "crisis interrupts", [w.crises for w in report.weeks])):
+        bottom.bar([x + offset for x in places], [v or 0 for v in values], width=0.4, label=label)
+        for x, value in zip(places, values, strict=True):
+            if value is None:  # suppressed: no bar, just the mark
+                bottom.text(x + offset, 0, "<5", ha="center", va="bottom", fontsize=6, color="grey")
+    bottom.set_xticks(list(places), [w.week for w in report.weeks])
+    bottom.set_title("Per ISO week (UTC)")
+    bottom.tick_params(axis="x", labelrotation=45, labelsize=7)
+    bottom.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,6 +1,6 @@
 """Anonymous statistics: how modules are used and where families stop, in counts only.
 
-`build_report` turns what `state.reportstore` reads into a `Report` in which every count
+`build_report` turns what `state.store.reports` reads into a `Report` in which every count
 under `SUPPRESS_BELOW` is already replaced by None (shown as "<5"), rates and median times
 are given only where both counts behind them are shown, and nothing names or numbers a
 person. The terminal table, the JSON and the PNG chart are all drawn from a `Report`, so
@@ -26,18 +26,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from state.reportstore import ModuleEvent, ReportStore
+from state.store.progress import iso_week
+from state.store.reports import ModuleEvent, ReportStore
 
 SUPPRESS_BELOW = 5
 DAY = 86400.0
 
 Cell = int | None  # None: fewer than SUPPRESS_BELOW, not shown
-
-
-def iso_week(at: float) -> str:
-    """The ISO week (UTC) a timestamp falls in, such as "2026-W07"."""
-    year, week, _ = datetime.fromtimestamp(at, UTC).isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def suppress(count: int) -> Cell:

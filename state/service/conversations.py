@@ -10,13 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from state.datarights import DataRights
-from state.engine import Engine
-from state.followup import FollowUp, FollowUpOptions
-from state.privacy import PrivacyData
-from state.progress import Due, Input, Reply
-from state.redelivery import Deliveries
-from state.store import SqliteProgressStore
+from state.contracts import Due, Input, Reply
+from state.engine.engine import Engine
+from state.service.datarights import DataRights
+from state.service.orders import FollowUp, FollowUpOptions
+from state.service.redelivery import Deliveries
+from state.store.privacy import PrivacyData
+from state.store.progress import SqliteProgressStore
 
 Clock = Callable[[], float]
 
@@ -35,13 +35,13 @@ class Conversations:
         self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
 
     def use(self, engine: Engine) -> None:
-        """Serve a newly loaded curriculum from the next update on (see `state.reload`)."""
+        """Serve a newly loaded curriculum from the next update on (see `state.service.reload`)."""
         self.engine = engine
         self.rights.engine = engine
         self.followup.engine = engine
 
     def replied(self, user_id: int, update_id: int) -> None:
-        """The reply to this update has been sent completely (see `state.redelivery`)."""
+        """The reply to this update has been sent completely (see `state.service.redelivery`)."""
         self.deliveries.sent(user_id, update_id)
 
     async def handle(self, user_id: int, message: Input, *, update_id: int = 0,

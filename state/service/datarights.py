@@ -14,11 +14,11 @@ from __future__ import annotations
 import json
 import time
 
-from state.engine import Engine
-from state.privacy import PrivacyData
-from state.progress import Button, Command, Document, Input, Message, Press, Reply
-from state.render import to_html
-from state.store import SqliteProgressStore
+from state.contracts import Button, Command, Document, Input, Message, Press, Reply
+from state.curriculum.markup import to_html
+from state.engine.engine import Engine
+from state.store.privacy import PrivacyData
+from state.store.progress import SqliteProgressStore
 
 COMMANDS = frozenset({"hide", "mydata", "delete"})
 PREFIX = "p:"

@@ -1,10 +1,11 @@
 """After the engine answers: what a turn means for reminders, check-ins and the /progress chart.
 
 The engine is pure; what it wants done in the database it leaves in the turn's outbox
-(`Progress.practice["outbox"]`, see `state.aside`). `FollowUp.during` carries the orders
-out inside the same transaction that saves the turn, and keeps the one nudge for someone
-who stopped mid-module right. `FollowUp.after` runs once the transaction is over: it adds
-the check-in chart to `/progress` (drawing takes a moment, and must not hold the writer).
+(`Progress.practice["outbox"]`, see `state.engine.between_sessions.sideflow`).
+`FollowUp.during` carries the orders out inside the same transaction that saves the turn,
+and keeps the one nudge for someone who stopped mid-module right. `FollowUp.after` runs
+once the transaction is over: it adds the check-in chart to `/progress` (drawing takes a
+moment, and must not hold the writer).
 """
 
 from __future__ import annotations
@@ -13,14 +14,23 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from state.checkins import weekly
-from state.engine import Engine
-from state.loader import LocaleContent
-from state.progress import Command, Document, Due, Input, Message, Progress, Reply
-from state.reminders import (
+from state.contracts import (
     CHECKIN,
     HOMEWORK,
     NUDGE,
+    CheckinRecord,
+    Command,
+    Document,
+    Due,
+    Input,
+    Message,
+    Progress,
+    Reply,
+)
+from state.curriculum.markup import to_html
+from state.curriculum.model import LocaleContent
+from state.engine.between_sessions.checkins import weekly
+from state.engine.between_sessions.schedule import (
     ReminderPrefs,
     checkin_next,
     homework_due,
@@ -28,10 +38,10 @@ from state.reminders import (
     homework_ref,
     nudge_due,
 )
-from state.reminderstore import CheckinRecord, ReminderStore
-from state.render import to_html
-from state.store import Nudge, Session, SqliteProgressStore
-from state.timezones import local_day
+from state.engine.between_sessions.timezones import local_day
+from state.engine.engine import Engine
+from state.store.progress import Nudge, Session, SqliteProgressStore
+from state.store.reminders import ReminderStore
 
 DAY = 86400.0
 
@@ -135,7 +145,7 @@ class FollowUp:
         records = await self.reminders.checkins(progress.user_id, now - weeks * 7 * DAY)
         if not records:
             return
-        from state.chart import ChartLabels, render_chart
+        from state.reports.chart import ChartLabels, render_chart
 
         assert content.locale is not None
         ui, defaults = content.locale.ui, content.locale.defaults

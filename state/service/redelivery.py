@@ -1,7 +1,7 @@
 """Updates delivered again after a crash: answered once more, never processed twice.
 
 The bot saves a person's answer before it sends the reply, and confirms the update to
-Telegram only after the reply is sent (`bot.processor`). If the process dies in between,
+Telegram only after the reply is sent (`bot.ptb.updater`). If the process dies in between,
 Telegram delivers the update again. Its id is not newer than the saved
 `Progress.last_update_id`, so the engine never sees it twice; but the reply may not have
 reached the person, who would then wait for a question that never comes.
@@ -18,9 +18,9 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 
-from state.engine import Engine
-from state.progress import Progress, Reply
-from state.turn import Turn
+from state.contracts import Progress, Reply
+from state.engine.engine import Engine
+from state.engine.turn import Turn
 
 
 class Deliveries:

@@ -4,7 +4,7 @@
 changes nothing: the old one keeps serving and the outcome carries the errors. A valid
 one is swapped in with a single assignment (`Conversations.engine = new`) on the event
 loop, between two updates, so every update is answered wholly by one version. Users on
-steps that changed or vanished are brought up to date lazily, by `state.versions`.
+steps that changed or vanished are brought up to date lazily, by `state.curriculum.versions`.
 
 `compare` answers "if I publish this, who is affected?" from the database: how many users
 stand on steps that are unchanged, changed, or gone (and where moves.yaml sends them).
@@ -20,13 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from state.diagnostics import Diagnostic
-from state.engine import Engine
-from state.loader import Curriculum, read_curriculum
-from state.reportstore import Placement
-from state.service import Conversations
-from state.store import SqliteProgressStore
-from state.versions import Destination, Fingerprints, curriculum_fingerprints, resolve
+from state.contracts import Fingerprints
+from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.loader import read_curriculum
+from state.curriculum.model import Curriculum
+from state.curriculum.versions import Destination, curriculum_fingerprints, resolve
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.store.progress import SqliteProgressStore
+from state.store.reports import Placement
 
 
 @dataclass(frozen=True)

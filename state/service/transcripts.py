@@ -1,7 +1,7 @@
 """Transcript tests: conversations written next to the curriculum, replayed through the engine.
 
 A file `curriculum/<locale>/tests/<name>.yaml` holds a list of conversations (the loader
-skips these folders; `bot.transcripts` reads them for `craftbot test-curriculum`). Each
+skips these folders; `bot.cli.transcripts` reads them for `craftbot test-curriculum`). Each
 conversation opens either as a brand-new user sending /start, or, with
 `start: module[:step]`, as a family member described by `profile:` who has finished
 onboarding and stands at that step (the same start `craftbot chat --start` previews).
@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from state.engine import Engine
-from state.loader import LocaleContent
-from state.progress import Button, Command, Input, Press, Progress, Reply, TextIn
-from state.render import to_plain
-from state.schema import ChoiceStep, ScaleStep, TextStep
-from state.turn import Turn
+from state.contracts import Button, Command, Input, Press, Progress, Reply, TextIn
+from state.curriculum.markup import to_plain
+from state.curriculum.model import LocaleContent
+from state.curriculum.schema import ChoiceStep, ScaleStep, TextStep
+from state.engine.engine import Engine
+from state.engine.turn import Turn
 
 CLOCK_START = 1_800_000_000.0  # transcript time: fixed, one minute per turn
 PROFILE_DEFAULTS: Mapping[str, str] = {

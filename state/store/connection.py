@@ -27,7 +27,7 @@ from typing import Any, Self
 
 
 class InlineExecution:
-    """Mixed into `aiosqlite.Connection` (in `state.store`, the module that imports aiosqlite):
+    """Mixed into `aiosqlite.Connection` (in `state.store.progress`, the module that imports aiosqlite):
     aiosqlite's API, each call made synchronously on the calling (event loop) thread."""
 
     _running: bool

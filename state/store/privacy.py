@@ -19,8 +19,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from state.crypto import DataCipher, is_sealed, unseal
-from state.store import SqliteProgressStore
+from state.store.crypto import DataCipher, is_sealed, unseal
+from state.store.progress import SqliteProgressStore
 
 HIDE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 HIDE_MARGIN = 10 * 60.0  # skip messages this close to the limit: clocks differ, deletes take time

@@ -13,16 +13,16 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 import orjson
 
-from state.crypto import DataCipher, seal, unseal
-from state.inlinestore import Checkpointer, InlineExecution
-from state.progress import Event, Progress
-from state.stats import iso_week
+from state.contracts import Event, Progress
+from state.store.connection import Checkpointer, InlineExecution
+from state.store.crypto import DataCipher, seal, unseal
 
 MIGRATIONS = "migrations"
 # A turn's one read: the progress, the week the person was last counted active in, their
@@ -41,6 +41,12 @@ COUNT_ACTIVE_WEEK = ("INSERT INTO weekly_active (week, users) VALUES (?, 1)"
                      " ON CONFLICT (week) DO UPDATE SET users = users + 1")
 
 
+def iso_week(at: float) -> str:
+    """The ISO week (UTC) a timestamp falls in, such as "2026-W07"."""
+    year, week, _ = datetime.fromtimestamp(at, UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 class InlineConnection(InlineExecution, aiosqlite.Connection):
     """aiosqlite's connection, each statement run at once on the event loop's thread."""
 
@@ -57,7 +63,7 @@ class Nudge:
 class Session:
     """One user's progress inside an open write transaction.
 
-    `nudge` is what their row holds; set it to change it (see `state.followup`).
+    `nudge` is what their row holds; set it to change it (see `state.service.orders`).
     """
 
     user_id: int
@@ -76,7 +82,7 @@ class Session:
 class SqliteProgressStore:
     """Progress and events in one SQLite file.
 
-    With a `cipher`, each user's progress blob is stored encrypted (see `state.crypto`).
+    With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`).
     """
 
     def __init__(self, path: Path, cipher: DataCipher | None = None) -> None:
@@ -101,7 +107,7 @@ class SqliteProgressStore:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
         # Statements run on the event loop's thread: each takes microseconds, far less than
-        # a hop to aiosqlite's thread would (see state.inlinestore and docs/performance.md).
+        # a hop to aiosqlite's thread would (see state.store.connection and docs/performance.md).
         self._db = await InlineConnection(self.path, isolation_level=None)
         await self.db.execute("PRAGMA journal_mode=WAL")
         await self.db.execute("PRAGMA synchronous=NORMAL")
@@ -130,7 +136,7 @@ class SqliteProgressStore:
             " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         async with self.db.execute("SELECT version FROM schema_migrations") as cursor:
             done = {row[0] for row in await cursor.fetchall()}
-        folder = resources.files("state").joinpath(MIGRATIONS)
+        folder = resources.files("state.store").joinpath(MIGRATIONS)
         for item in sorted(folder.iterdir(), key=lambda f: f.name):
             if not item.name.endswith(".sql"):
                 continue

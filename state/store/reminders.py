@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from state.reminders import NUDGE
-from state.store import SqliteProgressStore
+from state.contracts import NUDGE, CheckinRecord
+from state.store.progress import SqliteProgressStore
 
 WAITING = "pending"
 SENDING = "sending"
@@ -36,19 +36,6 @@ class Reminder:
     ref: str = ""
     status: str = WAITING
     created_at: float = 0.0
-
-
-@dataclass(frozen=True)
-class CheckinRecord:
-    """One check-in: stress 1-10, days sober time was noticed, rewards given, the loved one's day."""
-
-    at: float
-    day: str
-    period_days: int
-    stress: int | None
-    sober_days: int | None
-    rewards: int | None
-    loved_one_day: str | None
 
 
 def _reminder(row: Any) -> Reminder:
@@ -140,7 +127,7 @@ class ReminderStore:
     async def release_nudges(self, now: float, user_id: int | None = None) -> int:
         """Make the nudges due at `now` (of one user, or all) waiting reminders; how many.
 
-        A nudge lives on the person's row until then (see `state.followup`). It is dropped
+        A nudge lives on the person's row until then (see `state.service.orders`). It is dropped
         instead when one about the same stop has gone out already, or the person cannot
         be reached.
         """

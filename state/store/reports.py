@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from state.versions import Fingerprints
+from state.contracts import Fingerprints
 
 
 class ReportError(Exception):

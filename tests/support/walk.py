@@ -1,6 +1,6 @@
 """Walking a curriculum through the real engine, the way a family member would.
 
-`Chat` is one person talking to a real `state.engine.Engine`: it presses the buttons the
+`Chat` is one person talking to a real `state.engine.engine.Engine`: it presses the buttons the
 engine showed, types answers, and keeps everything it was shown. `explore_module` drives
 many such chats through one module, breadth first, until every path the module's branches
 allow has been tried: every step reached and every option of every choice, quiz, scale
@@ -21,12 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from state.engine import Engine
-from state.loader import LocaleContent
-from state.machine import CurriculumMachine, module_edges
-from state.progress import Button, Command, Input, Press, Progress, Reply, TextIn
-from state.render import to_plain
-from state.schema import (
+from state.contracts import Button, Command, Input, Press, Progress, Reply, TextIn
+from state.curriculum.markup import to_plain
+from state.curriculum.model import LocaleContent
+from state.curriculum.schema import (
     BranchStep,
     ChecklistStep,
     ChoiceStep,
@@ -38,7 +36,9 @@ from state.schema import (
     Step,
     TextStep,
 )
-from state.transcripts import PROFILE_DEFAULTS, prerequisites
+from state.engine.engine import Engine
+from state.engine.machine import CurriculumMachine, module_edges
+from state.service.transcripts import PROFILE_DEFAULTS, prerequisites
 
 DEFAULT_PROFILE: Mapping[str, str] = PROFILE_DEFAULTS
 """Onboarding answers used unless a walk asks for others (those of a previewed person)."""

@@ -4,7 +4,8 @@ A check-in asks four things, one tap each: the person's stress (1-10); whether t
 noticed sober time (daily: yes / no / didn't see them; weekly or monthly: on how many of
 the last seven days); if so, whether they rewarded it (daily: yes / no; otherwise: how
 many times); and the loved one's day (used / did not use / don't know). The answers go
-to the `checkins` table (through the outbox, see `state.aside`) and the latest ones to the
+to the `checkins` table (through the outbox, see
+`state.engine.between_sessions.sideflow`) and the latest ones to the
 person's answers as `checkin_*`, where a curriculum branch can use them.
 
 `weekly` adds check-ins up by calendar week (Monday first) for the /progress chart.
@@ -15,11 +16,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
-from state.aside import Aside
-from state.progress import Button
-from state.reminderstore import CheckinRecord
-from state.steps import option_rows
-from state.timezones import local_day
+from state.contracts import Button, CheckinRecord
+from state.engine.between_sessions.sideflow import Aside
+from state.engine.between_sessions.timezones import local_day
+from state.engine.step_view import option_rows
 
 STAGES = ("stress", "sober", "reward", "day")
 DAY_VALUES = ("used", "not_used", "unknown")

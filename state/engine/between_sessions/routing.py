@@ -7,7 +7,7 @@ The engine hands every input to `take` first (after crisis words). It answers:
   buttons: the review's first question or the stress scale, plus "later today" and
   "tomorrow". In discreet mode the words are neutral: no names, no substances.
 - presses on those buttons (``r:<reminder>:<action>``), on a side flow's buttons
-  (``k:<token>:<value>``) and on `/reminders` (``w:...``, see `state.reminder_menu`);
+  (``k:<token>:<value>``) and on `/reminders` (``w:...``, see `state.engine.between_sessions.settings`);
 - typed text while a side flow waits for it; `/reminders` and `/checkin`.
 
 Anything else leaves the side flow and goes on to the curriculum as usual. `settle` runs
@@ -22,17 +22,14 @@ has happened (see docs/reminders.md).
 
 from __future__ import annotations
 
-from state import checkins, reminder_menu
-from state.aside import Aside
-from state.progress import Command, Due, Input, Other, Press, TextIn
-from state.reminders import (
-    CHECKIN,
+from state.contracts import CHECKIN, HOMEWORK, NUDGE, Command, Due, Input, Other, Press, TextIn
+from state.curriculum.schema import BranchStep
+from state.engine.between_sessions import checkins, settings
+from state.engine.between_sessions.schedule import (
     CHECKIN_PERIODS,
     CHECKINS_KEY,
     CITY_KEY,
     DEFAULT_ZONE,
-    HOMEWORK,
-    NUDGE,
     ZONE_KEY,
     checkin_next,
     homework_due,
@@ -40,10 +37,17 @@ from state.reminders import (
     homework_ref,
     snooze_until,
 )
-from state.schema import BranchStep
-from state.steps import with_choice_mark
-from state.timezones import hhmm, local, local_day, resolve_zone, valid_zone, zone_label
-from state.turn import Turn
+from state.engine.between_sessions.sideflow import Aside
+from state.engine.between_sessions.timezones import (
+    hhmm,
+    local,
+    local_day,
+    resolve_zone,
+    valid_zone,
+    zone_label,
+)
+from state.engine.step_view import with_choice_mark
+from state.engine.turn import Turn
 
 REVIEW_KEYS = ("homework_tried", "homework_how", "homework_obstacle", "homework_reviewed",
                "homework_reviewed_at")
@@ -67,7 +71,7 @@ def take(turn: Turn, message: Input) -> bool:
         elif kind == "k":
             on_flow_press(aside, rest, message)
         elif kind == "w":
-            reminder_menu.on_press(aside, rest, message)
+            settings.on_press(aside, rest, message)
         else:
             aside.end_flow()
             return False
@@ -78,7 +82,7 @@ def take(turn: Turn, message: Input) -> bool:
             turn.say_ui("onboarding_first")
             turn.show_current()
         elif message.name == "reminders":
-            reminder_menu.show(aside)
+            settings.show(aside)
         else:
             period = CHECKIN_PERIODS.get(aside.prefs.checkins, 1)
             checkins.start(aside, 1 if period == 1 else 7)
@@ -203,7 +207,7 @@ def on_flow_text(aside: Aside, text: str) -> bool:
         value = checkins.typed(aside, text)
         return value is not None and checkins.answer(aside, value)
     if flow["name"] == "set":
-        return reminder_menu.on_text(aside, text)
+        return settings.on_text(aside, text)
     return False
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from state.timezones import (
+from state.engine.between_sessions.timezones import (
     at_local,
     in_quiet,
     local_day,
@@ -31,9 +31,6 @@ from state.timezones import (
     parse_time,
     valid_zone,
 )
-
-HOMEWORK, CHECKIN, NUDGE = "homework", "checkin", "nudge"
-KINDS = (HOMEWORK, CHECKIN, NUDGE)
 
 ON_KEY, TIME_KEY, ZONE_KEY, CITY_KEY = "reminders", "reminder_time", "timezone", "timezone_city"
 QUIET_KEY, CHECKINS_KEY = "quiet_hours", "checkin_every"

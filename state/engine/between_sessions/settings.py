@@ -9,10 +9,8 @@ Every change asks the conversation service to plan the person's reminders again.
 
 from __future__ import annotations
 
-from state.aside import Aside
-from state.progress import Button, Press
-from state.reminders import (
-    CHECKIN,
+from state.contracts import CHECKIN, Button, Press
+from state.engine.between_sessions.schedule import (
     CHECKIN_PERIODS,
     CHECKINS_KEY,
     ON_KEY,
@@ -21,8 +19,8 @@ from state.reminders import (
     ZONE_KEY,
     checkin_next,
 )
-from state.steps import option_rows, with_choice_mark
-from state.timezones import (
+from state.engine.between_sessions.sideflow import Aside
+from state.engine.between_sessions.timezones import (
     hhmm,
     local,
     parse_range,
@@ -32,6 +30,7 @@ from state.timezones import (
     valid_zone,
     zone_label,
 )
+from state.engine.step_view import option_rows, with_choice_mark
 
 TIMES = (8 * 60, 9 * 60, 12 * 60 + 30, 17 * 60 + 30, 19 * 60, 20 * 60)
 QUIETS = ((21 * 60, 9 * 60), (22 * 60, 8 * 60), (20 * 60, 10 * 60), (23 * 60, 7 * 60))

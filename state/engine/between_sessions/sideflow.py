@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from state.discreet import outside_text
-from state.progress import Button, Event
-from state.reminders import ReminderPrefs
-from state.turn import Turn
+from state.contracts import Button, Event
+from state.engine.between_sessions.schedule import ReminderPrefs
+from state.engine.discreet import outside_text
+from state.engine.turn import Turn
 
 MAX_OPEN = 12  # reminders whose buttons still work; older ones answer "from an earlier step"
 MAX_ORDERS = 20  # orders waiting for a conversation service (see `Aside.order`)
@@ -41,7 +41,7 @@ class Aside:
         return ReminderPrefs.of(self.p.answers, self.turn.locale.defaults)
 
     def outside(self, kind: str, text: str) -> str:
-        """A text that can show on a lock screen: neutral words in discreet mode (`state.discreet`)."""
+        """A text that can show on a lock screen: neutral words in discreet mode (`state.engine.discreet`)."""
         return outside_text(self.p, kind, text, self.turn.locale)
 
     # -- words and buttons ---------------------------------------------------------------

@@ -40,7 +40,7 @@ def _city_table() -> dict[str, str]:
     for zone in sorted(zoneinfo.available_timezones()):
         if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/")):
             table.setdefault(_fold(zone.rsplit("/", 1)[1].replace("_", " ")), zone)
-    text = resources.files("state").joinpath("cities.tsv").read_text(encoding="utf-8")
+    text = resources.files("state.engine.between_sessions").joinpath("cities.tsv").read_text(encoding="utf-8")
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
             name, zone = line.split("\t")

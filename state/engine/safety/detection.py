@@ -32,7 +32,7 @@ from functools import lru_cache
 
 from rapidfuzz.distance import OSA
 
-from state.schema import Crisis
+from state.curriculum.schema import Crisis
 
 GAP = "*"
 MAX_GAP = 3  # words a lone `*` may stand for
@@ -334,27 +334,3 @@ class CrisisGuide:
         present = {"safety_plan": True, "overdose": bool(self.crisis.overdose_steps),
                    "grounding": bool(self.crisis.grounding)}
         return [s for s in steps if present[s]]
-
-
-# -- validation ------------------------------------------------------------------------------------
-
-CRISIS_PLACEHOLDERS = frozenset({"resources", "emergency"})
-TextPath = tuple[str | int, ...]
-
-
-def crisis_texts(crisis: Crisis) -> Iterator[tuple[TextPath, str]]:
-    """Every text of a locale's `crisis:` section with its place in the file, for validation.
-
-    They may use `{resources}`, `{emergency}` and the locale's `defaults` keys.
-    """
-    def items(path: TextPath, text: str | list[str]) -> Iterator[tuple[TextPath, str]]:
-        if isinstance(text, str):
-            yield from ((path, text),) if text else ()
-        else:
-            yield from (((*path, i), t) for i, t in enumerate(text))
-
-    yield from items(("crisis", "message"), crisis.message)
-    for name, pathway in crisis.pathways.items():
-        yield from items(("crisis", "pathways", name, "message"), pathway.message)
-    yield from items(("crisis", "overdose_steps"), crisis.overdose_steps)
-    yield from items(("crisis", "grounding"), crisis.grounding)

@@ -26,14 +26,14 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from state.crisis import GENERAL, CrisisGuide, Detection
-from state.discreet import is_discreet
-from state.loader import LocaleContent
-from state.progress import Button, Command, Event, Input, Message, Other, Press, TextIn
-from state.render import to_html
-from state.schema import Module, TextStep
-from state.steps import texts_of, with_choice_mark
-from state.turn import Turn
+from state.contracts import Button, Command, Event, Input, Message, Other, Press, TextIn
+from state.curriculum.markup import to_html
+from state.curriculum.model import LocaleContent
+from state.curriculum.schema import Module, TextStep
+from state.engine.discreet import is_discreet
+from state.engine.safety.detection import GENERAL, CrisisGuide, Detection
+from state.engine.step_view import texts_of, with_choice_mark
+from state.engine.turn import Turn
 
 PREFIX = "s:"
 COMMANDS = frozenset({"safety", "safetyplan", "discreet"})

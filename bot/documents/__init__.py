@@ -1,0 +1,1 @@
+"""Documents drawn from the curriculum for counselors: `craftbot graph` and `craftbot book`."""

@@ -1,0 +1,1 @@
+"""Reports that count, never name: anonymous statistics and the charts drawn from them."""
