@@ -36,7 +36,6 @@ from state.curriculum.schema import ChecklistStep, ChoiceStep, MessageStep, Quiz
 from state.engine.between_sessions.schedule import ReminderPrefs, nudge_due
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
-from state.service.redelivery import current_question
 from state.store.crypto import DataCipher, new_key
 from state.store.progress import SqliteProgressStore, iso_week
 
@@ -133,7 +132,7 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
         try:
             for i in range(messages):
                 uid = rng.randint(1, users)
-                reply = replies.get(uid) or current_question(engine, people[uid], clock[0])
+                reply = replies.get(uid) or engine.current_question(people[uid], clock[0])
                 message = next_input(reply, rng)
                 clock[0] += 0.01
                 t0 = time.perf_counter()

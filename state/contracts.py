@@ -73,6 +73,16 @@ class Command:
     name: str
     arg: str = ""
 
+    @classmethod
+    def from_text(cls, text: str) -> Command:
+        """The command a typed `/name@bot args` stands for; the name ends at any white space.
+
+        Everything after the name, over any number of lines, is the argument, so words of
+        crisis on the line after a command are still read.
+        """
+        head, *rest = text.strip().removeprefix("/").split(maxsplit=1)
+        return cls(head.split("@")[0].lower(), rest[0].strip() if rest else "")
+
 
 @dataclass(frozen=True)
 class TextIn:
@@ -152,13 +162,88 @@ class Document:
     data: bytes
 
 
+# -- orders: what an answer asks the service to do beyond saving progress ----------------------
+#
+# The engine is pure: what it wants done in the database travels on the `Reply` as one of
+# these values. The conversation service carries out the reminder orders inside the turn's
+# transaction and the data-rights orders once it is over (`state.service`).
+
+
+@dataclass(frozen=True)
+class PlanReminder:
+    """Plan (or move) the person's one reminder of `kind` to `due`."""
+
+    kind: str
+    due: float
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class CancelReminders:
+    """Drop the person's waiting reminders of `kind` (every kind when None)."""
+
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class DeferReminder:
+    """A reminder that fell due in quiet hours waits until `due`."""
+
+    reminder_id: int
+    due: float
+
+
+@dataclass(frozen=True)
+class FollowCheckin:
+    """After this check-in reminder, the next one falls due at `due`."""
+
+    reminder_id: int
+    due: float
+
+
+@dataclass(frozen=True)
+class KeepCheckin:
+    """Keep a finished check-in's values (for the /progress chart)."""
+
+    record: CheckinRecord
+
+
+@dataclass(frozen=True)
+class ReplanReminders:
+    """Plan every reminder again from the person's settings (they changed)."""
+
+
+@dataclass(frozen=True)
+class HideRecent:
+    """/hide: delete the chat's messages of the last 48 hours."""
+
+
+@dataclass(frozen=True)
+class ExportData:
+    """/mydata: send everything stored about the person as a file."""
+
+    locale: str
+
+
+@dataclass(frozen=True)
+class EraseData:
+    """/delete, confirmed twice: erase everything stored about the person."""
+
+
+ReminderOrder = PlanReminder | CancelReminders | DeferReminder | FollowCheckin | KeepCheckin | ReplanReminders
+DataOrder = HideRecent | ExportData | EraseData
+Order = ReminderOrder | DataOrder
+
+
 @dataclass
 class Reply:
     """What the engine answers to one input.
 
     The door deletes the messages in `delete` (ids in the user's private chat) first, then
     sends `documents`, then `messages`. `remember` is False once a user's data is erased:
-    the ids of the messages sent then are not recorded either.
+    the ids of the messages sent then are not recorded either. `orders` are carried out by
+    the conversation service. `save` is False for an answer that leaves the person's
+    progress as it was (the privacy commands): then nothing about them is written.
     """
 
     messages: list[Message] = field(default_factory=list)
@@ -169,6 +254,8 @@ class Reply:
     photos: list[Document] = field(default_factory=list)  # sent after `messages` (the /progress chart)
     delete: list[int] = field(default_factory=list)
     remember: bool = True
+    orders: list[Order] = field(default_factory=list)
+    save: bool = True
 
 
 class ProgressStore(Protocol):

@@ -35,7 +35,6 @@ from bot.ptb.privacy import data_cipher
 from state.contracts import Command, Input, Message, Other, Press, Progress, Reply, TextIn
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
-from state.service.redelivery import current_question
 from state.store.progress import SqliteProgressStore
 from tests.support.botapi_rules import format_text
 from tests.support.botapi_serve import WatchedBotApi
@@ -85,7 +84,7 @@ class Oracle:
         """What the bot must answer, and the question the person is on afterwards."""
         reply: Reply = self.engine.handle(person.progress, message, 2.0)
         person.expected = [seen(m) for m in reply.messages]
-        person.question = seen(current_question(self.engine, person.progress, 2.0).messages[-1])
+        person.question = seen(self.engine.current_question(person.progress, 2.0).messages[-1])
 
 
 def seen(message: Message) -> Shown:

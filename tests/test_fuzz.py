@@ -37,6 +37,7 @@ from bot.ptb.privacy import data_cipher
 from state.contracts import Command, Input, Other, Press, Progress, Reply, TextIn
 from state.curriculum.loader import load_curriculum
 from state.curriculum.schema import ChecklistStep, ChoiceStep, MessageStep, QuizStep, ScaleStep, TextStep
+from state.engine import data_rights
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.crypto import unseal
@@ -181,7 +182,7 @@ async def play_through_engine(root: Path, script: list[tuple[int, tuple[Any, ...
                     again = await conversations.handle(person.user_id, message, update_id=update_id)
                     # Privacy commands are not saved steps, and after /delete nothing is kept to
                     # recognise anyone's old updates by (by design: no trace of the person).
-                    if not conversations.rights.wants(message) and update_id > person.erased_at:
+                    if not data_rights.wants(message) and update_id > person.erased_at:
                         assert again is None, f"update {update_id} ({message}) was processed twice"
                     if again is not None:
                         conversations.replied(person.user_id, update_id)

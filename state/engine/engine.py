@@ -2,23 +2,38 @@
 
 `Engine.handle` is synchronous and pure apart from the `Progress` it is given, so the
 Telegram bot, the terminal chat, tests and benchmarks all drive exactly the same logic.
-Where the user goes is decided by the `transitions` machine (`state.engine.machine`); this module
-decides what to say, what to save, and how to answer input that does not fit the step.
+Where the user goes is decided by the `transitions` machine (`state.engine.machine`); this
+module decides who answers an input, in one ordered list (`handle`):
+
+1. a reminder whose time has come (`Due`: it carries no words);
+2. words of crisis, in any text a person sends — a message, a caption, an edit, a
+   command's arguments — before anything else answers it;
+3. the privacy commands /hide, /mydata, /delete and their buttons (they never change
+   the person's progress: `Reply.save` is False);
+4. safety: /safety, /safetyplan, /discreet and the crisis flow's buttons;
+5. a person moved by a newly published curriculum hears that first;
+6. between sessions: reminders' buttons, check-ins, reviews, /reminders, /checkin;
+7. the curriculum: commands, presses and answers at the step.
+
+It is also the only place a `Turn` is made (`turn`), so every reply knows which answers
+discreet mode keeps private.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import TextStep
+from state.engine import answers, data_rights
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
 from state.engine.discreet import sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
-from state.engine.safety.detection import CrisisGuide, Resource
+from state.engine.safety.detection import CrisisGuide, Detection, Resource
 from state.engine.turn import Turn
 
 MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut silently
@@ -56,38 +71,70 @@ class Engine:
         """The locale content a user is served."""
         return self.curriculum.content(progress.locale)
 
-    def handle(self, progress: Progress, message: Input, now: float) -> Reply:
-        """Answer one input and update `progress` in place."""
+    def turn(self, progress: Progress, now: float) -> Turn:
+        """A turn on this progress: the only place one is made."""
         content = self.content(progress)
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
-        moved = catch_up(turn, self.version, self.earlier)  # content published since last time
+        return turn
+
+    def handle(self, progress: Progress, message: Input, now: float) -> Reply:
+        """Answer one input and update `progress` in place (see the module's ordered list)."""
         if isinstance(message, Due):  # a reminder's time has come: routing words it
+            turn = self.turn(progress, now)
+            catch_up(turn, self.version, self.earlier)
             progress.version = self.version  # (not updated_at: a reminder is not the person active)
             routing.take(turn, message)
             return turn.reply
+        guide = self.guides[self.content(progress).code]
+        found = guide.detector.detect(flow.free_text(message))  # at every step, always first
+        if not found and data_rights.wants(message):
+            return data_rights.answer(self.content(progress), message, now)
+        turn = self.turn(progress, now)
+        moved = catch_up(turn, self.version, self.earlier)  # content published since last time
         progress.updated_at = now
         progress.version = self.version
-        guide = self.guides[content.code]
-        found = guide.detector.detect(flow.free_text(message))  # at every step, always first
         if found:
-            if isinstance(message, TextIn) and isinstance(turn.current(), TextStep):
-                # Their words were an answer too (a list of costs may say "overdose"): keep
-                # them, so going back does not mean writing it all again.
-                progress.pending["held"] = message.text.strip()[:MAX_ANSWER]
-            flow.interrupt(turn, guide, found)
-            return turn.reply
-        if isinstance(message, Press) and flow.handles(message):
+            self._interrupt(turn, guide, message, found)
+        elif isinstance(message, Press) and flow.handles(message):
             flow.on_press(turn, guide, message)
-            return turn.reply
-        if isinstance(message, Command) and message.name in flow.COMMANDS:
+        elif isinstance(message, Command) and message.name in flow.COMMANDS:
             flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
-            return turn.reply
-        if moved and not (isinstance(message, Command) and message.name != "start"):
-            return turn.reply
-        if routing.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
+        elif moved and not (isinstance(message, Command) and message.name != "start"):
+            pass  # the reply already says where they are now
+        elif routing.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
             routing.settle(turn)
-            return turn.reply
+        else:
+            self._curriculum(turn, message)
+            routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
+        return turn.reply
+
+    def current_question(self, progress: Progress, now: float) -> Reply:
+        """The last message of the step the person is on (or of the menu), as a new reply.
+
+        Works on a copy: showing the place never changes the saved progress.
+        """
+        turn = self.turn(copy.deepcopy(progress), now)
+        turn.show_current()
+        return Reply(messages=turn.reply.messages[-1:])
+
+    def enter_at(self, progress: Progress, module_id: str, step_id: str, now: float) -> Reply:
+        """Place the person at a step, as a preview does; no events are recorded."""
+        turn = self.turn(progress, now)
+        turn.enter(module_id, step_id)
+        turn.reply.events = []
+        return turn.reply
+
+    @staticmethod
+    def _interrupt(turn: Turn, guide: CrisisGuide, message: Input, found: Detection) -> None:
+        if isinstance(message, TextIn) and isinstance(turn.current(), TextStep):
+            # Their words were an answer too (a list of costs may say "overdose"): keep
+            # them, so going back does not mean writing it all again.
+            turn.p.pending["held"] = message.text.strip()[:MAX_ANSWER]
+        flow.interrupt(turn, guide, found)
+
+    def _curriculum(self, turn: Turn, message: Input) -> None:
+        """Commands, presses and answers at the step."""
         if isinstance(message, TextIn):
             if not turn.onboarding_started():
                 turn.start_onboarding()
@@ -95,18 +142,16 @@ class Engine:
                 turn.say_ui("too_long", limit=str(MAX_ANSWER))
                 turn.show_current()
             else:
-                turn.on_text(message.text.strip())
+                answers.on_text(turn, message.text.strip())
         elif isinstance(message, Command):
             self._command(turn, message)
         elif isinstance(message, Press):
             if not turn.onboarding_started():
                 turn.start_onboarding()
             else:
-                turn.on_press(message)
+                answers.on_press(turn, message)
         elif isinstance(message, Other):
             turn.on_other(message.what)
-        routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
-        return turn.reply
 
     @staticmethod
     def _command(turn: Turn, command: Command) -> None:

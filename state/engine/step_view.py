@@ -23,6 +23,7 @@ from state.curriculum.schema import (
     Step,
     Text,
 )
+from state.engine.callbacks import CONTINUE, DONE, OPTION, TOGGLE, callback
 
 
 def texts_of(text: Text | None) -> list[str]:
@@ -51,24 +52,24 @@ def step_buttons(step: Step, seq: int, ui: Mapping[str, str], picked: list[int] 
     answers, defaults = answers or {}, defaults or {}
     if isinstance(step, ChoiceStep):
         labels = [label_text(o.label, answers, defaults) for o in step.options]
-        return option_rows(labels, [f"o:{seq}:{i}" for i in range(len(labels))], step.columns)
+        return option_rows(labels, [callback(OPTION, seq, i) for i in range(len(labels))], step.columns)
     if isinstance(step, QuizStep):
         labels = [label_text(o.label, answers, defaults) for o in step.options]
-        return option_rows(labels, [f"o:{seq}:{i}" for i in range(len(labels))], 1)
+        return option_rows(labels, [callback(OPTION, seq, i) for i in range(len(labels))], 1)
     if isinstance(step, ScaleStep):
         values = list(range(step.min, step.max + 1))
         per_row = 6 if len(values) > 6 else len(values)
         return option_rows([str(v) for v in values],
-                           [f"o:{seq}:{i}" for i in range(len(values))], per_row)
+                           [callback(OPTION, seq, i) for i in range(len(values))], per_row)
     if isinstance(step, ChecklistStep):
         chosen = set(picked or [])
         labels = [("✅ " if i in chosen else "▫️ ") + label_text(o.label, answers, defaults)
                   for i, o in enumerate(step.options)]
-        rows = option_rows(labels, [f"t:{seq}:{i}" for i in range(len(labels))], 1)
+        rows = option_rows(labels, [callback(TOGGLE, seq, i) for i in range(len(labels))], 1)
         done = step.done_label or ui["checklist_done"]
-        return (*rows, (Button(done, f"d:{seq}"),))
+        return (*rows, (Button(done, callback(DONE, seq)),))
     if isinstance(step, MessageStep) and step.button:
-        return ((Button(step.button, f"c:{seq}"),),)
+        return ((Button(step.button, callback(CONTINUE, seq)),),)
     return ()
 
 

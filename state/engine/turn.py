@@ -1,5 +1,7 @@
 """One turn of the conversation: moving a user through steps and saying what fits.
 
+How each kind of step takes a press or typed text is in `state.engine.answers`.
+
 A `Turn` holds the user's progress, the locale's content and the reply being built. The
 engine creates one per input; nothing here lives longer than that.
 """
@@ -7,9 +9,9 @@ engine creates one per input; nothing here lives longer than that.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, assert_never
 
-from state.contracts import Button, Event, Message, Press, Progress, Reply
+from state.contracts import Button, Event, Message, Progress, Reply
 from state.curriculum.markup import to_html, to_plain
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
@@ -25,9 +27,10 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
+from state.engine.callbacks import HERE, MENU, MODULE, callback
 from state.engine.discreet import shown_answers
 from state.engine.machine import CurriculumMachine
-from state.engine.step_view import show_step, step_buttons, texts_of, with_choice_mark
+from state.engine.step_view import show_step, texts_of
 
 MAX_HOPS = 500  # a guard: validation already rules out loops without an end
 
@@ -63,7 +66,7 @@ class Turn:
         text = self.ui[key]
         for name, value in values.items():
             text = text.replace("{" + name + "}", value)
-        buttons = ((Button(self.ui["continue_button"], "v:here"),),) if here_button else ()
+        buttons = ((Button(self.ui["continue_button"], HERE),),) if here_button else ()
         self.say(text, buttons)
 
     def say_texts(self, texts: list[str]) -> None:
@@ -128,24 +131,26 @@ class Turn:
             self.p.module, self.p.step = module_id, step_id
             self.p.positions[module_id] = step_id
             self.p.pending = {}
-            if isinstance(step, EndStep):
-                self.say_texts(texts_of(step.text))
-                if step.complete:
-                    self.finish_module(module_id, step.suggest)
-                else:
-                    self.leave_module(module_id, step.suggest)
-                return
-            if isinstance(step, BranchStep) or (isinstance(step, MessageStep) and not step.button):
-                self.say_texts(texts_of(step.text))
-                step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
-                continue
-            if isinstance(step, HomeworkStep):
-                self.set_homework(module_id, step)
-                step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
-                continue
-            self.p.seq += 1
-            self.show_current()
-            return
+            match step:
+                case EndStep():
+                    self.say_texts(texts_of(step.text))
+                    if step.complete:
+                        self.finish_module(module_id, step.suggest)
+                    else:
+                        self.leave_module(module_id, step.suggest)
+                    return
+                case BranchStep() | MessageStep(button=None):  # nothing to answer: on at once
+                    self.say_texts(texts_of(step.text))
+                    step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
+                case HomeworkStep():
+                    self.set_homework(module_id, step)
+                    step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
+                case MessageStep() | ChoiceStep() | TextStep() | ScaleStep() | QuizStep() | ChecklistStep():
+                    self.p.seq += 1  # new buttons: presses on older ones are recognised as old
+                    self.show_current()
+                    return
+                case _:
+                    assert_never(step)
         raise RuntimeError(f"more than {MAX_HOPS} steps without a question in {module_id}")
 
     def advance(self, trigger: str = "next") -> None:
@@ -176,8 +181,8 @@ class Turn:
         rows: list[tuple[Button, ...]] = []
         if upcoming:
             rows.append((Button(self.ui["next_module_button"].replace("{title}", upcoming.title),
-                                f"m:{upcoming.id}"),))
-        rows.append((Button(self.ui["menu_button"], "v:menu"),))
+                                callback(MODULE, upcoming.id)),))
+        rows.append((Button(self.ui["menu_button"], MENU),))
         key = "module_done" if upcoming or module.onboarding else "all_done"
         self.say(self.ui[key].replace("{title}", module.title), tuple(rows))
 
@@ -190,8 +195,8 @@ class Turn:
         target = self.content.modules.get(suggest or "")
         if target:
             rows.append((Button(self.ui["next_module_button"].replace("{title}", target.title),
-                                f"m:{target.id}"),))
-        rows.append((Button(self.ui["menu_button"], "v:menu"),))
+                                callback(MODULE, target.id)),))
+        rows.append((Button(self.ui["menu_button"], MENU),))
         last = self.reply.messages.pop() if self.reply.messages else Message(self.ui["menu_title"])
         self.reply.messages.append(Message(last.html, tuple(rows)))
 
@@ -228,7 +233,7 @@ class Turn:
                 key = "menu_open"
             needs = ", ".join(m.title for m in self.missing_requirements(module))
             label = self.ui[key].replace("{title}", module.title).replace("{needs}", needs)
-            rows.append((Button(label, f"m:{module.id}"),))
+            rows.append((Button(label, callback(MODULE, module.id)),))
         self.say(self.ui["menu_title"], tuple(rows))
 
     def show_progress(self) -> None:
@@ -239,7 +244,7 @@ class Turn:
         self.say_ui("progress", done=str(done), total=str(len(modules)), current=current,
                     here_button=True)
 
-    # -- answering input ----------------------------------------------------------------------
+    # -- answering what does not fit the step ----------------------------------------------------
 
     def on_other(self, what: str) -> None:
         """A sticker, photo, voice note, edit ...: a kind word and the step again."""
@@ -251,52 +256,6 @@ class Turn:
         self.reply.toast = to_plain(to_html(self.ui["old_button"], {}, {}))
         self.say_ui("old_button")
         self.show_current()
-
-    def on_press(self, press: Press) -> None:
-        """A button press, checked against the step it was made for."""
-        kind, _, rest = press.data.partition(":")
-        if kind == "v" and rest == "here" and self.offer_held_answer():
-            return
-        if kind == "v" and rest == "keep":
-            self.keep_held_answer()
-            return
-        if kind == "v" and rest in ("menu", "here"):
-            self.show_menu() if rest == "menu" else self.show_current()
-            return
-        if kind == "m":
-            self.on_open(rest)
-            return
-        seq_text, _, index_text = rest.partition(":")
-        step = self.current()
-        if step is None or not seq_text.isdigit() or int(seq_text) != self.p.seq:
-            self.old_button()
-            return
-        index = int(index_text) if index_text.isdigit() else -1
-        handled = self.on_step_press(kind, index, step, press)
-        if not handled:
-            self.old_button()
-
-    def offer_held_answer(self) -> bool:
-        """Back from a crisis interrupt at a free-text step: offer the words it interrupted.
-
-        They may be the answer (a list of costs that says "overdose") or not at all, so the
-        person chooses: keep them with one tap, or type a new answer.
-        """
-        if not isinstance(self.current(), TextStep) or not self.p.pending.get("held"):
-            return False
-        self.say(self.ui["crisis_held"], ((Button(self.ui["crisis_keep_button"], "v:keep"),),))
-        self.show_current()
-        return True
-
-    def keep_held_answer(self) -> None:
-        """Save the held words as the answer to the current free-text step and go on."""
-        step, held = self.current(), self.p.pending.pop("held", None)
-        if not isinstance(step, TextStep) or not held:
-            self.old_button()
-            return
-        self.p.answers[step.save] = held
-        self.say_ui("crisis_kept_answer")
-        self.advance()
 
     def on_open(self, module_id: str) -> None:
         """The user picked a module from the menu."""
@@ -314,131 +273,3 @@ class Turn:
         if module.id in self.p.completed and module.id not in self.p.positions:
             self.p.positions.pop(module.id, None)
         self.open_module(module)
-
-    def on_step_press(self, kind: str, index: int, step: Step, press: Press) -> bool:
-        """Apply a press to the current step; False if it does not fit the step."""
-        if kind == "o" and isinstance(step, ChoiceStep | QuizStep | ScaleStep):
-            count = (step.max - step.min + 1) if isinstance(step, ScaleStep) else len(step.options)
-            if not 0 <= index < count:
-                return False
-            self.pick(step, index, press.message_html)
-            return True
-        if kind == "t" and isinstance(step, ChecklistStep) and 0 <= index < len(step.options):
-            self.toggle(step, index, press.message_html)
-            return True
-        if kind == "d" and isinstance(step, ChecklistStep):
-            self.close_checklist(step, press.message_html)
-            return True
-        if kind == "c" and isinstance(step, MessageStep) and step.button:
-            self.reply.edit = with_choice_mark(press.message_html, step.button)
-            self.advance()
-            return True
-        return False
-
-    def pick(self, step: ChoiceStep | QuizStep | ScaleStep, index: int,
-             message_html: str | None) -> None:
-        """Choose option `index` of a choice, quiz or scale."""
-        if isinstance(step, ScaleStep):
-            value = step.min + index
-            self.reply.edit = with_choice_mark(message_html, str(value))
-            self.p.answers[step.save] = value
-            self.advance()
-        elif isinstance(step, ChoiceStep):
-            option = step.options[index]
-            self.reply.edit = with_choice_mark(message_html, option.label)
-            if step.save:
-                self.p.answers[step.save] = option.value if option.value is not None else option.label
-            self.p.answers.update(option.set)
-            self.say_texts(texts_of(option.feedback))
-            self.advance(f"opt_{index}")
-        else:
-            self.answer_quiz(step, index, message_html)
-
-    def answer_quiz(self, step: QuizStep, index: int, message_html: str | None) -> None:
-        """Explain the chosen answer; move on when right (or when no retry is allowed)."""
-        option = step.options[index]
-        tries = int(self.p.pending.get("tries", 0)) + 1
-        self.reply.edit = with_choice_mark(message_html, option.label)
-        if step.save and tries == 1:
-            self.p.answers[step.save] = option.correct
-        if option.correct:
-            self.say_ui("quiz_correct")
-        self.say_texts(texts_of(option.explain))
-        if option.correct or not step.retry:
-            self.advance()
-            return
-        self.p.pending["tries"] = tries
-        self.say_ui("quiz_try_again")
-        self.show_current()
-
-    def toggle(self, step: ChecklistStep, index: int, message_html: str | None) -> None:
-        """Tick or untick one checklist item and redraw the buttons."""
-        picked: list[int] = list(self.p.pending.get("picked", []))
-        picked.remove(index) if index in picked else picked.append(index)
-        self.p.pending["picked"] = sorted(picked)
-        if message_html is None:
-            self.show_current()
-            return
-        buttons = step_buttons(step, self.p.seq, self.ui, picked, self.shown_answers(),
-                               self.locale.defaults)
-        self.reply.edit = Message(message_html, buttons)
-
-    def close_checklist(self, step: ChecklistStep, message_html: str | None) -> None:
-        """Save the ticked items and move on (if enough are ticked)."""
-        picked: list[int] = list(self.p.pending.get("picked", []))
-        if len(picked) < step.min_selected:
-            self.say_ui("checklist_need_more", count=str(step.min_selected))
-            self.show_current()
-            return
-        options = [step.options[i] for i in picked]
-        self.p.answers[step.save] = [o.value or o.label for o in options]
-        summary = ", ".join(o.label for o in options) or "-"
-        self.reply.edit = with_choice_mark(message_html, summary)
-        self.advance()
-
-    def on_text(self, text: str) -> None:
-        """Typed text: an answer to a text or scale step, a typed option, or a nudge."""
-        step = self.current()
-        if step is None:
-            self.show_current()
-        elif isinstance(step, TextStep):
-            if not text:
-                self.say_ui("text_expected")
-                self.show_current()
-                return
-            self.p.answers[step.save] = text
-            self.advance()
-        elif isinstance(step, ScaleStep):
-            number = _as_int(text)
-            if number is None or not step.min <= number <= step.max:
-                self.say_ui("scale_hint", min=str(step.min), max=str(step.max))
-                self.show_current()
-                return
-            self.pick(step, number - step.min, None)
-        elif isinstance(step, ChoiceStep | QuizStep):
-            index = _typed_option(text, [o.label for o in step.options])
-            if index is None:
-                self.say_ui("use_buttons")
-                self.show_current()
-                return
-            self.pick(step, index, None)
-        else:
-            self.say_ui("use_buttons")
-            self.show_current()
-
-
-def _as_int(text: str) -> int | None:
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
-def _typed_option(text: str, labels: list[str]) -> int | None:
-    """The option a person typed, by its label or its number."""
-    wanted = text.strip().casefold()
-    for i, label in enumerate(labels):
-        if label.strip().casefold() == wanted:
-            return i
-    number = _as_int(wanted)
-    return number - 1 if number is not None and 1 <= number <= len(labels) else None

@@ -2,7 +2,9 @@
 
 This is the one place where an input becomes a saved reply. Telegram and the terminal
 chat both call `Conversations.handle`; a repeated update (same id, as after a crash) is
-recognised here, inside the same transaction that saved it the first time.
+recognised here, inside the same transaction that saved it the first time. The engine
+decides who answers (`state.engine.engine`); the service carries out what the answer
+orders: reminder orders inside the transaction, privacy orders after it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Conversations:
         self.store = store
         self.clock = clock
         self.privacy = PrivacyData(store)
-        self.rights = DataRights(engine, store, self.privacy)
+        self.rights = DataRights(engine, self.privacy)
         self.followup = FollowUp(engine, store, followup)  # reminders, check-ins, the chart
         self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
 
@@ -48,8 +50,6 @@ class Conversations:
                      language: str | None = None) -> Reply | None:
         """Answer one input; None when this update was already handled and answered."""
         now = self.clock()
-        if self.rights.wants(message):  # /hide, /mydata, /delete: before the engine, at any step
-            return await self.rights.handle(user_id, message, now, language)
         async with self.store.session(user_id) as session:
             if session.progress is None and isinstance(message, Due):
                 return None  # a reminder for someone whose data was erased: nothing to say
@@ -57,8 +57,10 @@ class Conversations:
             if update_id and update_id <= progress.last_update_id:  # delivered again after a crash
                 return self.deliveries.answer_again(self.engine, progress, update_id, now)
             reply = self.engine.handle(progress, message, now)
-            progress.last_update_id = max(progress.last_update_id, update_id)
-            await self.followup.during(session, progress, message, now)  # reminders, in this transaction
-            session.save(progress, reply.events)
+            if reply.save:
+                progress.last_update_id = max(progress.last_update_id, update_id)
+                await self.followup.during(session, progress, message, reply.orders, now)
+                session.save(progress, reply.events)
+        await self.rights.carry_out(user_id, reply, now)  # /hide, /mydata, /delete
         await self.followup.after(progress, message, reply, now)  # the /progress chart
         return reply

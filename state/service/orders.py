@@ -1,30 +1,39 @@
 """After the engine answers: what a turn means for reminders, check-ins and the /progress chart.
 
-The engine is pure; what it wants done in the database it leaves in the turn's outbox
-(`Progress.practice["outbox"]`, see `state.engine.between_sessions.sideflow`).
-`FollowUp.during` carries the orders out inside the same transaction that saves the turn,
-and keeps the one nudge for someone who stopped mid-module right. `FollowUp.after` runs
-once the transaction is over: it adds the check-in chart to `/progress` (drawing takes a
-moment, and must not hold the writer).
+The engine is pure; what it wants done in the database travels as typed orders on the
+turn's `Reply` (`state.contracts`). `FollowUp.during` carries the reminder orders out inside
+the turn's transaction, and keeps the one nudge for someone who stopped mid-module right.
+`FollowUp.after` runs once the transaction is over: it adds the check-in chart to
+`/progress` (drawing takes a moment, and must not hold the writer).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import assert_never
 
 from state.contracts import (
     CHECKIN,
     HOMEWORK,
     NUDGE,
+    CancelReminders,
     CheckinRecord,
     Command,
+    DataOrder,
+    DeferReminder,
     Document,
     Due,
+    FollowCheckin,
     Input,
+    KeepCheckin,
     Message,
+    Order,
+    PlanReminder,
     Progress,
+    ReminderOrder,
+    ReplanReminders,
     Reply,
 )
 from state.curriculum.markup import to_html
@@ -68,34 +77,38 @@ class FollowUp:
         assert content.locale is not None
         return content, ReminderPrefs.of(progress.answers, content.locale.defaults)
 
-    async def during(self, session: Session, progress: Progress, message: Input, now: float) -> None:
-        """Inside the turn's transaction: carry out the outbox and keep the nudge right."""
-        orders: list[dict[str, Any]] = list(progress.practice.pop("outbox", []))
+    async def during(self, session: Session, progress: Progress, message: Input,
+                     orders: Sequence[Order], now: float) -> None:
+        """Inside the turn's transaction: carry out its reminder orders and keep the nudge right."""
+        todo = [*stored_outbox(progress), *(o for o in orders if not isinstance(o, DataOrder))]
         content, prefs = self._setup(progress)
         by_person = not isinstance(message, Due)
         if by_person and session.unreachable and await self.reminders.reachable_again(progress.user_id):
-            orders.append({"do": "replan"})
-        for order in orders:
+            todo.append(ReplanReminders())
+        for order in todo:
             await self._carry_out(progress, prefs, order, now)
         if by_person:
             session.nudge = self._nudge(progress, content, prefs, now)
 
-    async def _carry_out(self, progress: Progress, prefs: ReminderPrefs, order: dict[str, Any],
+    async def _carry_out(self, progress: Progress, prefs: ReminderPrefs, order: ReminderOrder,
                          now: float) -> None:
-        user, do = progress.user_id, order.get("do")
-        if do == "plan" and prefs.on:
-            await self.reminders.plan(user, str(order["kind"]), float(order["due"]), now, str(order["ref"]))
-        elif do == "cancel":
-            await self.reminders.cancel(user, str(order["kind"]))
-        elif do == "defer":
-            await self.reminders.defer(int(order["rid"]), float(order["due"]))
-        elif do == "follow":
-            await self.reminders.set_follow(int(order["rid"]), float(order["due"]))
-        elif do == "checkin":
-            record = CheckinRecord(**{k: v for k, v in order.items() if k != "do"})
-            await self.reminders.add_checkin(user, record)
-        elif do == "replan":
-            await self.replan(progress, prefs, now)
+        user = progress.user_id
+        match order:
+            case PlanReminder(kind, due, ref):
+                if prefs.on:
+                    await self.reminders.plan(user, kind, due, now, ref)
+            case CancelReminders(kind):
+                await self.reminders.cancel(user, kind)
+            case DeferReminder(reminder_id, due):
+                await self.reminders.defer(reminder_id, due)
+            case FollowCheckin(reminder_id, due):
+                await self.reminders.set_follow(reminder_id, due)
+            case KeepCheckin(record):
+                await self.reminders.add_checkin(user, record)
+            case ReplanReminders():
+                await self.replan(progress, prefs, now)
+            case _:
+                assert_never(order)
 
     async def replan(self, progress: Progress, prefs: ReminderPrefs, now: float) -> None:
         """Plan the person's reminders again from their settings (after a change)."""
@@ -155,3 +168,28 @@ class FollowUp:
         caption = ui["progress_chart"].replace("{weeks}", str(weeks)).replace("{checkins}", str(len(records)))
         reply.messages.append(Message(to_html(caption, progress.answers, defaults)))
         reply.photos.append(Document("progress.png", png))
+
+
+def stored_outbox(progress: Progress) -> list[ReminderOrder]:
+    """Orders that older versions kept in the saved progress (`practice["outbox"]`), as values.
+
+    Before orders travelled on the `Reply`, a turn that no service saw left them there for
+    the next one; they are taken out (and carried out) the first time the progress loads.
+    """
+    found: list[ReminderOrder] = []
+    for order in progress.practice.pop("outbox", None) or []:
+        do = order.get("do") if isinstance(order, dict) else None
+        if do == "plan":
+            found.append(PlanReminder(str(order["kind"]), float(order["due"]), str(order.get("ref", ""))))
+        elif do == "cancel":
+            found.append(CancelReminders(str(order["kind"]) if order.get("kind") else None))
+        elif do == "defer":
+            found.append(DeferReminder(int(order["rid"]), float(order["due"])))
+        elif do == "follow":
+            found.append(FollowCheckin(int(order["rid"]), float(order["due"])))
+        elif do == "checkin":
+            fields = {k: v for k, v in order.items() if k in CheckinRecord.__dataclass_fields__}
+            found.append(KeepCheckin(CheckinRecord(**fields)))
+        elif do == "replan":
+            found.append(ReplanReminders())
+    return found

@@ -15,12 +15,10 @@ sending, so an update delivered twice without a crash stays silent.
 
 from __future__ import annotations
 
-import copy
 from collections import OrderedDict
 
 from state.contracts import Progress, Reply
 from state.engine.engine import Engine
-from state.engine.turn import Turn
 
 
 class Deliveries:
@@ -44,16 +42,4 @@ class Deliveries:
         """What to send for an update already handled: the current question again, or nothing."""
         if update_id != progress.last_update_id or self._sent.get(progress.user_id, 0) >= update_id:
             return None
-        return current_question(engine, progress, now)
-
-
-def current_question(engine: Engine, progress: Progress, now: float) -> Reply:
-    """The last message of the step the person is on (or of the menu), as a new reply.
-
-    Works on a copy: showing the place never changes the saved progress.
-    """
-    place = copy.deepcopy(progress)
-    content = engine.content(place)
-    turn = Turn(content, engine.machines[content.code], place, now)
-    turn.show_current()
-    return Reply(messages=turn.reply.messages[-1:])
+        return engine.current_question(progress, now)

@@ -41,7 +41,6 @@ from state.curriculum.markup import to_plain
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import ChoiceStep, ScaleStep, TextStep
 from state.engine.engine import Engine
-from state.engine.turn import Turn
 
 CLOCK_START = 1_800_000_000.0  # transcript time: fixed, one minute per turn
 PROFILE_DEFAULTS: Mapping[str, str] = {
@@ -147,10 +146,7 @@ def start_at(engine: Engine, progress: Progress, module_id: str, step_id: str, n
             progress.started.setdefault(done, now)
             progress.completed.setdefault(done, now)
     progress.started[module_id] = now
-    turn = Turn(content, engine.machines[content.code], progress, now)
-    turn.enter(module_id, step_id)
-    turn.reply.events = []
-    return turn.reply
+    return engine.enter_at(progress, module_id, step_id, now)
 
 
 def preview(engine: Engine, user_id: int, locale: str | None, where: str,

@@ -13,12 +13,13 @@ person's answers as `checkin_*`, where a curriculum branch can use them.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from state.contracts import Button, CheckinRecord
+from state.contracts import Button, CheckinRecord, KeepCheckin
 from state.engine.between_sessions.sideflow import Aside
 from state.engine.between_sessions.timezones import local_day
+from state.engine.callbacks import SIDE_FLOW, callback
 from state.engine.step_view import option_rows
 
 STAGES = ("stress", "sober", "reward", "day")
@@ -77,7 +78,8 @@ def ask(aside: Aside) -> None:
     pairs = options(aside, stage, period)
     token = flow["token"]
     per_row = 5 if stage == "stress" else (4 if len(pairs) > 3 else len(pairs))
-    rows = option_rows([label for label, _ in pairs], [f"k:{token}:{value}" for _, value in pairs],
+    datas = [callback(SIDE_FLOW, token, value) for _, value in pairs]
+    rows = option_rows([label for label, _ in pairs], datas,
                        per_row)
     aside.say(question_key(stage, period), rows)
 
@@ -132,7 +134,7 @@ def finish(aside: Aside) -> None:
     answers.update({"checkin_at": record.at, "checkin_stress": record.stress,
                     "checkin_sober_days": record.sober_days, "checkin_rewards": record.rewards,
                     "checkin_loved_one_day": record.loved_one_day})
-    aside.order("checkin", **asdict(record))
+    aside.order(KeepCheckin(record))
     aside.event("checkin_done")
     if record.sober_days and record.rewards:
         aside.say("checkin_praise")

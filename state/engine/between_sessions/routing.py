@@ -22,7 +22,22 @@ has happened (see docs/reminders.md).
 
 from __future__ import annotations
 
-from state.contracts import CHECKIN, HOMEWORK, NUDGE, Command, Due, Input, Other, Press, TextIn
+from state.contracts import (
+    CHECKIN,
+    HOMEWORK,
+    NUDGE,
+    CancelReminders,
+    Command,
+    DeferReminder,
+    Due,
+    FollowCheckin,
+    Input,
+    Other,
+    PlanReminder,
+    Press,
+    ReplanReminders,
+    TextIn,
+)
 from state.curriculum.schema import BranchStep
 from state.engine.between_sessions import checkins, settings
 from state.engine.between_sessions.schedule import (
@@ -46,6 +61,7 @@ from state.engine.between_sessions.timezones import (
     valid_zone,
     zone_label,
 )
+from state.engine.callbacks import HERE, REMINDER, SIDE_FLOW, callback
 from state.engine.step_view import with_choice_mark
 from state.engine.turn import Turn
 
@@ -103,28 +119,29 @@ def on_due(aside: Aside, due: Due) -> None:
         aside.event("reminder_skipped")
         return
     if prefs.quiet_now(aside.now):
-        aside.order("defer", rid=due.reminder_id, due=prefs.place(aside.now))
+        aside.order(DeferReminder(due.reminder_id, prefs.place(aside.now)))
         aside.event("reminder_deferred")
         return
-    later = (aside.button("snooze_later_button", f"r:{due.reminder_id}:later"),
-             aside.button("snooze_tomorrow_button", f"r:{due.reminder_id}:tomorrow"))
+    later = (aside.button("snooze_later_button", callback(REMINDER, due.reminder_id, "later")),
+             aside.button("snooze_tomorrow_button", callback(REMINDER, due.reminder_id, "tomorrow")))
     if due.kind == HOMEWORK and homework_pending(aside.p.answers):
-        review = tuple(aside.button(f"review_{c}_button", f"r:{due.reminder_id}:{c}") for c in REVIEW_CHOICES)
+        review = tuple(aside.button(f"review_{c}_button", callback(REMINDER, due.reminder_id, c))
+                       for c in REVIEW_CHOICES)
         first = aside.outside("homework", aside.text("reminder_homework"))
         aside.turn.say(f"{first}\n\n{aside.text('review_question')}", (review, later))
     elif due.kind == CHECKIN and prefs.checkins != "off":
-        stop = (aside.button("checkin_stop_button", f"r:{due.reminder_id}:stop"),)
+        stop = (aside.button("checkin_stop_button", callback(REMINDER, due.reminder_id, "stop")),)
         first = aside.outside("check_in", aside.text(f"checkin_due_{prefs.checkins}"))
         aside.turn.say(f"{first}\n\n{aside.text('checkin_stress')}",
-                       (*checkins.stress_rows(f"r:{due.reminder_id}:s"), later, stop))
+                       (*checkins.stress_rows(callback(REMINDER, due.reminder_id, "s")), later, stop))
         follow = checkin_next(prefs, aside.now, after_due=due.due_at or aside.now)
         if follow is not None:
-            aside.order("follow", rid=due.reminder_id, due=follow)
+            aside.order(FollowCheckin(due.reminder_id, follow))
     elif (due.kind == NUDGE and aside.p.module and f"{aside.p.module}:{aside.p.step}" == due.ref
           and aside.p.updated_at <= due.planned_at):  # not if they have written since it fell due
         title = aside.turn.content.modules[aside.p.module].title
-        buttons = ((aside.button("continue_button", "v:here"),
-                    aside.button("nudge_dismiss_button", f"r:{due.reminder_id}:dismiss")),)
+        buttons = ((aside.button("continue_button", HERE),
+                    aside.button("nudge_dismiss_button", callback(REMINDER, due.reminder_id, "dismiss"))),)
         aside.turn.say(aside.outside("nudge", aside.text("reminder_nudge", title=title)), buttons)
     else:
         aside.event("reminder_skipped")
@@ -146,7 +163,7 @@ def on_reminder_press(aside: Aside, rest: str, press: Press) -> None:
     if action in ("later", "tomorrow"):
         until = snooze_until(prefs, aside.now, action)
         ref = homework_ref(aside.p.answers) if kind == HOMEWORK else ""
-        aside.order("plan", kind=kind, due=until, ref=ref)
+        aside.order(PlanReminder(kind, until, ref))
         aside.event("reminder_snoozed")
         same_day = local_day(until, prefs.zone) == local_day(aside.now, prefs.zone)
         aside.say("snoozed_today" if same_day else "snoozed_tomorrow", time=hhmm(_minutes(until, prefs.zone)))
@@ -155,7 +172,7 @@ def on_reminder_press(aside: Aside, rest: str, press: Press) -> None:
         aside.say("nudge_dismissed")
     elif action == "stop":
         aside.p.answers[CHECKINS_KEY] = "off"
-        aside.order("replan")
+        aside.order(ReplanReminders())
         aside.event("checkins_stopped")
         aside.say("checkin_stopped")
     elif action in REVIEW_CHOICES and homework_pending(aside.p.answers):
@@ -243,11 +260,12 @@ def start_review(aside: Aside, tried: str) -> None:
 
 def _ask_review(aside: Aside, flow: dict[str, object]) -> None:
     token = flow["token"]
-    skip = aside.button("review_skip_button", f"k:{token}:skip")
+    skip = aside.button("review_skip_button", callback(SIDE_FLOW, token, "skip"))
     if flow["stage"] == "how":
         aside.say("review_how", ((skip,),))
     else:
-        aside.say("review_obstacle", ((aside.button("review_nothing_button", f"k:{token}:nothing"), skip),))
+        nothing = aside.button("review_nothing_button", callback(SIDE_FLOW, token, "nothing"))
+        aside.say("review_obstacle", ((nothing, skip),))
 
 
 def review_text(aside: Aside, text: str) -> bool:
@@ -265,7 +283,7 @@ def review_text(aside: Aside, text: str) -> bool:
     answers["homework_reviewed_at"] = aside.now
     aside.end_flow()
     aside.close_kind(HOMEWORK)
-    aside.order("cancel", kind=HOMEWORK)
+    aside.order(CancelReminders(HOMEWORK))
     aside.event("homework_reviewed")
     aside.turn.say_ui("review_done", here_button=True)
     return True
@@ -286,18 +304,18 @@ def settle(turn: Turn) -> None:
                 answers.pop(key, None)
             aside.close_kind(HOMEWORK)
             if aside.prefs.on:
-                aside.order("plan", kind=HOMEWORK, due=homework_due(answers, aside.prefs, turn.now),
-                            ref=homework_ref(answers))
+                aside.order(PlanReminder(HOMEWORK, homework_due(answers, aside.prefs, turn.now),
+                                         homework_ref(answers)))
         elif event.kind == "module_started" and event.module and _opens_with_review(turn, event.module):
             if homework_pending(answers):
                 answers["homework_reviewed"] = True
                 answers["homework_reviewed_at"] = turn.now
                 aside.close_kind(HOMEWORK)
-                aside.order("cancel", kind=HOMEWORK)
+                aside.order(CancelReminders(HOMEWORK))
         elif event.kind == "module_completed" and _all_done(turn) and not aside.prefs.checkins_chosen:
             answers[CHECKINS_KEY] = "monthly"  # after the last module, monthly check-ins go on
             if aside.prefs.on:
-                aside.order("plan", kind=CHECKIN, due=aside.prefs.next_slot(turn.now, days=30), ref="")
+                aside.order(PlanReminder(CHECKIN, aside.prefs.next_slot(turn.now, days=30)))
 
 
 def _settle_city(aside: Aside, city: str) -> None:
@@ -310,7 +328,7 @@ def _settle_city(aside: Aside, city: str) -> None:
     else:
         answers[ZONE_KEY] = zone
         text = aside.text("zone_set", zone=zone_label(zone), local=hhmm(_minutes(aside.now, zone)))
-    aside.order("replan")
+    aside.order(ReplanReminders())
     before = len(aside.turn.reply.messages)
     aside.turn.say(text)
     aside.turn.reply.messages.insert(0, aside.turn.reply.messages.pop(before))

@@ -9,7 +9,7 @@ Every change asks the conversation service to plan the person's reminders again.
 
 from __future__ import annotations
 
-from state.contracts import CHECKIN, Button, Press
+from state.contracts import CHECKIN, Button, PlanReminder, Press, ReplanReminders
 from state.engine.between_sessions.schedule import (
     CHECKIN_PERIODS,
     CHECKINS_KEY,
@@ -30,6 +30,7 @@ from state.engine.between_sessions.timezones import (
     valid_zone,
     zone_label,
 )
+from state.engine.callbacks import SETTINGS, callback
 from state.engine.step_view import option_rows, with_choice_mark
 
 TIMES = (8 * 60, 9 * 60, 12 * 60 + 30, 17 * 60 + 30, 19 * 60, 20 * 60)
@@ -44,12 +45,12 @@ def show(aside: Aside) -> None:
     prefs = aside.prefs
     wall = local(aside.now, prefs.zone)
     rows: tuple[tuple[Button, ...], ...] = (
-        (aside.button("reminders_time_button", "w:ask:time"),
-         aside.button("reminders_zone_button", "w:ask:zone")),
-        (aside.button("reminders_quiet_button", "w:ask:quiet"),
-         aside.button("reminders_checkins_button", "w:ask:checkins")),
-        (aside.button("reminders_off_button", "w:off") if prefs.on
-         else aside.button("reminders_on_button", "w:on"),),
+        (aside.button("reminders_time_button", callback(SETTINGS, "ask", "time")),
+         aside.button("reminders_zone_button", callback(SETTINGS, "ask", "zone"))),
+        (aside.button("reminders_quiet_button", callback(SETTINGS, "ask", "quiet")),
+         aside.button("reminders_checkins_button", callback(SETTINGS, "ask", "checkins"))),
+        (aside.button("reminders_off_button", callback(SETTINGS, "off")) if prefs.on
+         else aside.button("reminders_on_button", callback(SETTINGS, "on")),),
     )
     aside.say("reminders_menu", rows,
               state=aside.turn.ui["reminders_on_word" if prefs.on else "reminders_off_word"],
@@ -60,16 +61,17 @@ def show(aside: Aside) -> None:
 def ask(aside: Aside, what: str) -> None:
     """Offer the choices for one setting (and wait for typed text for the first three)."""
     if what == "time":
-        rows = option_rows([hhmm(t) for t in TIMES], [f"w:time:{_digits(t)}" for t in TIMES], 3)
+        datas = [callback(SETTINGS, "time", _digits(t)) for t in TIMES]
+        rows = option_rows([hhmm(t) for t in TIMES], datas, 3)
     elif what == "zone":
         labels = [z.rsplit("/", 1)[1].replace("_", " ") for z in ZONES]
-        rows = option_rows(labels, [f"w:zone:{z}" for z in ZONES], 2)
+        rows = option_rows(labels, [callback(SETTINGS, "zone", z) for z in ZONES], 2)
     elif what == "quiet":
-        datas = [f"w:quiet:{_digits(a)}-{_digits(b)}" for a, b in QUIETS]
+        datas = [callback(SETTINGS, "quiet", f"{_digits(a)}-{_digits(b)}") for a, b in QUIETS]
         rows = option_rows([range_text(q) for q in QUIETS], datas, 2)
     else:
         labels = [aside.turn.ui[f"checkins_{c}_button"] for c in CHECKIN_CHOICES]
-        rows = option_rows(labels, [f"w:checkins:{c}" for c in CHECKIN_CHOICES], 2)
+        rows = option_rows(labels, [callback(SETTINGS, "checkins", c) for c in CHECKIN_CHOICES], 2)
     if what in ("time", "zone", "quiet"):
         aside.start_flow("set", field=what)
     aside.say(f"ask_{what}", rows)
@@ -131,7 +133,7 @@ def _apply(aside: Aside, what: str, value: str) -> str | None:
         answers[CHECKINS_KEY] = value
         first = checkin_next(aside.prefs, aside.now)
         if first is not None and aside.prefs.on:  # a new rhythm starts at the next slot
-            aside.order("plan", kind=CHECKIN, due=first, ref="")
+            aside.order(PlanReminder(CHECKIN, first))
         return aside.turn.ui[f"checkins_{value}_button"]
     if what in ("on", "off"):
         answers[ON_KEY] = what
@@ -153,7 +155,7 @@ def _hhmm(value: str) -> int | None:
 
 def _changed(aside: Aside) -> None:
     """After a change: plan again, confirm, show the menu."""
-    aside.order("replan")
+    aside.order(ReplanReminders())
     aside.event("reminder_settings")
     if not aside.prefs.on:
         aside.say("reminders_turned_off")

@@ -7,8 +7,10 @@ What they need to remember lives in `Progress.practice` (plain JSON):
              buttons carry the token (``k:<token>:<value>``), so an older one is recognised
     n        the last token given
     open     reminders shown whose own buttons still work: {"<reminder id>": kind}
-    outbox   what the turn asks the database to do (plan, cancel, keep a check-in); the
-             conversation service carries it out in the same transaction and empties it
+
+What a turn asks the database to do (plan, cancel, keep a check-in) travels as typed
+orders on the turn's `Reply` (`state.contracts`); the conversation service carries them out
+in the same transaction.
 
 `Aside` is the handle the practice modules use on one `Turn`.
 """
@@ -17,17 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from state.contracts import Button, Event
+from state.contracts import Button, Event, ReminderOrder
 from state.engine.between_sessions.schedule import ReminderPrefs
 from state.engine.discreet import outside_text
 from state.engine.turn import Turn
 
 MAX_OPEN = 12  # reminders whose buttons still work; older ones answer "from an earlier step"
-MAX_ORDERS = 20  # orders waiting for a conversation service (see `Aside.order`)
 
 
 class Aside:
-    """The practice view of one turn: its texts, buttons, side flow and outbox."""
+    """The between-sessions view of one turn: its texts, buttons, side flow and orders."""
 
     def __init__(self, turn: Turn) -> None:
         self.turn = turn
@@ -104,13 +105,8 @@ class Aside:
         """Retire the buttons of every shown reminder of one kind."""
         self.state["open"] = {k: v for k, v in self.state.get("open", {}).items() if v != kind}
 
-    # -- the outbox --------------------------------------------------------------------------
+    # -- orders ------------------------------------------------------------------------------
 
-    def order(self, do: str, **data: Any) -> None:
-        """Ask the conversation service to do something in the database with this turn.
-
-        Orders left by a turn no service saw (a preview, the engine alone in a test) wait
-        for the next one; only the newest few are kept.
-        """
-        outbox = [*self.state.get("outbox", []), {"do": do, **data}]
-        self.state["outbox"] = outbox[-MAX_ORDERS:]
+    def order(self, order: ReminderOrder) -> None:
+        """Ask the conversation service to change the person's reminders with this turn."""
+        self.turn.reply.orders.append(order)

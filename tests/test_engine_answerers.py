@@ -1,0 +1,146 @@
+"""Who answers an input: one ordered list in the engine, crisis words before everything.
+
+Also: the engine is the only place a turn is made, so a question shown again after a
+redelivered update keeps discreet mode's private answers private; and orders that older
+versions left in saved progress are carried out, not lost.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from state.contracts import (
+    Command,
+    KeepCheckin,
+    PlanReminder,
+    Press,
+    Progress,
+    Reply,
+    TextIn,
+)
+from state.curriculum.loader import load_curriculum
+from state.curriculum.markup import to_plain
+from state.engine.engine import Engine
+from state.service.conversations import Conversations
+from state.service.orders import stored_outbox
+from state.store.progress import SqliteProgressStore
+from state.store.reminders import ReminderStore
+
+TESTS = Path(__file__).parent
+CRISIS = "i want to kill myself"
+COMMANDS = ("start", "menu", "progress", "help", "safety", "safetyplan", "discreet", "reminders",
+            "checkin", "hide", "mydata", "delete", "stats", "reload", "nonsense")
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    folder = tmp_path_factory.mktemp("curriculum") / "c"
+    shutil.copytree(TESTS / "curriculum", folder)
+    shutil.copy(TESTS / "data" / "plan_module.yaml", folder / "en" / "plan.yaml")
+    return Engine(load_curriculum(folder))
+
+
+def said(reply: Reply | None) -> str:
+    assert reply is not None
+    return "\n".join(to_plain(m.html) for m in reply.messages)
+
+
+def onboarded(engine: Engine, shared: str = "No") -> Progress:
+    p = engine.new_progress(7, "en", 0.0)
+    reply = engine.handle(p, Command("start"), 1.0)
+    for step in ("Yes, let's start", "Sam", "My partner", "Alcohol", "No", "No", shared):
+        if step == "Sam":
+            reply = engine.handle(p, TextIn(step), 2.0)
+            continue
+        data = next(b.data for m in reply.messages for row in m.buttons for b in row if b.label == step)
+        reply = engine.handle(p, Press(data), 2.0)
+    return p
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_crisis_words_after_any_command_get_the_crisis_help(engine: Engine, name: str) -> None:
+    p = onboarded(engine)
+    reply = engine.handle(p, Command(name, CRISIS), 5.0)
+    assert [e.kind for e in reply.events] == ["crisis"]
+    assert "Are you safe right now?" in said(reply)
+    assert reply.orders == [] and reply.save  # /delete asks nothing; /hide deletes nothing
+
+
+@pytest.mark.parametrize("typed", [f"/delete\n{CRISIS}", f"/hide   {CRISIS}", f"/mydata\t{CRISIS}",
+                                   f"/delete@craft_bot {CRISIS}"])
+def test_words_on_the_line_after_a_command_are_its_argument(engine: Engine, typed: str) -> None:
+    command = Command.from_text(typed)
+    assert command.arg == CRISIS and command.name in ("delete", "hide", "mydata")
+    reply = engine.handle(onboarded(engine), command, 5.0)
+    assert "Are you safe right now?" in said(reply)
+
+
+async def test_delete_with_crisis_words_shows_help_and_erases_nothing(engine: Engine, tmp_path: Path) -> None:
+    store = await SqliteProgressStore(tmp_path / "bot.sqlite3").open()
+    try:
+        service = Conversations(engine, store, clock=lambda: 100.0)
+        await service.handle(7, Command("start"), update_id=1)
+        reply = await service.handle(7, Command("delete", CRISIS), update_id=2)
+        assert "Are you safe right now?" in said(reply) and "Erase everything" not in said(reply)
+        assert await store.load(7) is not None
+    finally:
+        await store.close()
+
+
+async def test_privacy_commands_leave_no_progress_behind(engine: Engine, tmp_path: Path) -> None:
+    store = await SqliteProgressStore(tmp_path / "bot.sqlite3").open()
+    try:
+        service = Conversations(engine, store, clock=lambda: 100.0)
+        for name in ("hide", "mydata", "delete"):
+            reply = await service.handle(9, Command(name), update_id=1)
+            assert reply is not None and reply.events == [] and said(reply)
+        assert await store.load(9) is None  # someone who only asked about their data is not stored
+    finally:
+        await store.close()
+
+
+async def test_a_question_shown_again_after_a_redelivery_keeps_private_answers_private(
+        engine: Engine, tmp_path: Path) -> None:
+    p = onboarded(engine, shared="Yes, maybe")  # someone else may read the phone: discreet mode
+    engine.handle(p, Press("m:plan"), 5.0)
+    engine.handle(p, TextIn("my sister Ruth's flat on Elm Street"), 6.0)
+    reply = engine.handle(p, TextIn("Ruth"), 7.0)
+    assert "(kept private)" in said(reply) and "Elm Street" not in said(reply)
+    p.last_update_id = 41
+    store = await SqliteProgressStore(tmp_path / "bot.sqlite3").open()
+    try:
+        await store.save(p, [])
+        service = Conversations(engine, store, clock=lambda: 100.0)
+        again = await service.handle(7, Press("c:99"), update_id=41)  # delivered again after a crash
+        assert "You wrote that you could go to: (kept private)" in said(again)
+        assert "Elm Street" not in said(again)
+    finally:
+        await store.close()
+
+
+async def test_orders_left_in_saved_progress_by_an_older_version_are_carried_out(
+        engine: Engine, tmp_path: Path) -> None:
+    p = onboarded(engine)
+    p.practice["outbox"] = [
+        {"do": "plan", "kind": "homework", "due": 5_000.0, "ref": "plan:x"},
+        {"do": "checkin", "at": 90.0, "day": "1970-01-01", "period_days": 1, "stress": 4,
+         "sober_days": 1, "rewards": 1, "loved_one_day": None},
+    ]
+    orders = stored_outbox(Progress.from_json(p.to_json()))
+    assert orders[0] == PlanReminder("homework", 5_000.0, "plan:x")
+    assert isinstance(orders[1], KeepCheckin) and orders[1].record.stress == 4
+    store = await SqliteProgressStore(tmp_path / "bot.sqlite3").open()
+    try:
+        await store.save(p, [])
+        service = Conversations(engine, store, clock=lambda: 100.0)
+        await service.handle(7, Command("menu"), update_id=1)
+        reminders = ReminderStore(store)
+        assert [(r.kind, r.due_at) for r in await reminders.waiting(7)] == [("homework", 5_000.0)]
+        assert [c.stress for c in await reminders.checkins(7, 0.0)] == [4]
+        saved = await store.load(7)
+        assert saved is not None and "outbox" not in saved.practice
+    finally:
+        await store.close()
