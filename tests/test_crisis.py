@@ -198,7 +198,8 @@ def test_a_crisis_at_any_step_interrupts_and_leads_back(engine: Engine, where: s
     assert [b.label for b in buttons(r)] == ["I'm safe right now", "I'm not safe", "I'm not sure"]
     assert [(e.kind, e.module, e.step, e.detail) for e in r.events] == [
         ("crisis", p.module, p.step, "own_danger")]
-    pending = {**before[4], "held": words} if held else before[4]
+    kept = {"text": words, "step": f"{p.module}:{p.step}", "seq": p.seq}  # tied to where typed
+    pending = {**before[4], "held": kept} if held else before[4]
     assert (p.module, p.step, p.seq, dict(p.answers), dict(p.pending)) == (*before[:4], pending)
 
     r = press(engine, p, r, "I'm safe right now")

@@ -14,6 +14,7 @@ import pytest
 
 from state.contracts import (
     Command,
+    Due,
     KeepCheckin,
     PlanReminder,
     Press,
@@ -23,11 +24,14 @@ from state.contracts import (
 )
 from state.curriculum.loader import load_curriculum
 from state.curriculum.markup import to_plain
+from state.curriculum.schema import TextStep
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.service.orders import stored_outbox
+from state.store.crypto import DataCipher, DataKeyError, new_key
 from state.store.progress import SqliteProgressStore
 from state.store.reminders import ReminderStore
+from tests.support.walk import Chat, actions, finish, first_answer, onboard, ready_for
 
 TESTS = Path(__file__).parent
 CRISIS = "i want to kill myself"
@@ -144,3 +148,100 @@ async def test_orders_left_in_saved_progress_by_an_older_version_are_carried_out
         assert saved is not None and "outbox" not in saved.practice
     finally:
         await store.close()
+
+
+# -- when the saved progress cannot be read -----------------------------------------------------
+
+
+async def test_a_row_that_cannot_be_decrypted_still_gets_crisis_help_and_can_be_erased(
+        engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    store = await SqliteProgressStore(path, DataCipher([new_key()])).open()
+    await Conversations(engine, store, clock=lambda: 100.0).handle(7, Command("start"), update_id=1)
+    await store.close()
+    store = await SqliteProgressStore(path, DataCipher([new_key()])).open()  # the old key is lost
+    try:
+        service = Conversations(engine, store, clock=lambda: 200.0)
+        with pytest.raises(DataKeyError):  # an ordinary answer still fails as it did
+            await service.handle(7, TextIn("hello"), update_id=2)
+        assert "Are you safe right now?" in said(await service.handle(7, TextIn(CRISIS), update_id=3))
+        safety = await service.handle(7, Command("safety"), update_id=4)
+        assert "988" in said(safety)
+        ask = await service.handle(7, Command("delete"), update_id=5)
+        first = next(b.data for m in ask.messages for row in m.buttons for b in row if ":d1:" in b.data)
+        again = await service.handle(7, Press(first), update_id=6)
+        final = next(b.data for m in again.messages for row in m.buttons for b in row if ":d2:" in b.data)
+        done = await service.handle(7, Press(final), update_id=7)
+        assert "erased" in said(done)
+        assert await store.load(7) is None  # erased without ever being decrypted
+    finally:
+        await store.close()
+
+
+# -- words a crisis interrupt held --------------------------------------------------------------
+
+HELD = "he hit me again last night and I am scared he will kill me"
+
+
+def bundled() -> Engine:
+    from bot.config import BUNDLED_CURRICULUM
+
+    return Engine(load_curriculum(BUNDLED_CURRICULUM))
+
+
+def press_label(chat: Chat, label: str) -> Reply:
+    carriers = [*chat.last.messages, *([chat.last.edit] if chat.last.edit else [])]
+    data = next(b.data for m in carriers for row in m.buttons for b in row if label in b.label)
+    return chat.press(data)
+
+
+def test_words_held_during_a_homework_review_go_back_to_the_review() -> None:
+    chat = finish(onboard(bundled()), "orientation")
+    assert chat.progress.answers.get("homework"), "orientation sets homework"
+    chat.send(Due(1, "homework", chat.now, str(chat.progress.answers.get("homework_module")), chat.now))
+    press_label(chat, "I tried it")
+    assert chat.progress.practice["flow"]["name"] == "review"
+    interrupted = chat.type(HELD)
+    assert [e.kind for e in interrupted.events] == ["crisis"]
+    press_label(chat, "safe right now")
+    back = press_label(chat, "Back to where I was")
+    assert "Use what I wrote" in said(back) or any("Use" in b.label for b in chat.buttons())
+    press_label(chat, "Use")
+    assert chat.progress.answers["homework_how"] == HELD  # the review's question, not a lesson step
+    assert "held" not in chat.progress.pending
+
+
+def test_held_words_are_kept_whole_and_an_old_keep_button_cannot_move_them() -> None:
+    chat = ready_for(onboard(bundled()), "triggers")
+    chat.open("triggers")
+    while not isinstance(chat.step(), TextStep):
+        step = chat.step()
+        assert step is not None
+        chat.send(first_answer(step, actions(step, chat.progress.seq)).inputs[0])
+    first_step = chat.progress.step
+    long_words = (HELD + " " + "and the list goes on " * 100).strip()  # over two thousand characters
+    chat.type(long_words)
+    press_label(chat, "safe right now")
+    press_label(chat, "Back to where I was")
+    keep = next(b.data for b in chat.buttons() if "Use" in b.label)
+    assert chat.progress.pending["held"]["text"] == long_words  # whole, not cut
+    chat.type("my own answer instead")  # answers the step, moves on
+    assert chat.progress.step != first_step
+    chat.press(keep)  # the old "Use what I wrote" button
+    assert long_words not in [str(v) for v in chat.progress.answers.values()]
+    assert "earlier step" in said(chat.last)
+
+
+def test_held_words_saved_by_an_older_version_still_come_back() -> None:
+    chat = ready_for(onboard(bundled()), "triggers")
+    chat.open("triggers")
+    while not isinstance(chat.step(), TextStep):
+        step = chat.step()
+        assert step is not None
+        chat.send(first_answer(step, actions(step, chat.progress.seq)).inputs[0])
+    step = chat.step()
+    assert isinstance(step, TextStep)
+    chat.progress.pending["held"] = "words from before"  # a bare string, as older versions kept
+    chat.press("v:here")
+    press_label(chat, "Use")
+    assert chat.progress.answers[step.save] == "words from before"

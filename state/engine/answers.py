@@ -23,6 +23,7 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
+from state.engine import held
 from state.engine.callbacks import (
     CONTINUE,
     DONE,
@@ -201,7 +202,7 @@ def offer_held_answer(turn: Turn) -> bool:
     They may be the answer (a list of costs that says "overdose") or not at all, so the
     person chooses: keep them with one tap, or type a new answer.
     """
-    if not isinstance(turn.current(), TextStep) or not turn.p.pending.get("held"):
+    if held.for_step(turn) is None:
         return False
     turn.say(turn.ui["crisis_held"], ((Button(turn.ui["crisis_keep_button"], KEEP_HELD),),))
     turn.show_current()
@@ -209,12 +210,13 @@ def offer_held_answer(turn: Turn) -> bool:
 
 
 def keep_held_answer(turn: Turn) -> None:
-    """Save the held words as the answer to the current free-text step and go on."""
-    step, held = turn.current(), turn.p.pending.pop("held", None)
-    if not isinstance(step, TextStep) or not held:
+    """Save the held words as the answer to the free-text step they were typed at, and go on."""
+    step, words = turn.current(), held.for_step(turn)
+    if not isinstance(step, TextStep) or words is None:
         turn.old_button()
         return
-    turn.p.answers[step.save] = held
+    held.take(turn)
+    turn.p.answers[step.save] = words
     turn.say_ui("crisis_kept_answer")
     turn.advance()
 

@@ -26,8 +26,7 @@ from collections.abc import Mapping
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
 from state.curriculum.model import Curriculum, LocaleContent
-from state.curriculum.schema import TextStep
-from state.engine import answers, data_rights
+from state.engine import answers, data_rights, held
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
 from state.engine.discreet import sensitive_keys
@@ -109,6 +108,20 @@ class Engine:
             routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
         return turn.reply
 
+    def answers_without_progress(self, message: Input, language: str | None) -> bool:
+        """Whether this input is answered the same for anyone: help in a crisis, and data rights.
+
+        Words of crisis, /safety, the crisis flow's buttons and the privacy commands need
+        nothing from a person's saved progress, so they are answered even when it cannot be
+        read or saved (`state.service.conversations`).
+        """
+        guide = self.guides[self.curriculum.content(language).code]
+        if guide.detector.detect(flow.free_text(message)) or data_rights.wants(message):
+            return True
+        if isinstance(message, Press):
+            return flow.handles(message)
+        return isinstance(message, Command) and message.name in flow.COMMANDS
+
     def current_question(self, progress: Progress, now: float) -> Reply:
         """The last message of the step the person is on (or of the menu), as a new reply.
 
@@ -127,10 +140,11 @@ class Engine:
 
     @staticmethod
     def _interrupt(turn: Turn, guide: CrisisGuide, message: Input, found: Detection) -> None:
-        if isinstance(message, TextIn) and isinstance(turn.current(), TextStep):
-            # Their words were an answer too (a list of costs may say "overdose"): keep
-            # them, so going back does not mean writing it all again.
-            turn.p.pending["held"] = message.text.strip()[:MAX_ANSWER]
+        if isinstance(message, TextIn) and len(message.text.strip()) <= MAX_ANSWER:
+            # Their words may have been an answer too (a list of costs may say "overdose"):
+            # keep them, whole, tied to where they were typed, so going back does not mean
+            # writing it all again. Longer words would not have been taken as an answer.
+            held.hold(turn, message.text.strip())
         flow.interrupt(turn, guide, found)
 
     def _curriculum(self, turn: Turn, message: Input) -> None:

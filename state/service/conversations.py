@@ -9,6 +9,7 @@ orders: reminder orders inside the transaction, privacy orders after it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from state.store.privacy import PrivacyData
 from state.store.progress import SqliteProgressStore
 
 Clock = Callable[[], float]
+log = logging.getLogger("craftbot.service")
 
 
 class Conversations:
@@ -48,8 +50,25 @@ class Conversations:
 
     async def handle(self, user_id: int, message: Input, *, update_id: int = 0,
                      language: str | None = None) -> Reply | None:
-        """Answer one input; None when this update was already handled and answered."""
+        """Answer one input; None when this update was already handled and answered.
+
+        Help in a crisis never depends on the store: when the person's saved progress cannot
+        be read (a damaged row, a lost key) or the turn cannot be saved, words of crisis,
+        /safety, the crisis buttons and the privacy commands are still answered, from a
+        fresh progress that is never saved. Anything else raises as before.
+        """
         now = self.clock()
+        try:
+            return await self._handle(user_id, message, update_id, language, now)
+        except Exception as exc:
+            if not self.engine.answers_without_progress(message, language):
+                raise
+            log.warning("answered without the saved progress (%s)", type(exc).__name__)
+            reply = self.engine.handle(self.engine.new_progress(user_id, language, now), message, now)
+            return await self.rights.carry_out(user_id, reply, now)
+
+    async def _handle(self, user_id: int, message: Input, update_id: int, language: str | None,
+                      now: float) -> Reply | None:
         async with self.store.session(user_id) as session:
             if session.progress is None and isinstance(message, Due):
                 return None  # a reminder for someone whose data was erased: nothing to say

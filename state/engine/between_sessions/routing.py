@@ -39,6 +39,7 @@ from state.contracts import (
     TextIn,
 )
 from state.curriculum.schema import BranchStep
+from state.engine import held
 from state.engine.between_sessions import checkins, settings
 from state.engine.between_sessions.schedule import (
     CHECKIN_PERIODS,
@@ -61,7 +62,7 @@ from state.engine.between_sessions.timezones import (
     valid_zone,
     zone_label,
 )
-from state.engine.callbacks import HERE, REMINDER, SIDE_FLOW, callback
+from state.engine.callbacks import HERE, KEEP_HELD, REMINDER, SIDE_FLOW, callback
 from state.engine.step_view import with_choice_mark
 from state.engine.turn import Turn
 
@@ -78,6 +79,9 @@ def take(turn: Turn, message: Input) -> bool:
         return True
     if isinstance(message, Other):
         return False
+    if isinstance(message, Press) and message.data in (HERE, KEEP_HELD) and held.for_flow(turn):
+        back_with_held_words(aside, keep=message.data == KEEP_HELD)
+        return True
     if isinstance(message, Press):
         kind, _, rest = message.data.partition(":")
         if kind in ("r", "k", "w") and not turn.onboarded():
@@ -245,6 +249,32 @@ def _label(aside: Aside, value: str) -> str:
         pairs = checkins.options(aside, str(flow["stage"]), int(flow["period"]))
         return next((label for label, v in pairs if v == value), value)
     return aside.turn.ui.get(f"review_{value}_button", value)
+
+
+def back_with_held_words(aside: Aside, *, keep: bool) -> None:
+    """Back from a crisis interrupt to a side flow's question: offer, or use, the words it held."""
+    words = held.for_flow(aside.turn)
+    assert words is not None
+    if keep:
+        held.take(aside.turn)
+        if not on_flow_text(aside, words):  # not an answer this question takes: ask it again
+            ask_again(aside)
+        return
+    aside.turn.say(aside.turn.ui["crisis_held"],
+                   ((aside.button("crisis_keep_button", KEEP_HELD),),))
+    ask_again(aside)
+
+
+def ask_again(aside: Aside) -> None:
+    """The open side flow's question once more."""
+    flow = aside.flow
+    assert flow is not None
+    if flow["name"] == "review":
+        _ask_review(aside, flow)
+    elif flow["name"] == "checkin":
+        checkins.ask(aside)
+    elif flow["name"] == "set":
+        settings.ask(aside, str(flow.get("field")))
 
 
 # -- the homework review -------------------------------------------------------------------
