@@ -13,14 +13,10 @@ else the Mermaid source (which GitHub and many Markdown viewers draw).
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import html
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.documents.graph import (
     GraphvizError,
@@ -28,8 +24,6 @@ from bot.documents.graph import (
     answer_labels,
     describe_conditions,
     graphviz_available,
-    load_or_report,
-    pick_locale,
     render,
     to_dot,
     to_mermaid,
@@ -421,41 +415,3 @@ def book_markdown(curriculum: Curriculum, content: LocaleContent, generated: str
             "| --- | --- | --- | --- | --- |"]
     out.extend(f"| {md_text(m.title)} | | | | |" for m in modules)
     return "\n".join(out) + "\n"
-
-
-# -- the command -------------------------------------------------------------------------------
-
-
-def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `craftbot book` on the `craftbot` parser."""
-    book = sub.add_parser("book", help="write the curriculum as a printable HTML and Markdown book",
-                          description="Write curriculum-<locale>.html and .md: every message, option,"
-                          " quiz answer and branch, with diagrams, a contents list and a sign-off table.")
-    book.add_argument("--out", type=Path, required=True, help="folder to write the book into")
-    book.add_argument("--curriculum", type=Path, default=None, help="curriculum folder")
-    book.add_argument("--locale", help="only this locale (default: every locale)")
-
-
-def cmd_book(args: argparse.Namespace, default_curriculum: Path) -> int:
-    """Write the book of each locale; print the files written."""
-    curriculum = load_or_report(args.curriculum or default_curriculum)
-    if curriculum is None:
-        return 1
-    codes = sorted(curriculum.locales)
-    if args.locale:
-        if pick_locale(curriculum, args.locale) is None:
-            return 1
-        codes = [args.locale]
-    if not graphviz_available():
-        print("craftbot: Graphviz is not installed, so diagrams are shown as Mermaid source"
-              " (install graphviz to draw them into the HTML)", file=sys.stderr)
-    args.out.mkdir(parents=True, exist_ok=True)
-    generated = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    for code in codes:
-        content = curriculum.locales[code]
-        for suffix, text in (("html", book_html(curriculum, content, generated)),
-                             ("md", book_markdown(curriculum, content, generated))):
-            path = args.out / f"curriculum-{code}.{suffix}"
-            path.write_text(text, encoding="utf-8")
-            print(path)
-    return 0

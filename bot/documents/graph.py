@@ -14,20 +14,14 @@ is on the PATH; `GraphvizMissing` says how to install it otherwise.
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import html
 import shutil
 import subprocess
-import sys
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from state.curriculum.diagnostics import CurriculumError
-from state.curriculum.loader import load_curriculum
-from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
     ChecklistStep,
     ChoiceStep,
@@ -317,96 +311,3 @@ def draw(modules: list[Module], fmt: str, labels: Labels | None = None) -> bytes
         return to_mermaid(modules, labels).encode("utf-8")
     source = to_dot(modules, labels)
     return source.encode("utf-8") if fmt == "dot" else render(source, fmt)
-
-
-# -- the command -----------------------------------------------------------------------------
-
-
-def load_or_report(path: Path, default_locale: str = "en") -> Curriculum | None:
-    """Load a curriculum; print its problems and return None when it has errors."""
-    try:
-        return load_curriculum(path, default_locale)
-    except CurriculumError as exc:
-        print(exc.report(), file=sys.stderr)
-        print(f"craftbot: the curriculum in {path} has errors; run `craftbot validate {path}`.",
-              file=sys.stderr)
-        return None
-
-
-def pick_locale(curriculum: Curriculum, locale: str | None) -> LocaleContent | None:
-    """The locale asked for (or the default one); None, with a message, if there is none."""
-    if locale is None:
-        return curriculum.content(None)
-    if locale not in curriculum.locales:
-        print(f"craftbot: no locale '{locale}' in {curriculum.root}; it has: "
-              + ", ".join(sorted(curriculum.locales)), file=sys.stderr)
-        return None
-    return curriculum.locales[locale]
-
-
-def pick_module(content: LocaleContent, module_id: str) -> Module | None:
-    """A module by id; None, with a message naming the closest id, if there is none."""
-    if module_id in content.modules:
-        return content.modules[module_id]
-    guess = difflib.get_close_matches(module_id, list(content.modules), n=1)
-    hint = f" Did you mean '{guess[0]}'?" if guess else ""
-    print(f"craftbot: no module '{module_id}' in locale {content.code}.{hint} The modules are: "
-          + ", ".join(sorted(content.modules)), file=sys.stderr)
-    return None
-
-
-def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `craftbot graph` on the `craftbot` parser."""
-    graph = sub.add_parser("graph", help="draw a module's flow (Mermaid, DOT, SVG or PNG)",
-                           description="Draw a module's flow from the state machine the bot runs:"
-                           " one node per step (its kind as the shape), option labels and branch"
-                           " conditions on the arrows.")
-    graph.add_argument("module", nargs="?", help="module id (default: every module)")
-    graph.add_argument("--locale", help="locale folder, such as en (default: the default locale)")
-    graph.add_argument("--format", choices=FORMATS, default="mermaid",
-                       help="mermaid needs nothing installed; svg and png need Graphviz")
-    graph.add_argument("--out", type=Path, help="file to write (a folder: one file per module);"
-                       " default: standard output")
-    graph.add_argument("--curriculum", type=Path, default=None, help="curriculum folder")
-
-
-def cmd_graph(args: argparse.Namespace, default_curriculum: Path) -> int:
-    """Draw one module, or all, to standard output, a file or a folder."""
-    curriculum = load_or_report(args.curriculum or default_curriculum)
-    content = pick_locale(curriculum, args.locale) if curriculum is not None else None
-    if content is None:
-        return 1
-    labels = answer_labels(content)
-    modules = sorted(content.modules.values(), key=lambda m: (m.order, m.id))
-    if args.module:
-        module = pick_module(content, args.module)
-        if module is None:
-            return 1
-        modules = [module]
-    suffix = {"mermaid": "mmd"}.get(args.format, args.format)
-    to_folder = args.out is not None and (args.out.is_dir() or not args.out.suffix)
-    if len(modules) > 1 and args.format in ("svg", "png") and not to_folder:
-        print(f"craftbot: a {args.format.upper()} of every module at once is too big to read; give"
-              " a MODULE, or --out FOLDER for one file per module", file=sys.stderr)
-        return 2
-    try:
-        if to_folder:
-            args.out.mkdir(parents=True, exist_ok=True)
-            for module in modules:
-                (args.out / f"{module.id}.{suffix}").write_bytes(draw([module], args.format, labels))
-            print(f"wrote {len(modules)} file(s) to {args.out}", file=sys.stderr)
-            return 0
-        data = draw(modules, args.format, labels)
-    except GraphvizError as exc:
-        print(f"craftbot: {exc}", file=sys.stderr)
-        return 2
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
-        print(f"wrote {args.out}", file=sys.stderr)
-    elif args.format == "png":
-        print("craftbot: a PNG is not text; give --out FILE.png", file=sys.stderr)
-        return 2
-    else:
-        sys.stdout.write(data.decode("utf-8"))
-    return 0
