@@ -13,8 +13,9 @@ from pathlib import Path
 
 from bot.cli.curriculum import load_or_report, pick_locale
 from bot.config import BUNDLED_CURRICULUM
-from bot.documents.book import book_html, book_markdown
-from bot.documents.graph import graphviz_available
+from bot.documents.dot import graphviz_available
+from bot.documents.html_book import book_html
+from bot.documents.markdown_book import book_markdown
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,7 +1,8 @@
 """`craftbot graph`: draw a module's flow (or every module's) as Mermaid, DOT, SVG or PNG.
 
-The drawing is `bot.documents`'; this module picks the modules, the format and where the
-drawing goes: standard output, a file, or a folder with one file per module.
+The drawings are `bot.documents`' (`mermaid`, and `dot` for Graphviz); this module picks the
+modules, the format and where the drawing goes: standard output, a file, or a folder with
+one file per module.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from pathlib import Path
 
 from bot.cli.curriculum import load_or_report, pick_locale, pick_module
 from bot.config import BUNDLED_CURRICULUM
-from bot.documents.graph import FORMATS, GraphvizError, Labels, answer_labels, draw
+from bot.documents.dot import GraphvizError, render, to_dot
+from bot.documents.graph import Labels, answer_labels
+from bot.documents.mermaid import to_mermaid
 from state.curriculum.schema import Module
+
+FORMATS = ("mermaid", "dot", "svg", "png")
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -56,6 +61,14 @@ def run(args: argparse.Namespace) -> int:
     except GraphvizError as exc:
         print(f"craftbot: {exc}", file=sys.stderr)
         return 2
+
+
+def draw(modules: list[Module], fmt: str, labels: Labels | None = None) -> bytes:
+    """The drawing of some modules in one of FORMATS, as bytes to write."""
+    if fmt == "mermaid":
+        return to_mermaid(modules, labels).encode("utf-8")
+    source = to_dot(modules, labels)
+    return source.encode("utf-8") if fmt == "dot" else render(source, fmt)
 
 
 def write_folder(folder: Path, modules: list[Module], fmt: str, labels: Labels) -> int:
