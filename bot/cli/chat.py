@@ -12,16 +12,20 @@ import sys
 from pathlib import Path
 
 from bot.cli.curriculum import load_engine
+from bot.cli.environment import environment_help
 from bot.config import Settings, load_settings
 from bot.ptb.privacy import open_store
-from state.service.clock import clock_from_env
+from state.service.clock import CLOCK_ENV, clock_from_env
 from state.service.conversations import Conversations
 from state.service.reload import record_served
+from state.store.crypto import KEY_ENV
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register `craftbot chat` on the `craftbot` parser."""
-    chat = sub.add_parser("chat", help="chat with the bot in this terminal, no Telegram needed")
+    chat = sub.add_parser("chat", help="chat with the bot in this terminal, no Telegram needed",
+                          epilog=environment_help(KEY_ENV, CLOCK_ENV),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     chat.add_argument("--config", type=Path, help="settings file")
     chat.add_argument("--db", type=Path, help="SQLite file to keep progress in (default: the config's)")
     chat.add_argument("--user", type=int, default=1, help="user id, to resume a conversation")

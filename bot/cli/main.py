@@ -10,13 +10,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 
 from bot.cli import book, chat, graph, privacy, run, safety, stats, transcripts, validate
 from state.store.crypto import DataKeyError
 
-# The help text as it stood before the house move (tests/golden/cli.json); issue 15 rewrites it.
-DESCRIPTION = ("The `craftbot` command: run the bot, chat in a terminal, check a curriculum.\n\n"
-               "All wiring happens here and in `bot.app`, never at import time.\n")
+DESCRIPTION = """\
+craftbot teaches CRAFT (Community Reinforcement and Family Training) to family members
+of people who use alcohol or drugs, in short steps on Telegram. This command runs the
+bot, and helps counselors try, check, draw and review the curriculum it teaches."""
+
+MOST_USED = """\
+most used:
+  craftbot run --config config.yaml   run the bot on Telegram
+  craftbot chat                       try the bot in this terminal, no Telegram needed
+  craftbot validate [DIR]             check a curriculum before publishing it
+  craftbot book --out DIR             the curriculum as a book, for clinical review
+
+`craftbot COMMAND --help` shows what a command does and its options."""
 
 # In the order `craftbot --help` lists them.
 REGISTRATIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (  # type: ignore[type-arg]
@@ -32,11 +43,21 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line: one program, several subcommands."""
-    parser = argparse.ArgumentParser(prog="craftbot", description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog="craftbot", description=DESCRIPTION, epilog=MOST_USED,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"craftbot {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for register in REGISTRATIONS:
         register(sub)
     return parser
+
+
+def installed_version() -> str:
+    """The version of the installed craftbot package, from its metadata."""
+    try:
+        return version("craftbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed; pip install -e . in the checkout)"
 
 
 def main(argv: list[str] | None = None) -> int:

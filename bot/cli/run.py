@@ -8,8 +8,11 @@ from pathlib import Path
 
 from bot.cli.chat import cmd_chat
 from bot.cli.curriculum import load_engine
+from bot.cli.environment import environment_help
 from bot.config import TOKEN_ENV, Settings, load_settings
 from bot.ptb.privacy import check_at_start
+from state.service.clock import CLOCK_ENV
+from state.store.crypto import KEY_ENV
 
 NO_TOKEN = f"""No Telegram bot token is set.
 
@@ -24,7 +27,11 @@ To try the bot without Telegram, use the terminal chat:  craftbot chat
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register `craftbot run` on the `craftbot` parser."""
-    run = sub.add_parser("run", help="run the Telegram bot (terminal chat if no token and a terminal)")
+    run = sub.add_parser("run", help="run the Telegram bot (terminal chat if no token and a terminal)",
+                         description="Run the Telegram bot (long polling). Without a token it says"
+                         " how to get one\nand, in a terminal, starts the chat instead.",
+                         epilog=environment_help(TOKEN_ENV, KEY_ENV, CLOCK_ENV),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--config", type=Path, help="settings file (see config.example.yaml)")
 
 

@@ -3,6 +3,9 @@
 It prints every problem (`file:line:col: error: ...`) and a summary; the exit code is 1 when
 any is an error. With `--against DB` it also tells how many people in that database stand on
 steps that would change or vanish (`state.service.reload.compare`), reading it read-only.
+
+The curriculum is read with its own default locale (`en` when it has one, else its first
+locale folder), so a curriculum in other languages is checked, and compared, as it is.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import sys
 from pathlib import Path
 
 from bot.config import BUNDLED_CURRICULUM
-from state.curriculum.loader import read_curriculum
+from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.loader import own_default_locale, read_curriculum
+from state.curriculum.model import Curriculum
 from state.service.reload import compare
 from state.store.reports import ReportError, ReportStore
 
@@ -29,13 +34,13 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def run(args: argparse.Namespace) -> int:
     """Validate the folder (the bundled curriculum by default); compare only a valid one."""
     folder = args.path or BUNDLED_CURRICULUM
-    code = cmd_validate(folder, quiet=args.quiet)
-    return cmd_against(folder, args.against) if args.against and code == 0 else code
+    curriculum, problems = read_curriculum(folder, own_default_locale(folder))
+    code = print_problems(curriculum, problems, quiet=args.quiet)
+    return print_against(curriculum, args.against) if args.against and code == 0 else code
 
 
-def cmd_validate(path: Path, *, quiet: bool = False) -> int:
-    """Print every problem in a curriculum; exit 1 if any is an error."""
-    curriculum, problems = read_curriculum(path)
+def print_problems(curriculum: Curriculum, problems: list[Diagnostic], *, quiet: bool = False) -> int:
+    """Print every problem in a curriculum and a summary; 1 if any is an error."""
     errors = [p for p in problems if p.is_error]
     for problem in problems:
         if problem.is_error or not quiet:
@@ -49,9 +54,8 @@ def cmd_validate(path: Path, *, quiet: bool = False) -> int:
     return 1 if errors else 0
 
 
-def cmd_against(folder: Path, database: Path, default_locale: str = "en") -> int:
-    """Print how many people stand on steps the curriculum in `folder` changes or removes."""
-    curriculum, _ = read_curriculum(folder, default_locale)
+def print_against(curriculum: Curriculum, database: Path) -> int:
+    """Print how many people in `database` stand on steps the curriculum changes or removes."""
     try:
         with ReportStore(database) as store:
             standing = compare(curriculum, store.placements(), store.fingerprints())
