@@ -12,17 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from state.curriculum.diagnostics import CurriculumError
-from state.curriculum.loader import load_curriculum
+from state.curriculum.loader import load_curriculum, own_default_locale
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import Module
 from state.engine.engine import Engine
 from state.engine.safety.detection import Resource
 
 
-def load_or_report(path: Path, default_locale: str = "en") -> Curriculum | None:
-    """Load a curriculum; print its problems and return None when it has errors."""
+def load_or_report(path: Path) -> Curriculum | None:
+    """Load a curriculum with its own default locale (`en` if it has one, else its first);
+    print its problems and return None when it has errors."""
     try:
-        return load_curriculum(path, default_locale)
+        return load_curriculum(path, own_default_locale(path))
     except CurriculumError as exc:
         print(exc.report(), file=sys.stderr)
         print(f"craftbot: the curriculum in {path} has errors; run `craftbot validate {path}`.",
