@@ -117,3 +117,17 @@ def test_every_module_as_png_needs_a_folder(tmp_path: Path) -> None:
                         "--out", str(tmp_path / "flows")).returncode == 0
         assert sorted(p.name for p in (tmp_path / "flows").iterdir()) == [
             "basics.png", "next.png", "onboarding.png"]
+
+
+def test_a_curriculum_without_english_is_drawn_and_written_as_a_book(tmp_path: Path) -> None:
+    folder = tmp_path / "curriculum"
+    shutil.copytree(SAMPLE / "en", folder / "es")
+    locale = folder / "es" / "locale.yaml"
+    locale.write_text(locale.read_text(encoding="utf-8").replace("locale: en", "locale: es"),
+                      encoding="utf-8")
+    drawn = craftbot("graph", "basics", "--curriculum", folder)
+    assert drawn.returncode == 0, drawn.stderr
+    assert drawn.stdout.startswith("flowchart TD")
+    book = craftbot("book", "--out", tmp_path / "book", "--curriculum", folder)
+    assert book.returncode == 0, book.stderr
+    assert (tmp_path / "book" / "curriculum-es.html").exists()

@@ -77,6 +77,24 @@ def test_against_a_missing_database_says_so(tmp_path: Path) -> None:
     assert "no such database file" in report.stderr
 
 
+def test_against_a_curriculum_without_english(tmp_path: Path) -> None:
+    folder, db = tmp_path / "curriculum", tmp_path / "db.sqlite3"
+    shutil.copytree(SAMPLE / "en", folder / "es")
+    locale = folder / "es" / "locale.yaml"
+    locale.write_text(locale.read_text(encoding="utf-8").replace("locale: en", "locale: es"),
+                      encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(f"curriculum:\n  path: {folder}\n  default_locale: es\n", encoding="utf-8")
+    for user in (1, 2):
+        done = craftbot("chat", "--config", config, "--db", db, "--user", str(user), stdin="\n")
+        assert done.returncode == 0, done.stderr
+
+    report = craftbot("validate", folder, "--against", db)
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "ok: 0 error(s)" in report.stdout and "1 locale(s)" in report.stdout
+    assert "2 user(s) on a step" in report.stdout and "  2 on unchanged steps" in report.stdout
+
+
 def test_against_with_the_bundled_curriculum(tmp_path: Path) -> None:
     folder, db = copy(BUNDLED_CURRICULUM, tmp_path), tmp_path / "db.sqlite3"
     chat(folder, db, 1, [])  # on the bundled onboarding's first question

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import load_settings
 from bot.ptb.privacy import data_cipher
 from state.store.crypto import KEY_ENV, new_key
 from state.store.privacy import PrivacyData
@@ -37,10 +37,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     purge.add_argument("--dry-run", action="store_true", help="only count who would be erased")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run one privacy subcommand; its exit code."""
     if args.command == "keygen":
         return cmd_keygen()
+    settings = load_settings(args.config)
     if args.command == "rotate-key":
         return asyncio.run(cmd_rotate_key(settings.storage.database))
     return asyncio.run(cmd_purge(settings.storage.database, settings.privacy.retention_days,

@@ -1,9 +1,7 @@
-"""Reports from the database for counselors and operators, on the command line.
+"""`craftbot stats`: anonymous statistics from the database, for counselors and operators.
 
-`craftbot stats` prints anonymous statistics (`state.reports.stats`) as a table, as JSON with
-`--json`, and draws them as a PNG chart with `--png`. `craftbot validate DIR --against DB`
-tells, before publishing, how many people stand on steps that would change or vanish
-(`state.service.reload.compare`). Both read the database read-only, beside a running bot.
+It prints the figures of `state.reports.stats` as a table, as JSON with `--json`, and draws
+them as a PNG chart with `--png`. It reads the database read-only, beside a running bot.
 """
 
 from __future__ import annotations
@@ -15,16 +13,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from state.curriculum.loader import read_curriculum
 from state.reports.chart import draw_report_chart
 from state.reports.stats import ModuleInfo, Report, build_report, duration_text, shown
-from state.service.reload import compare
 from state.store.reports import ReportError, ReportStore
 
 
-def add_stats_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `craftbot stats`."""
+def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `craftbot stats` on the `craftbot` parser."""
+    parser = sub.add_parser(
+        "stats", help="anonymous statistics: modules started and completed, where people stop")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--db", type=Path, help="SQLite file to read (default: the config's)")
     source.add_argument("--config", type=Path, help="settings file naming the database")
@@ -45,6 +44,11 @@ def modules_of(folder: Path, default_locale: str) -> list[ModuleInfo]:
         return []
     ordered = sorted(content.modules.values(), key=lambda m: (not m.onboarding, m.order, m.id))
     return [ModuleInfo(m.id, m.title, tuple(s.id for s in m.steps)) for m in ordered]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `craftbot stats` with the settings of `--config`."""
+    return cmd_stats(load_settings(args.config), args)
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,17 +104,3 @@ def table_lines(report: Report, database: Path) -> list[str]:
         out.append("Crisis interrupts by pathway: " + ", ".join(
             f"{name} {shown(cell)}" for name, cell in report.crisis_pathways.items()))
     return out
-
-
-def cmd_against(folder: Path, database: Path, default_locale: str = "en") -> int:
-    """Print how many people stand on steps the curriculum in `folder` changes or removes."""
-    curriculum, _ = read_curriculum(folder, default_locale)
-    try:
-        with ReportStore(database) as store:
-            standing = compare(curriculum, store.placements(), store.fingerprints())
-    except ReportError as exc:
-        print(f"craftbot validate: {exc}", file=sys.stderr)
-        return 2
-    print(f"\nAgainst {database}:")
-    print("\n".join(standing.lines()))
-    return 0

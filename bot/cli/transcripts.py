@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.documents.graph import load_or_report
+from bot.cli.curriculum import load_or_report
+from bot.config import BUNDLED_CURRICULUM
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.model import Curriculum
 from state.curriculum.yamlsource import Located, PathKey, load_located
@@ -134,8 +135,6 @@ def _unknown(located: Located, item: dict[str, Any], path: PathKey, allowed: tup
             problems.append(located.diagnostic((*path, key), f"unknown key '{key}'; {hint}", key=True))
 
 
-
-
 # -- the command -----------------------------------------------------------------------------
 
 
@@ -149,9 +148,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     test.add_argument("--quiet", action="store_true", help="print failures only")
 
 
-def cmd_test_curriculum(args: argparse.Namespace, default_curriculum: Path) -> int:
+def run(args: argparse.Namespace) -> int:
     """Replay the transcripts; print failures and a summary; 1 if anything failed."""
-    root = args.curriculum or default_curriculum
+    root = args.curriculum or BUNDLED_CURRICULUM
     curriculum = load_or_report(root)
     if curriculum is None:
         return 1

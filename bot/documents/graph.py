@@ -1,33 +1,24 @@
-"""`craftbot graph`: a module's flow drawn from the state machine the bot runs.
+"""A module's flow as the bot runs it, in the words a counselor reads: the model behind every drawing.
 
 The arrows are `state.engine.machine.module_edges(module)`: the very list of transitions the
-`CurriculumMachine` is built from, so the picture cannot drift from what the bot does. We
+`CurriculumMachine` is built from, so a drawing cannot drift from what the bot does. We
 draw them ourselves rather than through `transitions.extensions.diagrams`: its Mermaid and
 Graphviz backends draw plain state boxes and label arrows with trigger names (`opt_0`,
 `next`) and guard function names, while a counselor needs to see each step's kind, the
 words on each button and each branch condition in words. Only the labels are added here;
 which step leads where is the machine's.
 
-Mermaid needs nothing installed. SVG and PNG go through Graphviz's `dot` program when it
-is on the PATH; `GraphvizMissing` says how to install it otherwise.
+The renderers are `bot.documents.mermaid` and `bot.documents.dot` (Graphviz); the book
+(`bot.documents.book`) describes branches with the same words.
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
-import html
-import shutil
-import subprocess
-import sys
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from state.curriculum.diagnostics import CurriculumError
-from state.curriculum.loader import load_curriculum
-from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
     ChecklistStep,
     ChoiceStep,
@@ -42,31 +33,21 @@ from state.curriculum.schema import (
 )
 from state.engine.machine import SEPARATOR, Edge, module_edges
 
-FORMATS = ("mermaid", "dot", "svg", "png")
-
-# Per step kind: Mermaid shape brackets, Graphviz shape attributes, fill colour.
-SHAPES: dict[str, tuple[str, str, str, str]] = {
-    "message": ("[", "]", "shape=box", "#e8f0fe"),
-    "choice": ("(", ")", "shape=box", "#fff4d6"),
-    "text": ("[/", "/]", "shape=polygon, sides=4, skew=0.2, margin=\"0.02,0.02\"", "#e6f4ea"),
-    "scale": ("[/", "/]", "shape=polygon, sides=4, skew=0.2, margin=\"0.02,0.02\"", "#e0f7f4"),
-    "quiz": ("{{", "}}", "shape=hexagon, margin=\"0.02,0.02\"", "#f3e8fd"),
-    "checklist": ("[[", "]]", "shape=box3d", "#fde8ef"),
-    "homework": ("[(", ")]", "shape=cylinder", "#fff0e0"),
-    "branch": ("{", "}", "shape=diamond, margin=\"0.02,0.01\"", "#eeeeee"),
-    "end": ("([", "])", "shape=doubleoctagon", "#d7ecd9"),
+# The fill colour of each step kind, the same in every drawing (and the order kinds are styled in).
+KIND_FILLS: dict[str, str] = {
+    "message": "#e8f0fe",
+    "choice": "#fff4d6",
+    "text": "#e6f4ea",
+    "scale": "#e0f7f4",
+    "quiz": "#f3e8fd",
+    "checklist": "#fde8ef",
+    "homework": "#fff0e0",
+    "branch": "#eeeeee",
+    "end": "#d7ecd9",
 }
 
 Labels = Mapping[str, Mapping[str, str]]
 """For each saved key, the button label that saves each value (`relationship` → `partner` → `My partner`)."""
-
-
-class GraphvizError(RuntimeError):
-    """Graphviz could not draw the picture."""
-
-
-class GraphvizMissing(GraphvizError):
-    """SVG or PNG was asked for but Graphviz's `dot` program is not installed."""
 
 
 @dataclass(frozen=True)
@@ -179,234 +160,9 @@ def node_text(step: Step, width: int = 30) -> list[str]:
     return lines
 
 
-# -- Mermaid ---------------------------------------------------------------------------------
-
-
-def _mermaid_text(lines: Iterable[str]) -> str:
-    """Lines for inside a quoted Mermaid label: quotes and markup characters as entities."""
-    def escape(line: str) -> str:
-        for char, entity in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
-            line = line.replace(char, entity)
-        return line
-
-    return "<br/>".join(escape(line) for line in lines)
-
-
-def to_mermaid(modules: list[Module], labels: Labels | None = None) -> str:
-    """A Mermaid flowchart of one module, or of several as one subgraph each."""
-    out = ["flowchart TD"]
-    ids: dict[str, str] = {}
-    for m, module in enumerate(modules):
-        indent = "    " if len(modules) > 1 else "  "
-        if len(modules) > 1:
-            out.append(f'  subgraph mod{m}["{_mermaid_text([module.title])}"]')
-            out.append("    direction TB")
-        start = f"start{m}"
-        out.append(f"{indent}{start}((start))")
-        for s, step in enumerate(module.steps):
-            node = ids[f"{module.id}{SEPARATOR}{step.id}"] = f"m{m}s{s}"
-            opening, closing = SHAPES[step.kind][:2]
-            out.append(f'{indent}{node}{opening}"{_mermaid_text(node_text(step))}"{closing}')
-        out.append(f"{indent}{start} --> {ids[f'{module.id}{SEPARATOR}{module.first_step}']}")
-        for arrow in arrows(module, labels):
-            text = f'|"{_mermaid_text(arrow.lines())}"|' if arrow.lines() else ""
-            out.append(f"{indent}{ids[arrow.source]} -->{text} {ids[arrow.dest]}")
-        if len(modules) > 1:
-            out.append("  end")
-    out.extend(_mermaid_links(modules, ids))
-    for kind, (_, _, _, fill) in SHAPES.items():
-        out.append(f"  classDef kind_{kind} fill:{fill},stroke:#555,color:#111")
-    for kind in SHAPES:
-        members = [ids[f"{m.id}{SEPARATOR}{s.id}"] for m in modules for s in m.steps if s.kind == kind]
-        if members:
-            out.append(f"  class {','.join(members)} kind_{kind}")
-    return "\n".join(out) + "\n"
-
-
-def _mermaid_links(modules: list[Module], ids: dict[str, str]) -> list[str]:
-    """Dashed arrows from an end step to the module it suggests, when both are drawn."""
-    drawn = {m.id: i for i, m in enumerate(modules)}
-    return [f'  {ids[f"{module.id}{SEPARATOR}{step.id}"]} -.->|"suggests"| start{drawn[step.suggest]}'
-            for module in modules for step in module.steps
-            if isinstance(step, EndStep) and step.suggest in drawn and len(modules) > 1]
-
-
-# -- Graphviz --------------------------------------------------------------------------------
-
-
-def _dot_text(lines: Iterable[str]) -> str:
-    """Lines as a quoted DOT string."""
-    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines]
-    return '"' + "\\n".join(escaped) + '"'
-
-
-def _dot_html(lines: list[str]) -> str:
-    """A node's lines as a Graphviz HTML label: the kind and id in bold, then the text."""
-    head, *rest = [html.escape(line) for line in lines]
-    kind, _, step_id = head.partition(" · ")
-    body = "".join(f"<br/>{line}" for line in rest)
-    small = f'<font point-size="11">{body}</font>' if body else ""
-    return f"<<b>{kind}</b>&#160;· {step_id}{small}>"
-
-
-def to_dot(modules: list[Module], labels: Labels | None = None) -> str:
-    """A Graphviz DOT graph of one module, or of several as one cluster each."""
-    out = ["digraph craftbot {",
-           '  graph [rankdir=TB, fontname="DejaVu Sans", fontsize=16, nodesep=0.35, ranksep=0.45,'
-           ' pad=0.3, labelloc=t];',
-           '  node [fontname="DejaVu Sans", fontsize=12, style="filled", color="#555555",'
-           ' margin="0.15,0.08"];',
-           '  edge [fontname="DejaVu Sans", fontsize=10, color="#444444", fontcolor="#1a3d7c"];']
-    if len(modules) == 1:
-        out.append(f"  label={_dot_text([modules[0].title + f' ({modules[0].id})'])};")
-    for m, module in enumerate(modules):
-        indent = "    " if len(modules) > 1 else "  "
-        if len(modules) > 1:
-            out.append(f"  subgraph cluster_{m} {{")
-            out.append(f"    label={_dot_text([module.title])}; style=rounded; color=\"#999999\";")
-        start = _dot_text([f"{module.id}{SEPARATOR}__start__"])
-        out.append(f'{indent}{start} [label="start", shape=circle, fillcolor="#333333",'
-                   ' fontcolor=white, width=0.6];')
-        for step in module.steps:
-            _, _, shape, fill = SHAPES[step.kind]
-            style = ', style="filled,rounded"' if step.kind == "choice" else ""
-            out.append(f"{indent}{_dot_text([f'{module.id}{SEPARATOR}{step.id}'])}"
-                       f' [label={_dot_html(node_text(step))}, {shape}, fillcolor="{fill}"{style}];')
-        out.append(f"{indent}{start} -> {_dot_text([f'{module.id}{SEPARATOR}{module.first_step}'])};")
-        for arrow in arrows(module, labels):
-            label = f" [label={_dot_text(arrow.lines())}]" if arrow.lines() else ""
-            out.append(f"{indent}{_dot_text([arrow.source])} -> {_dot_text([arrow.dest])}{label};")
-        if len(modules) > 1:
-            out.append("  }")
+def suggested_links(modules: list[Module]) -> list[tuple[str, str]]:
+    """(end step state, suggested module id) for each end step suggesting a module also drawn."""
     drawn = {m.id for m in modules}
-    for module in modules:
-        for step in module.steps:
-            if isinstance(step, EndStep) and step.suggest in drawn and len(modules) > 1:
-                target = _dot_text([f"{step.suggest}{SEPARATOR}__start__"])
-                out.append(f"  {_dot_text([f'{module.id}{SEPARATOR}{step.id}'])} -> {target}"
-                           ' [style=dashed, label="suggests"];')
-    out.append("}")
-    return "\n".join(out) + "\n"
-
-
-def graphviz_available() -> bool:
-    """Whether Graphviz's `dot` program is installed."""
-    return shutil.which("dot") is not None
-
-
-def render(dot_source: str, fmt: str) -> bytes:
-    """Draw DOT source as `svg` or `png` with Graphviz; raise GraphvizMissing without it."""
-    program = shutil.which("dot")
-    if program is None:
-        raise GraphvizMissing(
-            f"--format {fmt} needs Graphviz's `dot` program, which is not installed here.\n"
-            "Install it (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz;"
-            " Windows: winget install graphviz), or use --format mermaid, which needs nothing"
-            " installed (paste it into https://mermaid.live or a Markdown file on GitHub).")
-    extra = ["-Gdpi=110"] if fmt == "png" else []
-    done = subprocess.run([program, f"-T{fmt}", *extra], input=dot_source.encode("utf-8"),
-                          capture_output=True, timeout=120, check=False)
-    if done.returncode != 0:
-        raise GraphvizError(f"Graphviz failed: {done.stderr.decode('utf-8', 'replace').strip()}")
-    return done.stdout
-
-
-def draw(modules: list[Module], fmt: str, labels: Labels | None = None) -> bytes:
-    """The drawing of some modules in one of FORMATS, as bytes to write."""
-    if fmt == "mermaid":
-        return to_mermaid(modules, labels).encode("utf-8")
-    source = to_dot(modules, labels)
-    return source.encode("utf-8") if fmt == "dot" else render(source, fmt)
-
-
-# -- the command -----------------------------------------------------------------------------
-
-
-def load_or_report(path: Path, default_locale: str = "en") -> Curriculum | None:
-    """Load a curriculum; print its problems and return None when it has errors."""
-    try:
-        return load_curriculum(path, default_locale)
-    except CurriculumError as exc:
-        print(exc.report(), file=sys.stderr)
-        print(f"craftbot: the curriculum in {path} has errors; run `craftbot validate {path}`.",
-              file=sys.stderr)
-        return None
-
-
-def pick_locale(curriculum: Curriculum, locale: str | None) -> LocaleContent | None:
-    """The locale asked for (or the default one); None, with a message, if there is none."""
-    if locale is None:
-        return curriculum.content(None)
-    if locale not in curriculum.locales:
-        print(f"craftbot: no locale '{locale}' in {curriculum.root}; it has: "
-              + ", ".join(sorted(curriculum.locales)), file=sys.stderr)
-        return None
-    return curriculum.locales[locale]
-
-
-def pick_module(content: LocaleContent, module_id: str) -> Module | None:
-    """A module by id; None, with a message naming the closest id, if there is none."""
-    if module_id in content.modules:
-        return content.modules[module_id]
-    guess = difflib.get_close_matches(module_id, list(content.modules), n=1)
-    hint = f" Did you mean '{guess[0]}'?" if guess else ""
-    print(f"craftbot: no module '{module_id}' in locale {content.code}.{hint} The modules are: "
-          + ", ".join(sorted(content.modules)), file=sys.stderr)
-    return None
-
-
-def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register `craftbot graph` on the `craftbot` parser."""
-    graph = sub.add_parser("graph", help="draw a module's flow (Mermaid, DOT, SVG or PNG)",
-                           description="Draw a module's flow from the state machine the bot runs:"
-                           " one node per step (its kind as the shape), option labels and branch"
-                           " conditions on the arrows.")
-    graph.add_argument("module", nargs="?", help="module id (default: every module)")
-    graph.add_argument("--locale", help="locale folder, such as en (default: the default locale)")
-    graph.add_argument("--format", choices=FORMATS, default="mermaid",
-                       help="mermaid needs nothing installed; svg and png need Graphviz")
-    graph.add_argument("--out", type=Path, help="file to write (a folder: one file per module);"
-                       " default: standard output")
-    graph.add_argument("--curriculum", type=Path, default=None, help="curriculum folder")
-
-
-def cmd_graph(args: argparse.Namespace, default_curriculum: Path) -> int:
-    """Draw one module, or all, to standard output, a file or a folder."""
-    curriculum = load_or_report(args.curriculum or default_curriculum)
-    content = pick_locale(curriculum, args.locale) if curriculum is not None else None
-    if content is None:
-        return 1
-    labels = answer_labels(content)
-    modules = sorted(content.modules.values(), key=lambda m: (m.order, m.id))
-    if args.module:
-        module = pick_module(content, args.module)
-        if module is None:
-            return 1
-        modules = [module]
-    suffix = {"mermaid": "mmd"}.get(args.format, args.format)
-    to_folder = args.out is not None and (args.out.is_dir() or not args.out.suffix)
-    if len(modules) > 1 and args.format in ("svg", "png") and not to_folder:
-        print(f"craftbot: a {args.format.upper()} of every module at once is too big to read; give"
-              " a MODULE, or --out FOLDER for one file per module", file=sys.stderr)
-        return 2
-    try:
-        if to_folder:
-            args.out.mkdir(parents=True, exist_ok=True)
-            for module in modules:
-                (args.out / f"{module.id}.{suffix}").write_bytes(draw([module], args.format, labels))
-            print(f"wrote {len(modules)} file(s) to {args.out}", file=sys.stderr)
-            return 0
-        data = draw(modules, args.format, labels)
-    except GraphvizError as exc:
-        print(f"craftbot: {exc}", file=sys.stderr)
-        return 2
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(data)
-        print(f"wrote {args.out}", file=sys.stderr)
-    elif args.format == "png":
-        print("craftbot: a PNG is not text; give --out FILE.png", file=sys.stderr)
-        return 2
-    else:
-        sys.stdout.write(data.decode("utf-8"))
-    return 0
+    return [(f"{module.id}{SEPARATOR}{step.id}", step.suggest) for module in modules
+            for step in module.steps
+            if isinstance(step, EndStep) and step.suggest in drawn and len(modules) > 1]

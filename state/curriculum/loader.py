@@ -35,10 +35,7 @@ def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum,
     if not root.is_dir():
         problems.append(Diagnostic(str(root), 1, 1, "error",
                                    "no such curriculum folder; give the folder that holds en/ ..."))
-    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    for folder in folders:
-        if folder.name.startswith((".", "_")) or folder.name == "tests":
-            continue
+    for folder in locale_folders(root):
         content = LocaleContent(folder.name, folder)
         locales[folder.name] = content
         for file in sorted(folder.glob("*.yaml")):
@@ -59,6 +56,21 @@ def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum,
     problems.extend(read_moves(curriculum))
     curriculum.warnings = sorted(p for p in problems if not p.is_error)
     return curriculum, sorted(set(problems))
+
+
+def locale_folders(root: Path) -> list[Path]:
+    """The locale folders of a curriculum, sorted: not hidden, not `_private`, not `tests`."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")) and p.name != "tests")
+
+
+def own_default_locale(root: Path) -> str:
+    """The locale a curriculum falls back to when no settings name one: `en` if it has it (as
+    the settings' default does), else its first locale folder."""
+    codes = [folder.name for folder in locale_folders(root)]
+    return "en" if "en" in codes or not codes else codes[0]
 
 
 def load_curriculum(root: Path, default_locale: str = "en") -> Curriculum:

@@ -43,9 +43,6 @@ from state.curriculum.yamlsource import Located, load_located
 MOVES_FILE = "moves.yaml"
 ANY_STEP = "*"
 
-# module id -> old step id (or "*") -> (module id, step id) it now leads to
-Moves = dict[str, dict[str, tuple[str, str]]]
-
 _ID = re.compile(ID_PATTERN)
 
 

@@ -1,0 +1,63 @@
+"""`craftbot run`: the Telegram bot; without a token, how to get one, and the terminal chat."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.cli.chat import cmd_chat
+from bot.cli.curriculum import load_engine
+from bot.cli.environment import environment_help
+from bot.config import TOKEN_ENV, Settings, load_settings
+from bot.ptb.privacy import check_at_start
+from state.service.clock import CLOCK_ENV
+from state.store.crypto import KEY_ENV
+
+NO_TOKEN = f"""No Telegram bot token is set.
+
+To run the bot on Telegram:
+  1. Open Telegram, talk to @BotFather, send /newbot and follow the steps.
+  2. Put the token it gives you in the environment:  export {TOKEN_ENV}=...
+     (or under telegram.token in a config file: craftbot run --config config.yaml)
+
+To try the bot without Telegram, use the terminal chat:  craftbot chat
+"""
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register `craftbot run` on the `craftbot` parser."""
+    run = sub.add_parser("run", help="run the Telegram bot (terminal chat if no token and a terminal)",
+                         description="Run the Telegram bot (long polling). Without a token it says"
+                         " how to get one\nand, in a terminal, starts the chat instead.",
+                         epilog=environment_help(TOKEN_ENV, KEY_ENV, CLOCK_ENV),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--config", type=Path, help="settings file (see config.example.yaml)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `craftbot run` with the settings of `--config`."""
+    return cmd_run(load_settings(args.config))
+
+
+def cmd_run(settings: Settings) -> int:
+    """Run the Telegram bot; without a token, explain and offer the terminal chat."""
+    # The logging setup and the Telegram application are imported only when the bot starts.
+    from bot.logs import setup_logging
+
+    token = settings.token
+    if not token:
+        print(NO_TOKEN, file=sys.stderr)
+        if not sys.stdin.isatty():
+            return 2
+        print("Starting the terminal chat now.\n", file=sys.stderr)
+        return cmd_chat(settings, argparse.Namespace(curriculum=None, db=None, user=1))
+    setup_logging(settings.logging.level, settings.logging.format, token)
+    engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
+                         settings.crisis.resource_map())
+    if engine is None:
+        return 1
+    check_at_start(settings.storage.database)
+    from bot.ptb.app import run_bot
+
+    return run_bot(settings, engine)
