@@ -22,7 +22,7 @@ Nothing is logged and nothing is kept but the word-matching caches (in memory).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +34,7 @@ INTERRUPT, ASK, CANCELLED = 2, 1, 0  # a find's strength
 LEVELS: dict[int, Level] = {INTERRUPT: "interrupt", ASK: "ask"}
 NEGATION_REACH = 4  # words between a negation and the phrase it cancels
 LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `phrases` list
+FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
@@ -94,6 +95,9 @@ class _Scopes:
         found: dict[str, list[tuple[int, int]]] = {name: [] for name in ("exclusions", *CONTEXT)}
         for k, start, end in self.book.find(tokens):
             found[self.names[k]].append((start, end))
+        pseudo = found["pseudo"]
+        for name in ("negation", *SCOPES):  # "won't stop hitting": no negation; "at once": not past
+            found[name] = [(s, e) for s, e in found[name] if not any(ps <= s < pe for ps, pe in pseudo)]
         return found
 
     @staticmethod
@@ -107,17 +111,29 @@ class _Scopes:
         return numbers
 
 
+def _frame_spans(parts: Parts, marks: Sequence[frozenset[str]],
+                 clause: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each clause that holds a word of every list of a frame."""
+    for number in sorted(set(clause)):
+        at = [next((i for i, n in enumerate(clause) if n == number and part in marks[i]), -1)
+              for part in parts]
+        if min(at) >= 0:
+            yield min(at), max(at) + 1
+
+
 class CrisisDetector:
     """Reads a message with a locale's crisis words and says which crisis it shows, if any."""
 
     def __init__(self, crisis: Crisis) -> None:
         self.words = Words(crisis.rewrites)
         self.kinds = dict(crisis.kinds) or legacy_kinds(crisis)
-        self.phrases = tuple(
-            _Phrase(name, strength, text, parts)
-            for name, kind in self.kinds.items()
-            for strength, texts in ((INTERRUPT, kind.interrupt), (ASK, kind.ask))
-            for text in texts if (parts := self.words(text)))
+        every = [_Phrase(name, strength, text, parts)
+                 for name, kind in self.kinds.items()
+                 for strength, texts in ((INTERRUPT, kind.interrupt), (ASK, kind.ask))
+                 for text in texts if (parts := self.words(text))]
+        # "{a} + {b}": a frame, its word lists anywhere in one clause; else words in order.
+        self.phrases = tuple(p for p in every if FRAME not in p.text)
+        self.frames = tuple(p for p in every if FRAME in p.text)
         lists = {name: [w for word in words for w in self.words(word)]
                  for name, words in crisis.words.items()}
         self.book = Phrasebook([p.parts for p in self.phrases], word_matches, lists)
@@ -145,17 +161,20 @@ class CrisisDetector:
     def finds(self, text: str) -> list[_Find]:
         """Every phrase found in `text`, each read in its clause (cancelled ones included)."""
         tokens, firsts = self.words.sentences(text)
-        found = list(self.book.find(tokens))
-        if not found:  # most messages: no crisis phrase, no need to read the context
+        found = [(self.phrases[k], start, end) for k, start, end in self.book.find(tokens)]
+        marks = self.book.marks(tokens)
+        present = frozenset().union(*marks)
+        frames = [f for f in self.frames if present.issuperset(f.parts)]
+        if not found and not frames:  # most messages: nothing to read in context
             return []
         context = self.scopes.spans(tokens)
         clause = self.scopes.clauses(len(tokens), firsts, context["breaks"])
+        found += [(f, start, end) for f in frames for start, end in _frame_spans(f.parts, marks, clause)]
         excluded = context["exclusions"]
         finds = []
-        for k, start, end in found:
+        for phrase, start, end in found:
             if any(start < x_end and x_start < end for x_start, x_end in excluded):
                 continue
-            phrase = self.phrases[k]
             kind = self._speaker(phrase.kind, tokens, clause, start)
             strength, note = self._read(phrase, start, end, tokens, clause, context)
             finds.append(_Find(phrase, kind, strength, start, end, note))
@@ -177,16 +196,15 @@ class CrisisDetector:
     def _read(phrase: _Phrase, start: int, end: int, tokens: Sequence[str], clause: Sequence[int],
               context: Mapping[str, list[tuple[int, int]]]) -> tuple[int, str]:
         """A find's strength once the words around it are read, and what changed it."""
-        strength, pseudo = phrase.strength, context["pseudo"]
+        strength = phrase.strength
         for n_start, _ in context["negation"]:
             # Just before the phrase, or inside it where a gap let it in ("he is not suicidal"
             # in "{person} * suicid*"), but not a word of the phrase ("not breathing").
             near = start - NEGATION_REACH <= n_start < end and tokens[n_start] not in phrase.parts
-            if near and clause[n_start] == clause[start] and \
-                    not any(p_start <= n_start < p_end for p_start, p_end in pseudo):
+            if near and clause[n_start] == clause[start]:
                 return CANCELLED, "negated"
-        same = [name for name in SCOPES
-                if any(clause[s] == clause[start] and not start <= s < end for s, _ in context[name])]
+        same = [name for name in SCOPES if any(clause[s] == clause[start] and tokens[s] not in phrase.parts
+                                               for s, _ in context[name])]
         if not same:
             return strength, ""
         if any(clause[s] == clause[start] for s, _ in context["current"]):
