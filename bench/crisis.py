@@ -55,7 +55,8 @@ def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, 
         caught[label] += found is not None
         interrupted[label] += found is not None and found.level == "interrupt"
         if misses and (found is None) != (label == NONE):
-            wrong.append(f"  {label:18} {found.level + ' ' + found.kind if found else NONE:28} {text}")
+            got = f"{found.level} {found.kind}" if found else NONE
+            wrong.append(f"  {label:18} {got:28} {text}")
     print(f"\n{name}")
     crises = [k for k in sorted(total) if k != NONE]
     for kind in crises:
@@ -66,7 +67,8 @@ def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, 
     if total[NONE]:
         asks = caught[NONE] - interrupted[NONE]
         print(f"  {'none':18} interrupts {interrupted[NONE]}/{total[NONE]} ="
-              f" {interrupted[NONE] / total[NONE]:.1%}   asks {asks}/{total[NONE]} = {asks / total[NONE]:.1%}")
+              f" {interrupted[NONE] / total[NONE]:.1%}   asks {asks}/{total[NONE]}"
+              f" = {asks / total[NONE]:.1%}")
     print("\n".join(wrong))
 
 

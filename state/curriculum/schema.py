@@ -331,8 +331,9 @@ class Kind(Strict):
     """One kind of crisis: the pathway it opens and the phrases that show it.
 
     `interrupt` phrases open the pathway at once, `ask` phrases first ask whether someone is
-    in danger; `others` is the kind it becomes when someone else is the one speaking of it
-    ("he says he wants to die").
+    in danger; a phrase "{a} + {b}" is a frame: a word of each list anywhere in one clause.
+    `others` is the kind it becomes when someone else is the one speaking of it ("he says
+    he wants to die").
     """
 
     pathway: str
@@ -344,8 +345,9 @@ class Kind(Strict):
 class Context(Strict):
     """Words around a crisis phrase that change what it says, as NegEx/ConText do.
 
-    `negation` just before a phrase cancels it (not inside a `pseudo` one: "won't stop"); `past` (over), `hypothetical` and `topic`
-    (a lesson) in its clause cancel it, unless a `current` word ("right now") makes it ask;
+    `negation` just before a phrase cancels it; `past` (over), `hypothetical` and `topic` (a
+    lesson) in its clause cancel it (none of them inside a `pseudo` phrase: "won't stop"),
+    unless a `current` word ("right now") makes it ask;
     `breaks` end a clause; `first_person`/`third_person` tell who is speaking of themselves.
     """
 

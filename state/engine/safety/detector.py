@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from state.curriculum.schema import Context, Crisis, Kind
+from state.curriculum.schema import Crisis, Kind
 from state.engine.safety.words import Parts, Phrasebook, Words, word_is, word_matches
 
 Level = Literal["interrupt", "ask"]
