@@ -89,9 +89,10 @@ def _help(turn: Turn, guide: CrisisGuide, pathways: Sequence[str]) -> None:
         for text in guide.messages(pathway, shown):
             turn.say(text)
     tag = _tag(pathways)
-    rows = tuple((Button(_answer_label(turn, guide, answer, pathways[0]), f"{PREFIX}{answer}:{tag}"),)
-                 for answer in ANSWERS)
     question = guide.question(pathways[0])
+    order = ("unsafe", "safe", "unsure") if question else ANSWERS  # "Yes, right now" comes first
+    rows = tuple((Button(_answer_label(turn, guide, answer, pathways[0]), f"{PREFIX}{answer}:{tag}"),)
+                 for answer in order)
     turn.say(question.text if question else turn.ui["crisis_ask_safe"], rows)
     turn.reply.events.append(Event("crisis", turn.p.module, turn.p.step, pathways[0]))
 
