@@ -67,13 +67,12 @@ def press(engine: Engine, p: Progress, reply: Reply, label: str) -> Reply:
     ("I want to DIE!!!", "own_danger"),
     ("honestly i just want to diiiie", "own_danger"),  # repeated letters
     ("i feel sucidal", "own_danger"),  # a slip in a long word
-    ("He said he'd KILL me.", "own_danger"),  # apostrophes, case, punctuation, a gap
-    ("he said he is going to kill me", "own_danger"),
-    ("he’s choking me", "own_danger"),  # a curly apostrophe
-    ("she stoped breathing", "loved_one_emergency"),  # a missing double letter
-    ("he OD'd on pills", "loved_one_emergency"),  # a rewrite: od'd -> overdosed
-    ("i cant wake him", "loved_one_emergency"),  # no apostrophe
-    ("my daughter is suicidal", "loved_one_emergency"),  # the longer match names the pathway
+    ("He said he'd KILL me.", "violence"),  # apostrophes, case, punctuation
+    ("he’s choking me", "violence"),  # a curly apostrophe
+    ("she stoped breathing", "overdose"),  # a missing double letter
+    ("he OD'd on pills", "overdose"),  # a rewrite: od'd -> overdosed
+    ("i cant wake him", "overdose"),  # no apostrophe
+    ("my daughter is suicidal", "loved_one_suicide"),
     ("I'm suicidal", "own_danger"),
 ])
 def test_crisis_words_are_found_however_they_are_typed(detector: CrisisDetector, text: str,
@@ -92,30 +91,22 @@ def test_everyday_words_are_no_alarm(detector: CrisisDetector, text: str) -> Non
     assert detector.detect(text) is None
 
 
-def test_exclusions_only_cancel_what_they_overlap_and_match_strictly(detector: CrisisDetector) -> None:
-    assert detector.detect("I worry he might overdose") is None
-    found = detector.detect("I worry he overdosed")  # "overdosed" is not the excluded "overdose"
-    assert found is not None and found.pathway == "loved_one_emergency"
+def test_exclusions_only_cancel_what_they_overlap(detector: CrisisDetector) -> None:
     found = detector.detect("this homework is killing me and I want to die")
     assert found is not None and found.pathway == "own_danger"
 
 
-def test_a_gap_stands_for_at_most_three_words() -> None:
-    detector = CrisisDetector({"own_danger": ["he * kill me"]})
-    assert detector.detect("he said he would kill me") is not None
-    assert detector.detect("he went out and then came back to kill me") is None
-
-
-def test_every_matching_pathway_is_reported_in_order() -> None:
-    detector = CrisisDetector({"a": ["want to die"], "b": ["overdosed"]})
-    found = detector.detect("he overdosed and I want to die")
-    assert found is not None and (found.pathway, found.pathways) == ("a", ("a", "b"))
-
-
-def test_the_older_flat_phrase_list_still_works() -> None:
+def test_the_older_phrase_lists_still_work() -> None:
     crisis = Crisis.model_validate({"phrases": ["want to die"], "message": "Call 911."})
     found = CrisisDetector.from_locale(crisis).detect("i want to die")
-    assert found is not None and found.pathway == "crisis"
+    assert found is not None and (found.level, found.pathway) == ("interrupt", "crisis")
+    crisis = Crisis.model_validate({"message": "Call 911.", "pathways": {
+        "a": {"phrases": ["he * kill me"], "message": "A"}, "b": {"phrases": ["overdosed"], "message": "B"}}})
+    detector = CrisisDetector.from_locale(crisis)
+    assert detector.detect("he said he would kill me") is not None
+    assert detector.detect("he went out and then came back to kill me") is None  # a gap: 3 words at most
+    found = detector.detect("he overdosed and he said he would kill me")
+    assert found is not None and (found.pathway, found.pathways) == ("a", ("a", "b"))
 
 
 @pytest.mark.parametrize(("change", "wrong"), [

@@ -1,8 +1,10 @@
-"""`craftbot safety check`: which crisis pathway each message would open, so counselors can
-test their phrase lists.
+"""`craftbot safety check`: what the crisis detector does with each message, so counselors can
+test their words.
 
-It reads messages from standard input, one per line, and prints one line per message: the
-pathway's name, or `none`. With `--why` it adds the phrase that matched, after a tab.
+It reads messages from standard input, one per line, and prints one line per message:
+`interrupt PATHWAY` (the pathway's help at once), `ask PATHWAY` (first "Is someone in danger
+right now?") or `none`. With `--why` it adds the phrase that decided, after a tab, with what
+its context did to it.
 
     craftbot safety check < messages.txt
     echo "he's not breathing" | craftbot safety check --why
@@ -17,7 +19,7 @@ from typing import TextIO
 
 from bot.config import BUNDLED_CURRICULUM
 from state.curriculum.loader import read_curriculum
-from state.engine.safety.detection import CrisisDetector
+from state.engine.safety.detector import CrisisDetector, Detection
 
 NONE = "none"
 
@@ -27,12 +29,12 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     safety = sub.add_parser("safety", help="tools for the crisis words: craftbot safety check")
     tools = safety.add_subparsers(dest="safety_command", required=True)
     check = tools.add_parser(
-        "check", help="read messages (one a line) from standard input; print each one's crisis"
-                      " pathway, or none")
+        "check", help="read messages (one a line) from standard input; print for each"
+                      " `interrupt PATHWAY`, `ask PATHWAY` or `none`")
     check.add_argument("--curriculum", type=Path, default=BUNDLED_CURRICULUM,
                        help="curriculum folder (default: the bundled one)")
     check.add_argument("--locale", default="en", help="the locale whose phrases to use (default: en)")
-    check.add_argument("--why", action="store_true", help="also print the phrase that matched")
+    check.add_argument("--why", action="store_true", help="also print the phrase that decided")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,11 +63,16 @@ def load_detector(curriculum: Path, locale: str) -> CrisisDetector | None:
 
 
 def check(detector: CrisisDetector, source: TextIO, out: TextIO, *, why: bool = False) -> None:
-    """Print one line per line of `source`: the pathway it shows, or `none`."""
+    """Print one line per line of `source`: `interrupt PATHWAY`, `ask PATHWAY` or `none`."""
     for line in source:
         found = detector.detect(line.rstrip("\n"))
-        if found is None:
-            out.write(f"{NONE}\n")
-        else:
-            out.write(f"{found.pathway}\t{found.phrase}\n" if why else f"{found.pathway}\n")
+        out.write(f"{verdict(found, why=why)}\n")
     out.flush()
+
+
+def verdict(found: Detection | None, *, why: bool = False) -> str:
+    """One message's line: `interrupt PATHWAY`, `ask PATHWAY` or `none` (and the cue, with `why`)."""
+    if found is None:
+        return NONE
+    line = f"{found.level} {found.pathway}"
+    return f"{line}\t{found.cue}" if why else line

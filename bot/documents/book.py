@@ -160,6 +160,12 @@ def crisis_sections(crisis: Crisis) -> list[tuple[str, list[str], list[str]]]:
 
     sections = [(f"Pathway “{name}”", list(p.phrases), texts(p.message))
                 for name, p in crisis.pathways.items()]
+    sections += [(f"Kind “{name}” (opens “{kind.pathway}”): {tier}", list(phrases), [])
+                 for name, kind in crisis.kinds.items()
+                 for tier, phrases in (("interrupt", kind.interrupt), ("ask first", kind.ask)) if phrases]
+    sections += [(f"Word list “{name}”", list(words), []) for name, words in crisis.words.items()]
+    sections += [(f"Context: {name}", list(getattr(crisis.context, name)), [])
+                 for name in type(crisis.context).model_fields if getattr(crisis.context, name)]
     sections.append(("Crisis words" if crisis.phrases else "The message /safety shows",
                      list(crisis.phrases), texts(crisis.message)))
     if crisis.exclusions:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from state.curriculum.schema import Crisis
+from state.curriculum.schema import Crisis, Question
 
 CRISIS_PLACEHOLDERS = frozenset({"resources", "emergency"})
 TextPath = tuple[str | int, ...]
@@ -25,8 +25,14 @@ def crisis_texts(crisis: Crisis) -> Iterator[tuple[TextPath, str]]:
         else:
             yield from (((*path, i), t) for i, t in enumerate(text))
 
+    def question(path: TextPath, found: Question | None) -> Iterator[tuple[TextPath, str]]:
+        if found is not None:
+            yield from (((*path, key), getattr(found, key)) for key in ("text", "yes", "no", "after_no"))
+
     yield from items(("crisis", "message"), crisis.message)
+    yield from question(("crisis", "check"), crisis.check)
     for name, pathway in crisis.pathways.items():
         yield from items(("crisis", "pathways", name, "message"), pathway.message)
+        yield from question(("crisis", "pathways", name, "question"), pathway.question)
     yield from items(("crisis", "overdose_steps"), crisis.overdose_steps)
     yield from items(("crisis", "grounding"), crisis.grounding)

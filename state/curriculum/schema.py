@@ -304,32 +304,82 @@ def _check_phrases(phrases: list[str]) -> list[str]:
 Phrases = Annotated[list[str], AfterValidator(_check_phrases)]
 
 
+class Question(Strict):
+    """A crisis question answered with a button: its text, Yes and No labels, what No brings."""
+
+    text: str
+    yes: str
+    no: str
+    after_no: str
+
+
 class Pathway(Strict):
-    """One crisis pathway: the words that reveal it and what the bot says and offers.
+    """One crisis pathway: what the bot says and offers, and (older form) the words that reveal it.
 
     `message` may use `{resources}` (the configured crisis resources for this pathway),
-    `{emergency}` (the emergency number) and the locale's `defaults` keys; `next_steps` are
-    the in-bot steps offered once the person has said whether they are safe.
+    `{emergency}` (the emergency number) and the locale's `defaults` keys; `question` is
+    asked first (when absent: "Are you safe right now?"); `next_steps` are offered after it.
     """
 
-    phrases: Phrases = Field(min_length=1)
+    phrases: Phrases = Field(default_factory=list)
     message: Text
+    question: Question | None = None
     next_steps: list[NextStep] = Field(default_factory=lambda: list(DEFAULT_NEXT_STEPS))
+
+
+class Kind(Strict):
+    """One kind of crisis: the pathway it opens and the phrases that show it.
+
+    `interrupt` phrases open the pathway at once, `ask` phrases first ask whether someone is
+    in danger; a phrase "{a} + {b}" is a frame: a word of each list anywhere in one clause.
+    `others` is the kind it becomes when someone else is the one speaking of it ("he says
+    he wants to die").
+    """
+
+    pathway: str
+    interrupt: Phrases = Field(default_factory=list)
+    ask: Phrases = Field(default_factory=list)
+    others: str = ""
+
+
+class Context(Strict):
+    """Words around a crisis phrase that change what it says, as NegEx/ConText do.
+
+    `negation` just before a phrase cancels it; `past` (over), `hypothetical` and `topic` (a
+    lesson) in its clause cancel it (none of them inside a `pseudo` phrase: "won't stop"),
+    unless a `current` word ("right now") makes it ask;
+    `breaks` end a clause; `first_person`/`third_person` tell who is speaking of themselves.
+    """
+
+    negation: Phrases = Field(default_factory=list)
+    pseudo: Phrases = Field(default_factory=list)
+    past: Phrases = Field(default_factory=list)
+    hypothetical: Phrases = Field(default_factory=list)
+    topic: Phrases = Field(default_factory=list)
+    current: Phrases = Field(default_factory=list)
+    breaks: Phrases = Field(default_factory=list)
+    first_person: list[str] = Field(default_factory=list)
+    third_person: list[str] = Field(default_factory=list)
 
 
 class Crisis(Strict):
     """The locale's crisis words, pathways and messages; they interrupt any step.
 
-    `pathways` maps a pathway name (such as `own_danger`) to its phrases and message.
-    The older form, a flat `phrases` list, still works: it becomes one pathway named
-    `crisis` that shows `message`. `message` is also what /safety shows. `exclusions` are
-    phrases that cancel a crisis match they overlap ("this homework is killing me");
+    `kinds` name the kinds of crisis, their phrases and pathway; `words` are the word lists
+    phrases use as `{name}`; `context` the words that change a phrase's meaning; `check` the
+    question asked when a message may be a crisis. The older form, phrases per pathway (or a
+    flat `phrases` list, one pathway named `crisis`), still works. `message` is what /safety
+    shows; `exclusions` cancel a match they overlap ("this homework is killing me");
     `rewrites` turn a word into others before matching ("gonna" -> "going to").
     """
 
     phrases: Phrases = Field(default_factory=list)
     message: Text
     pathways: dict[str, Pathway] = Field(default_factory=dict)
+    kinds: dict[str, Kind] = Field(default_factory=dict)
+    words: dict[str, list[str]] = Field(default_factory=dict)
+    context: Context = Field(default_factory=Context)
+    check: Question | None = None
     exclusions: Phrases = Field(default_factory=list)
     rewrites: dict[str, str] = Field(default_factory=dict)
     overdose_steps: Text = ""
@@ -345,6 +395,15 @@ class Crisis(Strict):
             if not re.match(PATHWAY_PATTERN, name):
                 raise ValueError(f"pathway name '{name}': use lowercase letters, digits and _,"
                                  " starting with a letter, at most 24 characters")
+        for name, kind in self.kinds.items():
+            if kind.pathway not in self.pathways:
+                raise ValueError(f"kind '{name}': no pathway '{kind.pathway}' under `pathways:`")
+            if kind.others and kind.others not in self.kinds:
+                raise ValueError(f"kind '{name}': `others: {kind.others}` is not a kind")
+            for phrase in (*kind.interrupt, *kind.ask):
+                for word in re.findall(r"\{(\w+)\}", phrase):
+                    if word not in self.words:
+                        raise ValueError(f"'{phrase}': no word list `{word}` under `words:`")
         return self
 
 

@@ -5,20 +5,28 @@ A crisis interrupt never moves the user and never saves the message that caused 
 
 ```mermaid
 flowchart TD
-    T[words of crisis, at any step] --> M[pathway message + resources] --> A{Are you safe right now?}
-    A -- I'm safe right now --> N[next steps + Back to where I was]
-    A -- I'm not safe / not sure --> R[resources again + next steps + I'm safe now]
+    U[unsure signs of crisis] --> C{Is someone in danger right now?}
+    C -- Yes --> M
+    C -- No --> H
+    T[words of crisis, at any step] --> M[pathway message + resources] --> A{the pathway's question}
+    A -- I'm safe right now / No, it's over --> N[next steps + Back to where I was]
+    A -- I'm not safe / Yes, right now / not sure --> R[resources again + next steps + I'm safe now]
     R -- I'm safe now --> N
     N -- safety plan / overdose steps / calming --> S[the step + Other help + Back]
     N -- Back to where I was --> H[v:here: the step they were on]
 ```
 
+The pathway's question fits it: "Are you safe right now?" after violence or the person's own
+thoughts of suicide, "Is this happening right now?" after an overdose or a medical emergency.
 The resources are sent as their own messages and are never edited or deleted, and no
-button under them leads straight back: leaving the crisis screen takes two taps.
+button under them leads straight back: leaving the crisis screen takes two taps. When the
+signs are unsure (the detector says `ask`), one question comes first; No leads back to the
+step, with the words they typed offered to keep.
 
-Buttons carry `s:<action>:<arg>`: `safe`, `unsafe`, `unsure` (answers), `more` (the next
-steps again), `plan`, `od`, `calm` (one next step) with the matched pathways joined by `+`
-as the argument, and `dm` with `on` or `off` for discreet mode.
+Buttons carry `s:<action>:<arg>`: `safe`, `unsafe`, `unsure` (answers), `cy`, `cn` (Yes or
+No to the first question), `more` (the next steps again), `plan`, `od`, `calm` (one next
+step) with the matched pathways joined by `+` as the argument, and `dm` with `on` or `off`
+for discreet mode.
 """
 
 from __future__ import annotations
@@ -63,16 +71,38 @@ def handles(press: Press) -> bool:
 
 
 def interrupt(turn: Turn, guide: CrisisGuide, found: Detection) -> None:
-    """Interrupt with the pathways' messages and resources and ask whether they are safe."""
+    """Interrupt with the pathways' help; when the signs are unsure, first ask if someone is in danger."""
+    check = guide.crisis.check
+    if found.level == "ask" and check is not None:
+        tag = _tag(found.pathways)
+        turn.say(check.text, ((Button(check.yes, f"{PREFIX}cy:{tag}"),),
+                              (Button(check.no, f"{PREFIX}cn:{tag}"),)))
+        turn.reply.events.append(Event("crisis_check", turn.p.module, turn.p.step, found.pathway))
+        return
+    _help(turn, guide, found.pathways)
+
+
+def _help(turn: Turn, guide: CrisisGuide, pathways: Sequence[str]) -> None:
+    """The pathways' messages and resources, then the first pathway's question."""
     shown: set[str] = set()
-    for pathway in found.pathways:
+    for pathway in pathways:
         for text in guide.messages(pathway, shown):
             turn.say(text)
-    tag = _tag(found.pathways)
-    rows = tuple((Button(turn.ui[f"crisis_{answer}_button"], f"{PREFIX}{answer}:{tag}"),)
-                 for answer in ANSWERS)
-    turn.say(turn.ui["crisis_ask_safe"], rows)
-    turn.reply.events.append(Event("crisis", turn.p.module, turn.p.step, found.pathway))
+    tag = _tag(pathways)
+    question = guide.question(pathways[0])
+    order = ("unsafe", "safe", "unsure") if question else ANSWERS  # "Yes, right now" comes first
+    rows = tuple((Button(_answer_label(turn, guide, answer, pathways[0]), f"{PREFIX}{answer}:{tag}"),)
+                 for answer in order)
+    turn.say(question.text if question else turn.ui["crisis_ask_safe"], rows)
+    turn.reply.events.append(Event("crisis", turn.p.module, turn.p.step, pathways[0]))
+
+
+def _answer_label(turn: Turn, guide: CrisisGuide, answer: str, pathway: str) -> str:
+    """A button's label: the pathway's own Yes/No, or "I'm safe right now" and the like."""
+    question = guide.question(pathway)
+    if question is not None and answer != "unsure":
+        return question.no if answer == "safe" else question.yes  # Yes, it is happening: unsafe
+    return turn.ui[f"crisis_{answer}_button"]
 
 
 def on_press(turn: Turn, guide: CrisisGuide, press: Press) -> None:
@@ -81,6 +111,8 @@ def on_press(turn: Turn, guide: CrisisGuide, press: Press) -> None:
     pathways = [name for name in arg.split("+") if name] or [GENERAL]
     if action in ANSWERS:
         _answer(turn, guide, action, pathways, press)
+    elif action in ("cy", "cn"):
+        _checked(turn, guide, action == "cy", pathways, press)
     elif action == "more":
         turn.say(turn.ui["crisis_next"], _next_rows(turn, guide, pathways, back=True))
     elif action in ("plan", "od", "calm"):
@@ -160,12 +192,32 @@ def plan_module(content: LocaleContent) -> Module | None:
 # -- inside the flow -------------------------------------------------------------------------------
 
 
+def _checked(turn: Turn, guide: CrisisGuide, yes: bool, pathways: list[str], press: Press) -> None:
+    """Yes or No to "Is someone in danger right now?": the pathway's help, or back to the step."""
+    check = guide.crisis.check
+    if check is None:  # the locale lost its question since: help, to be safe
+        _help(turn, guide, pathways)
+        return
+    turn.reply.edit = with_choice_mark(press.message_html, check.yes if yes else check.no)
+    turn.reply.events.append(Event("crisis_check_answer", turn.p.module, turn.p.step,
+                                   "yes" if yes else "no"))
+    if yes:
+        _help(turn, guide, pathways)
+        return
+    turn.say(check.after_no)
+    if not turn.onboarding_started():
+        turn.start_onboarding()
+    elif not turn.offer_held_answer():  # their words, kept to use as the answer with one tap
+        turn.show_current()
+
+
 def _answer(turn: Turn, guide: CrisisGuide, answer: str, pathways: list[str], press: Press) -> None:
-    """The person said whether they are safe."""
-    turn.reply.edit = with_choice_mark(press.message_html, turn.ui[f"crisis_{answer}_button"])
+    """The person answered the pathway's question (are they safe; is it happening now)."""
+    turn.reply.edit = with_choice_mark(press.message_html, _answer_label(turn, guide, answer, pathways[0]))
     turn.reply.events.append(Event("crisis_answer", turn.p.module, turn.p.step, answer))
+    question = guide.question(pathways[0])
     if answer == "safe":
-        turn.say_ui("crisis_safe")
+        turn.say(guide.fill(question.after_no, pathways[0]) if question else turn.ui["crisis_safe"])
         turn.say(turn.ui["crisis_next"], _next_rows(turn, guide, pathways, back=True))
         return
     lines = guide.resource_lines(pathways[0])

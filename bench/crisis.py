@@ -1,0 +1,110 @@
+"""Measure the crisis detector on labelled sets: caught, interrupted and false alarms per kind,
+and what it costs per message.
+
+    .venv/bin/python bench/crisis.py                 # tuning sets (tests/data/crisis/tuning)
+    .venv/bin/python bench/crisis.py --heldout       # the frozen held-out sets, aggregates only
+    .venv/bin/python bench/crisis.py --misses        # tuning lines it gets wrong (never held-out)
+
+A set is a TSV file, `label<TAB>text` after a header line. For each crisis kind it prints how
+many lines were caught (interrupt or ask) and how many were interrupted; for `none` lines the
+interrupt and ask rates. Held-out sets are only ever reported as these aggregates: printing
+their lines, or tuning on them, would turn them into tuning data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from state.curriculum.loader import load_curriculum  # noqa: E402
+from state.engine.safety.detector import CrisisDetector  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "crisis"
+NONE = "none"
+
+
+def read_set(path: Path) -> list[tuple[str, str]]:
+    """(label, text) pairs of a TSV set, header skipped."""
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
+
+
+def load_detector() -> CrisisDetector:
+    """The bundled English detector."""
+    locale = load_curriculum(REPO / "curriculum").locales["en"].locale
+    assert locale is not None
+    return CrisisDetector.from_locale(locale.crisis)
+
+
+def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, misses: bool) -> None:
+    """Print one set's figures per kind (and, for tuning sets only, the lines it gets wrong)."""
+    total: Counter[str] = Counter()
+    caught: Counter[str] = Counter()
+    interrupted: Counter[str] = Counter()
+    wrong: list[str] = []
+    for label, text in rows:
+        found = detector.detect(text)
+        total[label] += 1
+        caught[label] += found is not None
+        interrupted[label] += found is not None and found.level == "interrupt"
+        if misses and (found is None) != (label == NONE):
+            got = f"{found.level} {found.kind}" if found else NONE
+            wrong.append(f"  {label:18} {got:28} {text}")
+    print(f"\n{name}")
+    crises = [k for k in sorted(total) if k != NONE]
+    for kind in crises:
+        print(f"  {kind:18} caught {caught[kind]:3}/{total[kind]:<3} interrupted {interrupted[kind]:3}")
+    n = sum(total[k] for k in crises)
+    c, i = sum(caught[k] for k in crises), sum(interrupted[k] for k in crises)
+    print(f"  {'all crises':18} caught {c}/{n} = {c / n:.1%}   interrupted {i}/{n} = {i / n:.1%}")
+    if total[NONE]:
+        asks = caught[NONE] - interrupted[NONE]
+        print(f"  {'none':18} interrupts {interrupted[NONE]}/{total[NONE]} ="
+              f" {interrupted[NONE] / total[NONE]:.1%}   asks {asks}/{total[NONE]}"
+              f" = {asks / total[NONE]:.1%}")
+    print("\n".join(wrong))
+
+
+def cost(texts: list[str], detector: CrisisDetector) -> None:
+    """Median and p99 microseconds per message (warm caches, as in a running bot)."""
+    for text in texts:
+        detector.detect(text)
+    spent = []
+    for text in texts:
+        start = time.perf_counter_ns()
+        detector.detect(text)
+        spent.append((time.perf_counter_ns() - start) / 1000)
+    spent.sort()
+    p99 = spent[min(len(spent) - 1, int(len(spent) * 0.99))]
+    print(f"\ncost per message over {len(texts)} lines: median {statistics.median(spent):.1f} µs,"
+          f" p99 {p99:.1f} µs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", action="store_true", help="also measure the frozen held-out sets")
+    parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
+    args = parser.parse_args()
+    detector = load_detector()
+    texts: list[str] = []
+    for path in sorted((DATA / "tuning").glob("*.tsv")):
+        rows = read_set(path)
+        texts += [t for _, t in rows]
+        report(f"tuning/{path.name} (in-sample)", rows, detector, misses=args.misses)
+    if args.heldout:
+        for path in sorted((DATA / "heldout").glob("*.tsv")):
+            rows = read_set(path)
+            texts += [t for _, t in rows]
+            report(f"heldout/{path.name}", rows, detector, misses=False)
+    cost(texts, detector)
+
+
+if __name__ == "__main__":
+    main()

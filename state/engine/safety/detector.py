@@ -1,0 +1,212 @@
+"""The crisis detector: what kind of crisis a message shows, and whether to interrupt or ask.
+
+Counselors write the language data per locale (`crisis:` in `locale.yaml`): the phrases of
+each kind of crisis, in two tiers (`interrupt` and `ask`), the word lists phrases share
+(`{child}`, `{self3}`), and the context words that change what a phrase says. This module
+only knows how to read a message with them (matching itself is in `words`):
+
+1. the message is cut into clauses (sentence ends, the locale's `breaks` such as "but");
+2. every phrase of every kind is found, with its tier, unless an exclusion overlaps it;
+3. each find is read in its clause, as clinical NLP does with NegEx/ConText:
+   - a negation just before it ("he never hit me") cancels it;
+   - words of the past and over ("years ago"), of a hypothetical ("what if", "in case")
+     or of a lesson topic ("the module on") in its clause cancel it, unless a word of now
+     ("right now", "tonight") is there too: then it asks;
+   - a kind with `others` becomes that kind when the nearest subject before it is someone
+     else ("he says he'd be better off dead" is the loved one's threat, not the reader's);
+4. the strongest find decides: an interrupt beats an ask, then the longer phrase, then the
+   kind written first.
+
+Nothing is logged and nothing is kept but the word-matching caches (in memory).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from state.curriculum.schema import Crisis, Kind
+from state.engine.safety.words import Parts, Phrasebook, Words, word_is, word_matches
+
+Level = Literal["interrupt", "ask"]
+INTERRUPT, ASK, CANCELLED = 2, 1, 0  # a find's strength
+LEVELS: dict[int, Level] = {INTERRUPT: "interrupt", ASK: "ask"}
+NEGATION_REACH = 4  # words between a negation and the phrase it cancels
+LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `phrases` list
+FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
+SCOPES = ("past", "hypothetical", "topic")
+CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What a message showed: interrupt or ask, the kind and pathway, and why."""
+
+    level: Level
+    kind: str
+    pathway: str
+    pathways: tuple[str, ...]  # every pathway found at this level, the chosen one first
+    cue: str  # the phrase that decided, with what its context did ("hit* me (asked: now)")
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    kind: str
+    strength: int
+    text: str
+    parts: Parts
+
+
+@dataclass(frozen=True)
+class _Find:
+    phrase: _Phrase
+    kind: str
+    strength: int
+    start: int
+    end: int
+    note: str = ""
+
+
+def legacy_kinds(crisis: Crisis) -> dict[str, Kind]:
+    """Kinds for a locale that lists phrases per pathway (or in one flat list): all interrupt."""
+    kinds = {name: Kind(pathway=name, interrupt=p.phrases)
+             for name, p in crisis.pathways.items() if p.phrases}
+    if crisis.phrases:
+        kinds[LEGACY_PATHWAY] = Kind(pathway=LEGACY_PATHWAY, interrupt=crisis.phrases)
+    return kinds
+
+
+class _Scopes:
+    """The locale's context words and exclusions, all found in one pass over a message."""
+
+    def __init__(self, crisis: Crisis, words: Words, lists: Mapping[str, Sequence[str]]) -> None:
+        context = crisis.context
+        named = [("exclusions", crisis.exclusions),
+                 *((name, getattr(context, name)) for name in CONTEXT)]
+        phrases = [(name, parts) for name, texts in named for text in texts if (parts := words(text))]
+        self.names = [name for name, _ in phrases]
+        self.book = Phrasebook([parts for _, parts in phrases], word_is, lists)
+        self.first = frozenset(context.first_person)
+        self.third = frozenset(context.third_person)
+
+    def spans(self, tokens: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+        """Where each kind of context word (and each exclusion) is in the tokens."""
+        found: dict[str, list[tuple[int, int]]] = {name: [] for name in ("exclusions", *CONTEXT)}
+        for k, start, end in self.book.find(tokens):
+            found[self.names[k]].append((start, end))
+        pseudo = found["pseudo"]
+        for name in ("negation", *SCOPES):  # "won't stop hitting": no negation; "at once": not past
+            found[name] = [(s, e) for s, e in found[name] if not any(ps <= s < pe for ps, pe in pseudo)]
+        return found
+
+    @staticmethod
+    def clauses(size: int, firsts: Iterable[int], breaks: Iterable[tuple[int, int]]) -> list[int]:
+        """The clause number of each token: a new one at each sentence start and break word."""
+        starts = set(firsts) | {start for start, _ in breaks}
+        numbers, n = [], 0
+        for i in range(size):
+            n += i in starts
+            numbers.append(n)
+        return numbers
+
+
+def _frame_spans(parts: Parts, marks: Sequence[frozenset[str]],
+                 clause: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each clause that holds a word of every list of a frame."""
+    for number in sorted(set(clause)):
+        at = [next((i for i, n in enumerate(clause) if n == number and part in marks[i]), -1)
+              for part in parts]
+        if min(at) >= 0:
+            yield min(at), max(at) + 1
+
+
+class CrisisDetector:
+    """Reads a message with a locale's crisis words and says which crisis it shows, if any."""
+
+    def __init__(self, crisis: Crisis) -> None:
+        self.words = Words(crisis.rewrites)
+        self.kinds = dict(crisis.kinds) or legacy_kinds(crisis)
+        every = [_Phrase(name, strength, text, parts)
+                 for name, kind in self.kinds.items()
+                 for strength, texts in ((INTERRUPT, kind.interrupt), (ASK, kind.ask))
+                 for text in texts if (parts := self.words(text))]
+        # "{a} + {b}": a frame, its word lists anywhere in one clause; else words in order.
+        self.phrases = tuple(p for p in every if FRAME not in p.text)
+        self.frames = tuple(p for p in every if FRAME in p.text)
+        lists = {name: [w for word in words for w in self.words(word)]
+                 for name, words in crisis.words.items()}
+        self.book = Phrasebook([p.parts for p in self.phrases], word_matches, lists)
+        self.scopes = _Scopes(crisis, self.words, lists)
+        self.rank = {name: i for i, name in enumerate(self.kinds)}
+
+    @classmethod
+    def from_locale(cls, crisis: Crisis) -> CrisisDetector:
+        """The detector for one locale's `crisis:` section."""
+        return cls(crisis)
+
+    def detect(self, text: str) -> Detection | None:
+        """What `text` shows: interrupt or ask with a pathway, or None."""
+        finds = [f for f in self.finds(text) if f.strength > CANCELLED]
+        if not finds:
+            return None
+        best = max(finds, key=lambda f: (f.strength, f.end - f.start, -self.rank[f.kind]))
+        level = LEVELS[best.strength]
+        pathway = self.kinds[best.kind].pathway
+        others = [self.kinds[f.kind].pathway for f in sorted(finds, key=lambda f: self.rank[f.kind])
+                  if f.strength == best.strength]
+        cue = best.phrase.text + (f" ({best.note})" if best.note else "")
+        return Detection(level, best.kind, pathway, tuple(dict.fromkeys((pathway, *others))), cue)
+
+    def finds(self, text: str) -> list[_Find]:
+        """Every phrase found in `text`, each read in its clause (cancelled ones included)."""
+        tokens, firsts = self.words.sentences(text)
+        found = [(self.phrases[k], start, end) for k, start, end in self.book.find(tokens)]
+        marks = self.book.marks(tokens)
+        present = frozenset().union(*marks)
+        frames = [f for f in self.frames if present.issuperset(f.parts)]
+        if not found and not frames:  # most messages: nothing to read in context
+            return []
+        context = self.scopes.spans(tokens)
+        clause = self.scopes.clauses(len(tokens), firsts, context["breaks"])
+        found += [(f, start, end) for f in frames for start, end in _frame_spans(f.parts, marks, clause)]
+        excluded = context["exclusions"]
+        finds = []
+        for phrase, start, end in found:
+            if any(start < x_end and x_start < end for x_start, x_end in excluded):
+                continue
+            kind = self._speaker(phrase.kind, tokens, clause, start)
+            strength, note = self._read(phrase, start, end, tokens, clause, context)
+            finds.append(_Find(phrase, kind, strength, start, end, note))
+        return finds
+
+    def _speaker(self, kind: str, tokens: Sequence[str], clause: Sequence[int], start: int) -> str:
+        """The kind, or its `others` kind when the nearest subject before it is someone else."""
+        others = self.kinds[kind].others
+        if not others:
+            return kind
+        for i in range(start - 1, -1, -1):
+            if clause[i] != clause[start] or tokens[i] in self.scopes.first:
+                return kind
+            if tokens[i] in self.scopes.third:
+                return others
+        return kind
+
+    @staticmethod
+    def _read(phrase: _Phrase, start: int, end: int, tokens: Sequence[str], clause: Sequence[int],
+              context: Mapping[str, list[tuple[int, int]]]) -> tuple[int, str]:
+        """A find's strength once the words around it are read, and what changed it."""
+        strength = phrase.strength
+        for n_start, _ in context["negation"]:
+            # Just before the phrase, or inside it where a gap let it in ("he is not suicidal"
+            # in "{person} * suicid*"), but not a word of the phrase ("not breathing").
+            near = start - NEGATION_REACH <= n_start < end and tokens[n_start] not in phrase.parts
+            if near and clause[n_start] == clause[start]:
+                return CANCELLED, "negated"
+        same = [name for name in SCOPES if any(clause[s] == clause[start] and tokens[s] not in phrase.parts
+                                               for s, _ in context[name])]
+        if not same:
+            return strength, ""
+        if any(clause[s] == clause[start] for s, _ in context["current"]):
+            return min(strength, ASK), f"{same[0]}, but now"
+        return CANCELLED, same[0]

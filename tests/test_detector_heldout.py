@@ -1,0 +1,53 @@
+"""The crisis detector on the frozen held-out sets (tests/data/crisis/heldout), by aggregate only.
+
+The sets were written by someone who never saw the detector; they are for measuring, never
+for tuning, so this test prints and checks only figures per set, never a line. The floors
+are what the detector honestly reaches today; the targets are higher (see TARGETS), and a
+floor may only be raised by improving the detector on its own tuning data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from state.curriculum.loader import load_curriculum
+from state.engine.safety.detector import CrisisDetector
+
+HELDOUT = Path(__file__).parent / "data" / "crisis" / "heldout"
+REPO = Path(__file__).parent.parent
+# Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
+# everyday lines <= 0.02 interrupts and <= 0.05 asks. Reached: the false-alarm targets.
+# Not reached yet: caught 0.74 / 0.83 and interrupted 0.64 / 0.76 (texting / plain), so
+# these floors sit just under what was measured at the end of the redesign.
+FLOORS = {  # set: (caught, interrupted)
+    "en_texting.tsv": (0.72, 0.62),
+    "en_plain.tsv": (0.81, 0.74),
+}
+MAX_FALSE_INTERRUPTS = 0.02
+MAX_FALSE_ASKS = 0.05
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    locale = load_curriculum(REPO / "curriculum").locales["en"].locale
+    assert locale is not None
+    return CrisisDetector.from_locale(locale.crisis)
+
+
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_held_out_crises_are_caught_and_everyday_lines_left_alone(detector: CrisisDetector,
+                                                                  name: str) -> None:
+    rows = [line.split("\t", 1) for line in (HELDOUT / name).read_text(encoding="utf-8").splitlines()[1:]]
+    levels = [(label, found.level if (found := detector.detect(text)) else "none") for label, text in rows]
+    crises = [level for label, level in levels if label != "none"]
+    everyday = [level for label, level in levels if label == "none"]
+    caught = sum(level != "none" for level in crises) / len(crises)
+    interrupted = crises.count("interrupt") / len(crises)
+    false_interrupts = everyday.count("interrupt") / len(everyday)
+    false_asks = everyday.count("ask") / len(everyday)
+    print(f"\n{name}: caught {caught:.3f}, interrupted {interrupted:.3f}; everyday interrupts"
+          f" {false_interrupts:.3f}, asks {false_asks:.3f}")
+    assert caught >= FLOORS[name][0] and interrupted >= FLOORS[name][1]
+    assert false_interrupts <= MAX_FALSE_INTERRUPTS and false_asks <= MAX_FALSE_ASKS
