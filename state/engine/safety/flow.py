@@ -38,12 +38,14 @@ from state.contracts import Button, Command, Event, Input, Message, Other, Press
 from state.curriculum.markup import to_html
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import Module, TextStep
+from state.engine import answers
+from state.engine.callbacks import HERE, MODULE, SAFETY, callback
 from state.engine.discreet import is_discreet
 from state.engine.safety.detection import GENERAL, CrisisGuide, Detection
 from state.engine.step_view import texts_of, with_choice_mark
 from state.engine.turn import Turn
 
-PREFIX = "s:"
+PREFIX = f"{SAFETY}:"
 COMMANDS = frozenset({"safety", "safetyplan", "discreet"})
 CALLBACK_LIMIT = 64  # bytes of callback data Telegram allows
 PLAN_PREFIX = "safety_plan_"
@@ -142,7 +144,7 @@ def command(turn: Turn, guide: CrisisGuide, message: Command) -> None:
         on = is_discreet(turn.p)
         flip = "off" if on else "on"
         rows = ((Button(turn.ui[f"discreet_turn_{flip}_button"], f"{PREFIX}dm:{flip}"),),
-                (Button(turn.ui["discreet_keep_button"], "v:here"),))
+                (Button(turn.ui["discreet_keep_button"], HERE),))
         turn.say(turn.ui["discreet_on" if on else "discreet_off"], rows)
 
 
@@ -159,7 +161,7 @@ def show_safety_plan(turn: Turn, guide: CrisisGuide, rows: Rows) -> None:
     if not items:
         module = plan_module(turn.content)
         open_row = ((Button(turn.ui["safetyplan_open_button"].replace("{title}", module.title),
-                            f"m:{module.id}"),),) if module else ()
+                            callback(MODULE, module.id)),),) if module else ()
         turn.say(turn.ui["safetyplan_none"], (*open_row, *rows))
         return
     lines = [to_html(turn.ui["safetyplan_title"], {})]
@@ -204,10 +206,13 @@ def _checked(turn: Turn, guide: CrisisGuide, yes: bool, pathways: list[str], pre
     if yes:
         _help(turn, guide, pathways)
         return
+    if turn.p.practice.get("flow"):  # a review or check-in was waiting: its own way back
+        turn.say(check.after_no, _here_row(turn))
+        return
     turn.say(check.after_no)
     if not turn.onboarding_started():
         turn.start_onboarding()
-    elif not turn.offer_held_answer():  # their words, kept to use as the answer with one tap
+    elif not answers.offer_held_answer(turn):  # their words, kept to use as the answer with one tap
         turn.show_current()
 
 
@@ -252,7 +257,7 @@ def _next_rows(turn: Turn, guide: CrisisGuide, pathways: Sequence[str], *, back:
 
 
 def _here_row(turn: Turn) -> Rows:
-    return ((Button(turn.ui["crisis_back_button"], "v:here"),),)
+    return ((Button(turn.ui["crisis_back_button"], HERE),),)
 
 
 def _tag(pathways: Sequence[str]) -> str:
