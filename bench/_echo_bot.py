@@ -1,8 +1,8 @@
 """A bare python-telegram-bot echo bot: the framework's own floor for bench/e2e.py.
 
 PTB's defaults (long polling, one update at a time, httpx): each text message is sent
-straight back. With `aiohttp` as second argument it uses craftbot's transport instead
-(bot/ptb/transport.py), to show how much of the difference the transport makes. Not a
+straight back. With `aiohttp` as second argument it uses the aiohttp transport instead
+(bench/_aiohttp_transport.py), to show how much of the difference the transport makes. Not a
 benchmark itself; bench/e2e.py starts it.
 
     CRAFTBOT_TELEGRAM_TOKEN=... .venv/bin/python bench/_echo_bot.py <base_url> [aiohttp]
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
@@ -28,8 +27,7 @@ def main() -> None:
     """Run until stopped."""
     builder = ApplicationBuilder().token(os.environ["CRAFTBOT_TELEGRAM_TOKEN"]).base_url(sys.argv[1])
     if sys.argv[2:] == ["aiohttp"]:
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-        from bot.ptb.transport import AiohttpRequest
+        from _aiohttp_transport import AiohttpRequest
 
         builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(connections=1))
     app = builder.build()

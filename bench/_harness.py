@@ -29,6 +29,7 @@ from tests.support.botapi_serve import WatchedBotApi  # noqa: E402
 
 CURRICULUM = REPO / "curriculum"
 ECHO_BOT = Path(__file__).resolve().parent / "_echo_bot.py"
+CRAFTBOT_AIOHTTP = Path(__file__).resolve().parent / "_craftbot_aiohttp.py"
 TICK = os.sysconf("SC_CLK_TCK")
 ANSWERS = ["I will take a short walk after dinner.", "evenings", "7", "not sure",
            "We could cook together on Sunday.", "Sam"]
@@ -108,8 +109,10 @@ class BotUnderTest:
 
     def command(self) -> list[str]:
         """How the bot is started."""
-        if self.kind.startswith("echo"):  # "echo", or "echo-aiohttp" on craftbot's transport
+        if self.kind.startswith("echo"):  # "echo", or "echo-aiohttp" on the aiohttp transport
             return [sys.executable, str(ECHO_BOT), self.server.base_url, *self.kind.split("-")[1:]]
+        if self.kind.startswith("craftbot-aiohttp"):  # on the aiohttp transport (bench/transport.py)
+            return [sys.executable, str(CRAFTBOT_AIOHTTP), str(self.config), *self.kind.split("-")[2:]]
         profile = os.environ.get("BENCH_PROFILE")  # a file: run the bot under cProfile
         prefix = ["-m", "cProfile", "-o", profile] if profile else []
         return [sys.executable, *prefix, "-m", "bot.cli", "run", "--config", str(self.config)]

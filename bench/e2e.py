@@ -12,7 +12,8 @@ process, with the simulated users). Two phases per bot:
 craftbot's users play the bundled curriculum (press offered buttons, type answers, now and
 then /menu or /progress); the echo bot's users type text, which it sends back. The bots
 run in alternating rounds and the best round of each counts, because the machine is
-shared. For reference, the echo bot also runs once on craftbot's HTTP transport, and
+shared. For reference, the echo bot also runs once on the aiohttp transport craftbot
+used before (bench/_aiohttp_transport.py; bench/transport.py compares it), and
 both bots run once more against a server that answers each call `--slow-api` seconds late,
 as the real Telegram does from afar: there, serving chats concurrently is what counts.
 
@@ -165,7 +166,7 @@ def main() -> None:
     by_cpu = best["echo"].cpu_ms / best["craftbot"].cpu_ms
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
     print(f"throughput ratio craftbot/echo: {ratio:.2f} ({verdict} the target {TARGET_RATIO});"
-          f" by CPU per update {by_cpu:.2f}; against the echo bot on craftbot's transport"
+          f" by CPU per update {by_cpu:.2f}; against the echo bot on the aiohttp transport"
           f" {best['craftbot'].rate / best['echo-aiohttp'].rate:.2f}")
 
 

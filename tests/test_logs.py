@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings, TelegramSettings
 from bot.logs import JsonFormatter, RedactToken
-from bot.ptb.access import is_admin
+from bot.ptb.admin import is_admin
 from tests.support.botapi import FakeBotApi
 from tests.support.player import REPO, BotProcess, Player
 

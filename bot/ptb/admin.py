@@ -1,12 +1,16 @@
-"""Publishing curriculum changes to the running bot: `/reload` from an admin, or SIGHUP.
+"""Admin-only commands: who may use them, `/stats`, and publishing the curriculum (`/reload`, SIGHUP).
 
-Either way the curriculum folder is validated again (`state.service.reload.Reloader`). If it has
-errors the bot keeps serving the old one and the admins are told the errors as
-`file:line:col` lines, split into messages that fit Telegram. If it is valid it is swapped
-in between two updates, and the admins are told the new version and how many people are
-on steps that changed or vanished (they are moved when they next write). A SIGHUP tells
-every admin in `telegram.admins`; `/reload` answers the admin who sent it. Anyone else
-who sends /reload gets the answer to an unknown command, so nobody learns it exists.
+Only the Telegram user ids listed in `telegram.admins` are admins. Anyone else who sends
+an admin command gets the answer to an unknown command, so nobody learns they exist.
+Private chats only (groups are declined before any handler runs). What admins see is
+numbers, never people: no ids, names or answers.
+
+`/reload` (from an admin) or SIGHUP validates the curriculum folder again
+(`state.service.reload.Reloader`). If it has errors the bot keeps serving the old one and
+the admins are told the errors as `file:line:col` lines, split into messages that fit
+Telegram. If it is valid it is swapped in between two updates, and the admins are told the
+new version and how many people are on steps that changed or vanished (they are moved
+when they next write). A SIGHUP tells every admin; `/reload` answers the admin who sent it.
 
 Admin messages are operator output, in English and plain text (no markup), like the CLI.
 """
@@ -16,15 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
-from telegram import Bot as TelegramBot
-from telegram import BotCommand, Update
+from telegram import Bot, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.ext import ContextTypes
 
 from bot.config import Settings
-from bot.ptb.access import is_admin
+from bot.ptb.command_menu import publish_commands
 from state.contracts import Command
 from state.engine.engine import Engine
 from state.service.reload import Reloader, ReloadOutcome, Standing, compare, record_served
@@ -36,6 +39,12 @@ MESSAGE_LIMIT = 4000  # characters; Telegram allows 4096
 MAX_PROBLEM_LINES = 60  # more than this in a chat helps nobody: `craftbot validate` has them all
 
 Fallback = Callable[[Update, ContextTypes.DEFAULT_TYPE, Command], Awaitable[None]]
+
+
+def is_admin(admins: Settings | Collection[int], user_id: int | None) -> bool:
+    """Whether this Telegram user may use admin commands (settings or a list of ids)."""
+    allowed = admins.telegram.admins if isinstance(admins, Settings) else admins
+    return user_id is not None and user_id in allowed
 
 
 def split_lines(lines: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -79,36 +88,43 @@ def outcome_lines(outcome: ReloadOutcome, standing: Standing | None) -> list[str
     return lines
 
 
-async def publish_commands(bot: TelegramBot, engine: Engine) -> None:
-    """Register each locale's command menu with Telegram."""
-    for code, content in engine.curriculum.locales.items():
-        assert content.locale is not None
-        commands = [BotCommand(name, text) for name, text in content.locale.commands.items()]
-        if commands:
-            language = None if code == engine.curriculum.default_locale else code
-            await bot.set_my_commands(commands, language_code=language)
+class AdminCommands:
+    """`/stats`, `/reload` and SIGHUP; anyone but an admin gets the answer to an unknown command."""
 
-
-class ReloadDoor:
-    """`/reload` and SIGHUP: reload the curriculum and tell the admins how it went."""
-
-    def __init__(self, reloader: Reloader, settings: Settings, fallback: Fallback) -> None:
-        self.reloader = reloader
+    def __init__(self, settings: Settings, reloader: Reloader, fallback: Fallback) -> None:
         self.settings = settings
+        self.reloader = reloader
         self.fallback = fallback
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self, app: Application) -> None:  # type: ignore[type-arg]
+    async def start(self, bot: Bot) -> None:
         """At start-up: record this version's steps, learn earlier ones, listen for SIGHUP."""
         await record_served(self.reloader.conversations)
         if hasattr(signal, "SIGHUP"):
             asyncio.get_running_loop().add_signal_handler(
-                signal.SIGHUP, lambda: self._spawn(self.on_hangup(app.bot)))
+                signal.SIGHUP, lambda: self._spawn(self.on_hangup(bot)))
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
         self._tasks.add(task)  # keep a reference until it is done
         task.add_done_callback(self._tasks.discard)
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats: how many people use the bot, for admins only."""
+        user, message = update.effective_user, update.message
+        if user is None or message is None:
+            return
+        if not is_admin(self.settings, user.id):
+            await self.fallback(update, context, Command("stats"))
+            return
+        conversations = self.reloader.conversations
+        counts = await conversations.privacy.counts(conversations.clock())
+        await message.reply_text(
+            f"People stored: {counts['users']}\n"
+            f"Active in the last day: {counts['active_1d']}, 7 days: {counts['active_7d']},"
+            f" 30 days: {counts['active_30d']}\n"
+            f"Data of people inactive for {self.settings.privacy.retention_days} days is erased"
+            " (0: kept).")
 
     async def on_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/reload: an admin publishes the curriculum as it is now on disk.
@@ -124,12 +140,12 @@ class ReloadDoor:
         log.info("curriculum reload asked by an admin")
         self._spawn(self.reload_and_tell(context.bot, [user.id]))
 
-    async def on_hangup(self, bot: TelegramBot) -> None:
+    async def on_hangup(self, bot: Bot) -> None:
         """SIGHUP: reload, and tell every admin."""
         log.info("curriculum reload on SIGHUP")
         await self.reload_and_tell(bot, self.settings.telegram.admins)
 
-    async def reload_and_tell(self, bot: TelegramBot, admins: list[int]) -> None:
+    async def reload_and_tell(self, bot: Bot, admins: list[int]) -> None:
         """Reload and send the outcome to these admins; a crash is logged and told too."""
         try:
             lines = await self.reload(bot)
@@ -139,7 +155,7 @@ class ReloadDoor:
                      "Still serving the previous version."]
         await self.tell(bot, admins, lines)
 
-    async def reload(self, bot: TelegramBot) -> list[str]:
+    async def reload(self, bot: Bot) -> list[str]:
         """Reload; on success refresh the command menu; return what to tell the admins."""
         outcome = await self.reloader.reload()
         if not outcome.ok:
@@ -166,7 +182,7 @@ class ReloadDoor:
             log.warning("could not count affected users: %s", exc)
             return None
 
-    async def tell(self, bot: TelegramBot, admins: list[int], lines: list[str]) -> None:
+    async def tell(self, bot: Bot, admins: list[int], lines: list[str]) -> None:
         """Send the lines to each admin as plain text, split to fit Telegram."""
         for admin in admins:
             try:

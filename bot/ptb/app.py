@@ -13,14 +13,9 @@ import hashlib
 import logging
 import time
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Update,
-)
-from telegram import Message as TelegramMessage
-from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -32,16 +27,16 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from bot.config import Settings
-from bot.ptb.access import AdminCommands
-from bot.ptb.admin import ReloadDoor, publish_commands
+from bot.ptb.admin import AdminCommands
+from bot.ptb.command_menu import publish_commands
 from bot.ptb.privacy import Retention, data_cipher, remember
 from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
-from bot.ptb.transport import AiohttpRequest
+from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
-from state.contracts import Command, Input, Message, Other, Press, Reply, TextIn
-from state.curriculum.markup import split_message
+from state.contracts import Command, Input, Other, Press, TextIn
 from state.engine.engine import Engine
 from state.service.clock import CLOCK_ENV, clock_from_env, is_fake
 from state.service.conversations import Conversations
@@ -53,6 +48,18 @@ from state.store.progress import SqliteProgressStore
 log = logging.getLogger("craftbot.bot")
 
 UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]
+SPARE_CONNECTIONS = 4  # /reload answers, the command menu, a group declined: calls beside the chats'
+
+Transport = tuple[BaseRequest, BaseRequest]  # (every other call, getUpdates)
+
+
+def connection_pool_size(settings: Settings) -> int:
+    """Connections for calls in flight at once: one per chat served, per reminder worker, spare.
+
+    python-telegram-bot documents that concurrent handlers need a pool this large; a call
+    that finds none free waits a second (`pool_timeout`) and then fails.
+    """
+    return settings.telegram.concurrency + settings.reminders.workers + SPARE_CONNECTIONS
 
 
 def pseudonym(user_id: int) -> str:
@@ -60,19 +67,12 @@ def pseudonym(user_id: int) -> str:
     return hashlib.sha256(f"craftbot:{user_id}".encode()).hexdigest()[:10]
 
 
-def keyboard(message: Message) -> InlineKeyboardMarkup | None:
-    """The message's buttons as an inline keyboard."""
-    if not message.buttons:
-        return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                                 for row in message.buttons])
-
-
 class TelegramDoor:
-    """Handlers for one bot: updates in, engine replies out."""
+    """Handlers for one bot: updates in, engine replies out (through the `Renderer`)."""
 
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, renderer: Renderer) -> None:
         self.conversations = conversations
+        self.renderer = renderer
 
     def ui(self, language: str | None, key: str) -> str:
         """One of the bot's own texts in the user's language (plain)."""
@@ -123,11 +123,15 @@ class TelegramDoor:
         """A button press, checked by the engine against the step it was made for."""
         query = update.callback_query
         assert query is not None
-        await self.respond(update, context, Press(query.data or "", _pressed_html(update)))
+        await self.respond(update, context, Press(query.data or "", pressed_html(query)))
 
     async def respond(self, update: Update, context: ContextTypes.DEFAULT_TYPE, message: Input) -> None:
-        """Hand one input to the engine and send what it answers."""
-        user = update.effective_user
+        """Hand one input to the engine and render what it answers.
+
+        Private chats only reach here, so the chat id is the user's id (a callback from an
+        inaccessible or forged message carries no chat at all).
+        """
+        user, query = update.effective_user, update.callback_query
         if user is None:
             return
         started = time.perf_counter()
@@ -135,53 +139,15 @@ class TelegramDoor:
             await remember(self.conversations.privacy, user.id, [update.message], from_bot=False)
         reply = await self.conversations.handle(user.id, message, update_id=update.update_id,
                                                 language=user.language_code)
-        query = update.callback_query
         if reply is None:
             log.info("duplicate update skipped user=%s", pseudonym(user.id))
             if query:
-                await _quietly(query.answer())
+                await quietly(query.answer())
             return
-        if query:
-            await _quietly(query.answer(reply.toast[:200] if reply.toast else None))
-        if len(reply.messages) > 2:
-            await _quietly(context.bot.send_chat_action(user.id, ChatAction.TYPING))
-        sent = await self.render(update, context, reply)
+        await self.renderer.render(user.id, reply, query)
         self.conversations.replied(user.id, update.update_id)
-        if reply.remember:
-            await remember(self.conversations.privacy, user.id, sent, from_bot=True)
         log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
                  type(message).__name__, len(reply.messages), (time.perf_counter() - started) * 1000)
-
-    async def render(self, update: Update, context: ContextTypes.DEFAULT_TYPE,
-                     reply: Reply) -> list[TelegramMessage]:
-        """Send the reply: the pressed message edited, messages deleted, files and messages sent.
-
-        Private chats only reach here, so the chat id is the user's id (a callback from an
-        inaccessible or forged message carries no chat at all).
-        """
-        assert update.effective_user is not None
-        chat_id = update.effective_user.id
-        query = update.callback_query
-        if reply.edit is not None and query and query.message:
-            if _pressed_html(update) == reply.edit.html:
-                edit = query.edit_message_reply_markup(keyboard(reply.edit))
-            else:
-                edit = query.edit_message_text(reply.edit.html, parse_mode=ParseMode.HTML,
-                                               reply_markup=keyboard(reply.edit))
-            await _quietly(edit)
-        for message_id in reply.delete:
-            await _quietly(context.bot.delete_message(chat_id, message_id))
-        sent = [await context.bot.send_document(chat_id, document.data, filename=document.name)
-                for document in reply.documents]
-        for message in reply.messages:
-            parts = split_message(message.html)
-            for i, part in enumerate(parts):
-                markup = keyboard(message) if i == len(parts) - 1 else None
-                sent.append(await context.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                                           reply_markup=markup))
-        for photo in reply.photos:  # after the messages: the /progress chart
-            sent.append(await context.bot.send_photo(chat_id, photo.data, filename=photo.name))
-        return sent
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure (its type only, never text) and tell the user kindly."""
@@ -193,54 +159,39 @@ class TelegramDoor:
         chat, user = update.effective_chat, update.effective_user
         if chat is not None and chat.type == ChatType.PRIVATE:
             language = user.language_code if user else None
-            await _quietly(context.bot.send_message(chat.id, self.ui(language, "error")))
+            await quietly(context.bot.send_message(chat.id, self.ui(language, "error")))
 
 
-def _pressed_html(update: Update) -> str | None:
-    """The pressed message's text as HTML, when Telegram still gives it to us."""
-    query = update.callback_query
-    message = query.message if query else None
-    if isinstance(message, TelegramMessage) and message.text:
-        return message.text_html
-    return None
+def build_application(settings: Settings, engine: Engine,
+                      transport: Transport | None = None) -> Application:  # type: ignore[type-arg]
+    """Wire the bot: store opened at start and closed at stop, handlers registered.
 
-
-async def _quietly(call: object) -> None:
-    """Await a Telegram call whose failure must not stop the reply (an edit, an answer)."""
-    try:
-        await call  # type: ignore[misc]
-    except BadRequest as exc:
-        log.info("telegram refused a secondary call: %s", type(exc).__name__)
-    except Forbidden:
-        log.info("user has blocked the bot")
-
-
-def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
-    """Wire the bot: store opened at start and closed at stop, handlers registered."""
+    `transport` is the HTTP client for (calls, getUpdates); python-telegram-bot's own
+    (`HTTPXRequest`) unless given, as bench/transport.py does to compare another.
+    """
     store = SqliteProgressStore(settings.storage.database, data_cipher())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
                                   FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days))
     reminders = ReminderLoop(
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
-        pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds), keyboard=keyboard,
-        remember=lambda chat, sent: remember(conversations.privacy, chat, sent, from_bot=True))
-    door = TelegramDoor(conversations)
+        pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
-    admin = AdminCommands(settings, conversations.privacy, conversations.clock, door.respond)
     resources = settings.crisis.resource_map()
-    reloads = ReloadDoor(Reloader(conversations, settings.curriculum.path,
-                                  settings.curriculum.default_locale,
-                                  lambda curriculum: Engine(curriculum, resources)),
-                         settings, door.respond)
+    reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
+                        lambda curriculum: Engine(curriculum, resources))
+    app = application_builder(settings, transport).build()
+    renderer = Renderer(app.bot, conversations.privacy)
+    door = TelegramDoor(conversations, renderer)
+    admin = AdminCommands(settings, reloader, door.respond)
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await store.open()
-        await reloads.start(app)  # records this version's steps; SIGHUP reloads the curriculum
+        await admin.start(app.bot)  # records this version's steps; SIGHUP reloads the curriculum
         await publish_commands(app.bot, engine)
         await retention.start()
         if settings.reminders.send:
-            await reminders.start(app.bot)  # due reminders, every reminders.poll_seconds
+            await reminders.start(renderer)  # due reminders, every reminders.poll_seconds
         if is_fake(clock):
             log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
         log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
@@ -252,36 +203,46 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
         await store.close()
         log.info("bot stopped")
 
-    app = (
+    app.post_init, app.post_shutdown = post_init, post_shutdown
+    # Confirms updates to Telegram only once handled; chats concurrently, each in order.
+    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
+    app.bot_data["conversations"] = conversations
+    add_handlers(app, door, admin)
+    return app
+
+
+def application_builder(settings: Settings,
+                        transport: Transport | None) -> ApplicationBuilder:  # type: ignore[type-arg]
+    """PTB's builder for this bot's token, server, HTTP transport and rate limiter."""
+    builder = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .request(AiohttpRequest(settings.telegram.concurrency))  # a third of httpx's CPU per call
-        .get_updates_request(AiohttpRequest(connections=1))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
         .rate_limiter(telegram_rate_limiter(settings.telegram.max_per_second))
-        .build()
     )
-    # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
-    app.bot_data["conversations"] = conversations
+    if transport is None:
+        return builder.connection_pool_size(connection_pool_size(settings))
+    return builder.request(transport[0]).get_updates_request(transport[1])
+
+
+def add_handlers(app: Application, door: TelegramDoor,  # type: ignore[type-arg]
+                 admin: AdminCommands) -> None:
+    """Route updates: groups declined first, then presses, admin commands, edits, the rest."""
     app.add_handler(TypeHandler(Update, door.private_only), group=-1)
     app.add_handler(CallbackQueryHandler(door.on_press))
     app.add_handler(CommandHandler("stats", admin.on_stats, filters.UpdateType.MESSAGE))
-    app.add_handler(CommandHandler("reload", reloads.on_reload, filters.UpdateType.MESSAGE))
+    app.add_handler(CommandHandler("reload", admin.on_reload, filters.UpdateType.MESSAGE))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, door.on_edit))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, door.on_command))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, door.on_text))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, door.on_other))
     app.add_error_handler(door.on_error)
-    return app
 
 
-def run_bot(settings: Settings, engine: Engine) -> int:
+def run_bot(settings: Settings, engine: Engine, transport: Transport | None = None) -> int:
     """Run the bot with long polling until stopped."""
-    app = build_application(settings, engine)
+    app = build_application(settings, engine, transport)
     app.run_polling(allowed_updates=UPDATES, timeout=settings.telegram.poll_timeout,
                     drop_pending_updates=False)
     return 0

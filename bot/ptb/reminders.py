@@ -21,18 +21,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardMarkup
-from telegram import Message as TelegramMessage
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
 
+from bot.ptb.render import Renderer
 from state.contracts import Due, Message
-from state.curriculum.markup import split_message
 from state.service.conversations import Clock, Conversations
 from state.service.pacing import Pacer
 from state.service.tasks import stop_task
@@ -192,59 +189,43 @@ class Scheduler:
             await asyncio.sleep(poll_seconds)
 
 
-Remember = Callable[[int, list[TelegramMessage]], Awaitable[None]]
-
-
 class TelegramSender:
-    """Sends a reminder with python-telegram-bot, turning Telegram's refusals into ours."""
+    """Sends a reminder through the bot's `Renderer`, turning Telegram's refusals into ours."""
 
-    def __init__(self, bot: Bot, keyboard: Callable[[Message], InlineKeyboardMarkup | None],
-                 remember: Remember | None = None) -> None:
-        self.bot = bot
-        self.keyboard = keyboard
-        self.remember = remember
+    def __init__(self, renderer: Renderer) -> None:
+        self.renderer = renderer
 
     async def send(self, chat_id: int, message: Message) -> None:
-        """Send one message (split if long), keeping its id for /hide."""
-        parts = split_message(message.html)
-        for i, part in enumerate(parts):
-            markup = self.keyboard(message) if i == len(parts) - 1 else None
-            try:
-                sent = await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                                   reply_markup=markup)
-            except RetryAfter as exc:
-                wait = exc.retry_after
-                raise RetryLater(wait if isinstance(wait, int | float) else wait.total_seconds()) from exc
-            except Forbidden as exc:
+        """Send one message as a reply would look (split if long), keeping its ids for /hide."""
+        try:
+            await self.renderer.send(chat_id, message, remember_each=True)
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            raise RetryLater(wait if isinstance(wait, int | float) else wait.total_seconds()) from exc
+        except Forbidden as exc:
+            raise Unreachable(type(exc).__name__) from exc
+        except BadRequest as exc:
+            if any(words in exc.message.lower() for words in UNREACHABLE_WORDS):
                 raise Unreachable(type(exc).__name__) from exc
-            except BadRequest as exc:
-                if any(words in exc.message.lower() for words in UNREACHABLE_WORDS):
-                    raise Unreachable(type(exc).__name__) from exc
-                raise
-            if self.remember is not None:
-                await self.remember(chat_id, [sent])
+            raise
 
 
 class ReminderLoop:
     """The dispatcher's life in the bot: started after the store opens, stopped before it closes."""
 
     def __init__(self, conversations: Conversations, *, poll_seconds: float, pacer: Pacer,
-                 workers: int, keyboard: Callable[[Message], InlineKeyboardMarkup | None],
-                 remember: Remember | None = None) -> None:
+                 workers: int) -> None:
         self.conversations = conversations
         self.poll_seconds = poll_seconds
         self.pacer = pacer
         self.workers = workers
-        self.keyboard = keyboard
-        self.remember = remember
         self.scheduler: Scheduler | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, renderer: Renderer) -> None:
         """Recover claims a crash left, then look for due reminders every `poll_seconds`."""
-        sender = TelegramSender(bot, self.keyboard, self.remember)
-        self.scheduler = Scheduler(self.conversations, sender, clock=self.conversations.clock,
-                                   pacer=self.pacer, workers=self.workers)
+        self.scheduler = Scheduler(self.conversations, TelegramSender(renderer),
+                                   clock=self.conversations.clock, pacer=self.pacer, workers=self.workers)
         self._task = asyncio.create_task(self.scheduler.run_forever(self.poll_seconds),
                                          name="craftbot-reminders")
 

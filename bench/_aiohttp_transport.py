@@ -1,4 +1,9 @@
-"""How the bot talks HTTP to Telegram: python-telegram-bot's requests over aiohttp.
+"""python-telegram-bot's requests over aiohttp: the bot's former HTTP transport, kept for comparison.
+
+The bot now uses PTB's own `HTTPXRequest`: bench/transport.py runs both at Telegram's
+limit and saturated, and at the limit the difference is not one a person would notice
+(docs/performance.md). This file is what that benchmark compares against; the bot does
+not import it. What it was written for:
 
 PTB's default transport (httpx) spends about 0.7 ms of CPU on even the smallest Bot API call
 on the reference machine, and more when several calls are in flight (connection-pool
