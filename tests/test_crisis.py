@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -292,7 +293,9 @@ def test_interrupts_are_stored_as_events_without_the_words(tmp_path: Path, engin
             conversations = Conversations(engine, store, clock=lambda: 1.0)
             await conversations.handle(5, Command("start"))
             await conversations.handle(5, TextIn("ZEBRA he is strangling me"))
-            rows = await store.db.execute_fetchall("SELECT * FROM events WHERE kind = 'crisis'")
+            db = sqlite3.connect(tmp_path / "db.sqlite3")
+            rows = db.execute("SELECT * FROM events WHERE kind = 'crisis'").fetchall()
+            db.close()
             return [tuple(row) for row in rows]
         finally:
             await store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -100,12 +101,20 @@ def file_bytes(database: Path) -> dict[str, bytes]:
     return found
 
 
+def query(store: SqliteProgressStore, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Run one statement on the database file with a connection of the test's own."""
+    db = sqlite3.connect(store.path, isolation_level=None)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
 async def rows_about(store: SqliteProgressStore, user_id: int) -> dict[str, int]:
     counts = {}
     for table in await PrivacyData(store).user_tables():
-        rows = list(await store.db.execute_fetchall(
-            f'SELECT count(*) FROM "{table}" WHERE user_id = ?', (user_id,)))
-        counts[table] = int(rows[0][0])
+        rows = query(store, f'SELECT count(*) FROM "{table}" WHERE user_id = ?', (user_id,))
+        counts[table] = int(rows[0][0])  # type: ignore[call-overload]
     return counts
 
 
@@ -156,7 +165,7 @@ async def test_records_older_than_48_hours_are_dropped_within_the_hour(store: Sq
     await privacy.remember(6, [(2, T0 + HOUR, True)])
 
     async def kept() -> list[int]:
-        return [r[0] for r in await store.db.execute_fetchall("SELECT message_id FROM recent_messages")]
+        return [r[0] for r in query(store, "SELECT message_id FROM recent_messages")]
 
     clock.now = T0 + HIDE_WINDOW - HOUR
     await retention.tick()  # the first round is the daily purge
@@ -174,8 +183,8 @@ async def test_mydata_sends_everything_stored_as_json_and_a_summary(engine: Engi
     clock = Clock()
     conversations = Conversations(engine, store, clock)
     # a table a later migration might add: found by its user_id column, unasked
-    await store.db.execute("CREATE TABLE later_notes (id INTEGER PRIMARY KEY, user_id INTEGER, due REAL)")
-    await store.db.execute("INSERT INTO later_notes (user_id, due) VALUES (11, 5.0), (12, 6.0)")
+    query(store, "CREATE TABLE later_notes (id INTEGER PRIMARY KEY, user_id INTEGER, due REAL)")
+    query(store, "INSERT INTO later_notes (user_id, due) VALUES (11, 5.0), (12, 6.0)")
     person = Person(conversations, 11)
     await person.onboard_and_answer("Marianne", f"after dinner, {PHRASE}")
     await conversations.privacy.remember(11, [(77, T0, False), (78, T0, True)])
@@ -209,16 +218,16 @@ async def test_delete_asks_twice_then_leaves_no_byte_of_what_they_wrote(
         engine: Engine, store: SqliteProgressStore) -> None:
     clock = Clock()
     conversations = Conversations(engine, store, clock)
-    await store.db.execute("CREATE TABLE later_notes (user_id INTEGER, note TEXT)")
+    query(store, "CREATE TABLE later_notes (user_id INTEGER, note TEXT)")
     others = [Person(conversations, uid) for uid in range(200, 230)]
     for other in others[:15]:
         await other.onboard_and_answer(f"Friend{other.user_id}", "weekends " * 40)
     person = Person(conversations, 21)
     await person.onboard_and_answer(PHRASE, f"when {PHRASE} comes home " + "x" * 2900)  # overflow pages
-    await store.db.execute("INSERT INTO later_notes VALUES (21, ?)", (f"remind {PHRASE}",))
+    query(store, "INSERT INTO later_notes VALUES (21, ?)", (f"remind {PHRASE}",))
     await conversations.privacy.remember(21, [(5, T0, False)])
     if "reminders" in await conversations.privacy.user_tables():  # migration 003: scheduled messages
-        await store.db.execute("INSERT INTO reminders (user_id, kind, due_at, created_at)"
+        query(store, "INSERT INTO reminders (user_id, kind, due_at, created_at)"
                                " VALUES (21, 'checkin', ?, ?)", (T0 + DAY, T0))
     for other in others[15:]:
         await other.onboard_and_answer(f"Friend{other.user_id}", "evenings")

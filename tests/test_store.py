@@ -14,6 +14,15 @@ from state.store.progress import SqliteProgressStore
 from state.store.reminders import ReminderStore
 
 
+def query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Rows read from the database file with a connection of the test's own."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql).fetchall()
+    finally:
+        db.close()
+
+
 async def test_progress_round_trips_and_survives_reopening(tmp_path: Path) -> None:
     path = tmp_path / "private" / "bot.sqlite3"
     store = await SqliteProgressStore(path).open()
@@ -23,10 +32,8 @@ async def test_progress_round_trips_and_survives_reopening(tmp_path: Path) -> No
     store = await SqliteProgressStore(path).open()
     loaded = await store.load(5)
     assert loaded == progress
-    async with store.db.execute("SELECT kind, module FROM events") as cursor:
-        assert await cursor.fetchall() == [("module_started", "basics")]
-    async with store.db.execute("SELECT count(*) FROM schema_migrations") as cursor:
-        assert (await cursor.fetchone())[0] >= 1  # type: ignore[index]
+    assert query(path, "SELECT kind, module FROM events") == [("module_started", "basics")]
+    assert query(path, "SELECT count(*) FROM schema_migrations")[0][0] >= 1
     await store.close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
@@ -68,8 +75,8 @@ async def test_waiting_nudges_move_onto_their_people_when_the_database_is_upgrad
     reminders = ReminderStore(store)
     assert await reminders.planned_nudge(1) == (500.0, "basics:pick")
     assert await reminders.planned_nudge(2) is None
-    rows = await store.db.execute_fetchall("SELECT user_id, kind, status FROM reminders ORDER BY id")
-    assert list(rows) == [(1, "nudge", "superseded"), (1, "nudge", "sent"), (2, "homework", "pending")]
+    rows = query(path, "SELECT user_id, kind, status FROM reminders ORDER BY id")
+    assert rows == [(1, "nudge", "superseded"), (1, "nudge", "sent"), (2, "homework", "pending")]
     assert await reminders.release_nudges(499.0) == 0
     assert await reminders.release_nudges(500.0) == 1
     assert await reminders.planned_nudge(1) is None

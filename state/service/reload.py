@@ -20,14 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from state.contracts import Fingerprints
+from state.contracts import Fingerprints, Store
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.loader import read_curriculum
 from state.curriculum.model import Curriculum
 from state.curriculum.versions import Destination, curriculum_fingerprints, resolve
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
-from state.store.progress import SqliteProgressStore
 from state.store.reports import Placement
 
 
@@ -99,27 +98,14 @@ async def record_served(conversations: Conversations) -> None:
     conversations.engine.earlier = await recorded_fingerprints(conversations.store)
 
 
-async def record_curriculum(store: SqliteProgressStore, curriculum: Curriculum) -> None:
+async def record_curriculum(store: Store, curriculum: Curriculum) -> None:
     """Remember the fingerprint of every step of a served version, for later comparisons."""
-    rows = [(curriculum.version, *key, fp) for key, fp in curriculum_fingerprints(curriculum).items()]
-    async with store.transaction() as db:
-        await db.executemany("INSERT OR IGNORE INTO curriculum_steps"
-                             " (version, locale, module, step, fingerprint) VALUES (?, ?, ?, ?, ?)",
-                             rows)
-        # Versions nobody is on any more can never be compared against again.
-        await db.execute("DELETE FROM curriculum_steps WHERE version != ? AND version NOT IN"
-                         " (SELECT DISTINCT version FROM users)", (curriculum.version,))
+    await store.curricula.record(curriculum.version, curriculum_fingerprints(curriculum))
 
 
-async def recorded_fingerprints(store: SqliteProgressStore) -> dict[str, Fingerprints]:
+async def recorded_fingerprints(store: Store) -> dict[str, Fingerprints]:
     """Every recorded version's fingerprints, so users of earlier versions are caught up well."""
-    out: dict[str, Fingerprints] = {}
-    async with store.transaction() as db:
-        rows = await db.execute_fetchall(
-            "SELECT version, locale, module, step, fingerprint FROM curriculum_steps")
-    for version, locale, module, step, fingerprint in rows:
-        out.setdefault(version, {})[(locale, module, step)] = fingerprint
-    return out
+    return await store.curricula.recorded()
 
 
 # -- who is affected -----------------------------------------------------------------------------

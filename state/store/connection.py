@@ -1,118 +1,107 @@
-"""An aiosqlite connection that runs each statement on the event loop's own thread.
+"""The store's one SQLite connection, owned by one thread of its own, to which callers hand jobs.
 
-aiosqlite runs every call on a private thread and hands the result back to the event loop:
-each `await db.execute(...)` is two thread switches. On the reference machine that hop
-costs 50-150 µs (more when the interpreter lock is contended), while the statements of a
-turn — read a row by key, write it back, commit to the WAL without fsync — take 5-30 µs
-each. A turn makes ten or more such calls, so most of its time went to the hops.
+A job is a plain function of the connection (`Job`): it runs on the writer thread, and the
+coroutine that handed it in awaits its result (or its exception). Jobs run one at a time,
+in the order they were handed in, so the connection never needs a lock of its own.
 
-`InlineExecution` makes aiosqlite's `Connection` run its one dispatch point, `_execute`,
-at once instead of queueing the call for the thread. Every aiosqlite method and
-cursor works unchanged (they all go through `_execute`), so the rest of the code keeps
-its `await db.execute(...)`. The price: a slow statement holds up the event loop for its
-duration. WAL checkpoints, the one regularly slow operation (they fsync), therefore run
-on a thread of their own with a second connection (`Checkpointer`), and the main
-connection never checkpoints automatically.
+Why a thread, and why whole jobs: SQLite waits for a lock held by another process (a
+`craftbot purge`, `rotate-key` or a backup) for up to `busy_timeout` (5 s). Run on the event
+loop's thread, as before, that wait froze every chat. Run here, it holds up only what needs
+the database, while the event loop keeps answering Telegram. But each hop between threads
+costs tens of microseconds (two thread wake-ups), more than most statements take (see
+docs/performance.md), so callers hop once per unit of work, never per statement: a turn is
+two jobs (its read, then its write and commit), whatever number of statements they run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Job = Callable[[sqlite3.Connection], T]
+# (the job, the future awaiting it, that future's event loop); None asks the thread to stop
+Item = tuple[Job[Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop] | None
 
 
-class InlineExecution:
-    """Mixed into `aiosqlite.Connection` (in `state.store.progress`, the module that imports aiosqlite):
-    aiosqlite's API, each call made synchronously on the calling (event loop) thread."""
-
-    _running: bool
-    _connection: sqlite3.Connection | None
-    _connector: Callable[[], sqlite3.Connection]
-
-    def __init__(self, path: Path | str, **kwargs: Any) -> None:
-        def connector() -> sqlite3.Connection:
-            db: sqlite3.Connection = sqlite3.connect(str(path), check_same_thread=False, **kwargs)
-            return db
-
-        super().__init__(connector, iter_chunk_size=64)  # type: ignore[call-arg]
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
-
-    async def _connect(self) -> Self:
-        if self._connection is None:
-            self._connection = self._connector()
-        return self
-
-    def __await__(self) -> Generator[Any, None, Self]:
-        return self._connect().__await__()
-
-    def stop(self) -> asyncio.Future[Any] | None:
-        """Close at once (there is no thread to stop)."""
-        self._running = False
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        return None
-
-    async def close(self) -> None:
-        """Close the connection."""
-        self.stop()
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Hand a job's outcome to its future, unless its awaiter gave up (was cancelled)."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
-class Checkpointer:
-    """Copies the WAL into the database file from a thread of its own, every `every` seconds.
+class Writer:
+    """One `sqlite3` connection used only by the thread that opened it (`check_same_thread`)."""
 
-    A passive checkpoint never blocks the writer, and costs next to nothing when there is
-    nothing new to copy. But under steady writes it never catches up with the writer, and
-    only a checkpoint that has copied everything lets the writer start the WAL over: the
-    file would grow for as long as the load lasts. So once the WAL passes `limit` bytes a
-    RESTART checkpoint copies what is left and syncs, holding the writer back meanwhile
-    (30-90 ms on the reference machine, once every ~13 s at 300 updates a second); the
-    next transaction then reuses the file from its start. At ordinary loads a passive
-    checkpoint finds a quiet moment and the WAL starts over without any wait.
-    """
-
-    def __init__(self, path: Path, every: float = 1.0, limit: int = 128 << 20) -> None:
+    def __init__(self, path: Path | str, name: str = "craftbot-sqlite") -> None:
         self.path = path
-        self.every = every
-        self.limit = limit
-        self.restarts = 0
-        self._stop = threading.Event()
+        self.name = name
+        self._jobs: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Start the checkpoint thread (a daemon: it never keeps the process alive)."""
-        if str(self.path) == ":memory:" or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="craftbot-checkpoint", daemon=True)
-        self._thread.start()
+    @property
+    def running(self) -> bool:
+        """Whether the thread is there to take jobs."""
+        return self._thread is not None
 
-    def stop(self) -> None:
-        """Stop the thread, after its current checkpoint."""
+    async def start(self, setup: Job[None]) -> None:
+        """Open the connection on a new thread and run `setup` as its first job.
+
+        If `setup` fails, the thread is stopped again and its error raised here.
+        """
         if self._thread is not None:
-            self._stop.set()
-            self._thread.join(30)
-            self._thread = None
-
-    def _run(self) -> None:
-        db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        wal = Path(f"{self.path}-wal")
+            raise RuntimeError("the writer is already running")
+        self._thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+        self._thread.start()
         try:
-            db.execute("PRAGMA busy_timeout=5000")
-            while not self._stop.wait(self.every):
-                with contextlib.suppress(sqlite3.Error, OSError):
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    if wal.exists() and wal.stat().st_size > self.limit:
-                        db.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
-                        self.restarts += 1
+            await self.run(setup)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def run(self, job: Job[T]) -> T:
+        """Run `job` on the writer thread and return what it returns (or raise what it raised).
+
+        A job once handed in always runs, even if the awaiting coroutine is cancelled: a
+        caller that began a transaction can always hand in its rollback next.
+        """
+        if self._thread is None:
+            raise RuntimeError("the store is not open; call open() first")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((job, future, loop))
+        return await future
+
+    async def stop(self) -> None:
+        """Let the thread finish the jobs handed in so far, close the connection and end."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._jobs.put(None)
+        await asyncio.to_thread(thread.join)
+
+    def _serve(self) -> None:
+        db = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            while (item := self._jobs.get()) is not None:
+                job, future, loop = item
+                result: Any = None
+                error: BaseException | None = None
+                try:
+                    result = job(db)
+                except BaseException as exc:  # handed to the awaiting coroutine, raised there
+                    error = exc
+                with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting
+                    loop.call_soon_threadsafe(_settle, future, result, error)
         finally:
             db.close()

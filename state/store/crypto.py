@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from state.contracts import Cipher
+
 KEY_ENV = "CRAFTBOT_DATA_KEY"
 PLAIN_PREFIX = "{"
 
@@ -81,12 +83,12 @@ def is_sealed(stored: str) -> bool:
     return not stored.lstrip().startswith(PLAIN_PREFIX)
 
 
-def seal(cipher: DataCipher | None, text: str) -> str:
+def seal(cipher: Cipher | None, text: str) -> str:
     """The text to store: encrypted with a cipher, as it is without one."""
     return cipher.encrypt(text) if cipher is not None else text
 
 
-def unseal(cipher: DataCipher | None, stored: str) -> str:
+def unseal(cipher: Cipher | None, stored: str) -> str:
     """The stored text opened: plain rows as they are, sealed rows with the cipher."""
     if not is_sealed(stored):
         return stored

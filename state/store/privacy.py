@@ -1,13 +1,16 @@
 """What is stored about a person, and how it is shown, erased, expired and re-keyed.
 
-Everything here works on the store's one connection, inside its write lock:
+The contract is `state.contracts.PrivacyRecords`. Each method is one job on the store's
+writer thread (`state.store.core`), so none of it runs on the event loop:
 
 - `remember` keeps the ids and dates (never the text) of the messages of the last 48 hours
-  in each private chat, so `/hide` can delete them while Telegram still allows it;
+  in each private chat, so `/hide` can delete them while Telegram still allows it. They
+  are buffered and written with the next transaction (usually the turn itself);
 - `export` gathers every row about a user, from every table that has a `user_id` column
   (found in `sqlite_master`, so tables added by later migrations are included unasked);
-- `erase` deletes those rows with `secure_delete` on, then truncates the WAL, so the
-  bytes are overwritten in the database file and gone from the journal;
+- `erase` deletes those rows with `secure_delete` on, then truncates the WAL on the
+  checkpoint thread, so the bytes are overwritten in the database file and gone from the
+  journal (a reader in another process can delay the truncation, never other chats);
 - `purge` erases people inactive for longer than the retention period, and
   `forget_expired` the message records /hide can no longer use;
 - `rotate` re-encrypts every progress blob with the first data key.
@@ -16,11 +19,14 @@ Everything here works on the store's one connection, inside its write lock:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import sqlite3
 from typing import Any
 
-from state.store.crypto import DataCipher, is_sealed, unseal
-from state.store.progress import SqliteProgressStore
+from state.contracts import Cipher, Inactive, KeyStatus
+from state.store.core import Database
+from state.store.crypto import is_sealed, unseal
+
+__all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
 
 HIDE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 HIDE_MARGIN = 10 * 60.0  # skip messages this close to the limit: clocks differ, deletes take time
@@ -38,103 +44,135 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True)
-class Inactive:
-    """Someone whose data the retention period has run out for."""
-
-    user_id: int
-    last_active: float
+def user_tables(db: sqlite3.Connection) -> list[str]:
+    """Every table with a `user_id` column: where data about a person can be."""
+    return [str(row[0]) for row in db.execute(USER_TABLES)]
 
 
-@dataclass(frozen=True)
-class KeyStatus:
-    """How the stored progress blobs are kept: how many sealed, how many plain."""
+def take_recent(db: sqlite3.Connection, user_id: int) -> list[tuple[int, float]]:
+    """(message id, date) of every message recorded in a user's chat, the records dropped."""
+    rows = db.execute("SELECT message_id, sent_at FROM recent_messages WHERE user_id = ?",
+                      (user_id,)).fetchall()
+    db.execute("DELETE FROM recent_messages WHERE user_id = ?", (user_id,))
+    return [(int(mid), float(at)) for mid, at in rows]
 
-    sealed: int
-    plain: int
+
+def export(db: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row about a user, by table (tables without any left out)."""
+    found = {}
+    for table in user_tables(db):
+        cursor = db.execute(f"SELECT * FROM {quoted(table)} WHERE user_id = ?", (user_id,))
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        if rows:
+            found[table] = rows
+    return found
+
+
+def erase(db: sqlite3.Connection, user_ids: list[int]) -> int:
+    """Delete every row about these users, from every table; how many rows."""
+    deleted = 0
+    for table in user_tables(db):
+        for user_id in user_ids:
+            deleted += max(db.execute(f"DELETE FROM {quoted(table)} WHERE user_id = ?",
+                                      (user_id,)).rowcount, 0)
+    return deleted
+
+
+def inactive(db: sqlite3.Connection, before: float) -> list[Inactive]:
+    """People whose last message was before `before`, longest gone first."""
+    rows = db.execute("SELECT user_id, updated_at FROM users WHERE updated_at < ? ORDER BY updated_at",
+                      (before,)).fetchall()
+    return [Inactive(int(uid), float(at)) for uid, at in rows]
+
+
+def purge(db: sqlite3.Connection, before: float, expired: float) -> list[Inactive]:
+    """Erase people last seen before `before`, and message records older than `expired`."""
+    gone = inactive(db, before)
+    erase(db, [person.user_id for person in gone])
+    db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (expired,))
+    return gone
+
+
+def key_sample(db: sqlite3.Connection) -> tuple[int, int, str | None]:
+    """(sealed, plain, one sealed blob) over every stored progress blob."""
+    sealed = plain = 0
+    sample: str | None = None
+    for (data,) in db.execute("SELECT data FROM users"):
+        if is_sealed(data):
+            sealed += 1
+            sample = sample or data
+        else:
+            plain += 1
+    return sealed, plain, sample
+
+
+def rotate(db: sqlite3.Connection, cipher: Cipher) -> int:
+    """Seal every progress blob with the cipher's current key; how many."""
+    rows = db.execute("SELECT user_id, data FROM users").fetchall()
+    fresh = [(cipher.rotate(data) if is_sealed(data) else cipher.encrypt(data), uid) for uid, data in rows]
+    db.executemany("UPDATE users SET data = ? WHERE user_id = ?", fresh)
+    return len(fresh)
 
 
 class PrivacyData:
     """Privacy operations on one open store."""
 
-    def __init__(self, store: SqliteProgressStore) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     async def user_tables(self) -> list[str]:
         """Every table with a `user_id` column: where data about a person can be."""
-        rows = await self.store.db.execute_fetchall(USER_TABLES)
-        return [str(row[0]) for row in rows]
+        return await self.store.run(user_tables)
 
     # -- message ids for /hide -----------------------------------------------------------
 
     async def remember(self, user_id: int, messages: list[tuple[int, float, bool]]) -> None:
         """Keep (message id, Telegram date, sent by the bot) of new messages in a user's chat.
 
-        Records past 48 hours are dropped by `forget_expired`, every hour, and not here: a
-        delete on each message scanned all of the person's records (hundreds in a busy
-        chat) twice per update, the biggest cost of a turn under load.
+        They wait in memory for the next write transaction (see `state.store.core`). Records
+        past 48 hours are dropped by `forget_expired`, every hour, and not here: a delete on
+        each message scanned all of the person's records twice per update.
         """
-        if not messages:
-            return
-        async with self.store.transaction() as db:
-            await db.executemany(
-                "INSERT OR IGNORE INTO recent_messages (user_id, message_id, sent_at, from_bot)"
-                " VALUES (?, ?, ?, ?)",
-                [(user_id, mid, at, int(from_bot)) for mid, at, from_bot in messages])
+        self.store.buffer_messages([(user_id, mid, at, int(from_bot)) for mid, at, from_bot in messages])
 
     async def forget_expired(self, now: float) -> int:
         """Drop every record of a message too old for /hide to delete; how many."""
-        async with self.store.transaction() as db:
-            cursor = await db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (now - HIDE_WINDOW,))
-            dropped = max(cursor.rowcount, 0)
-            await cursor.close()
-        return dropped
+        return await self.store.write(lambda db: max(db.execute(
+            "DELETE FROM recent_messages WHERE sent_at < ?", (now - HIDE_WINDOW,)).rowcount, 0))
 
     async def take_recent(self, user_id: int, now: float) -> list[int]:
         """The ids of the user's messages that may still be deleted, newest first.
 
-        All of the user's records are dropped: the messages are about to be deleted, and
-        older ones can no longer be. `now` is never taken as earlier than the newest
-        recorded date, which comes from Telegram's own clock.
+        All of the user's records are dropped (those still buffered too): the messages are
+        about to be deleted, and older ones can no longer be. `now` is never taken as
+        earlier than the newest recorded date, which comes from Telegram's own clock.
         """
-        async with self.store.transaction() as db:
-            rows = list(await db.execute_fetchall(
-                "SELECT message_id, sent_at FROM recent_messages WHERE user_id = ?", (user_id,)))
-            await db.execute("DELETE FROM recent_messages WHERE user_id = ?", (user_id,))
+        rows = await self.store.write(lambda db: take_recent(db, user_id))
         if not rows:
             return []
-        now = max(now, max(float(at) for _, at in rows))
+        now = max(now, max(at for _, at in rows))
         cutoff = now - (HIDE_WINDOW - HIDE_MARGIN)
-        return [int(mid) for mid, at in sorted(rows, key=lambda r: (-r[1], -r[0])) if at > cutoff]
+        return [mid for mid, at in sorted(rows, key=lambda r: (-r[1], -r[0])) if at > cutoff]
 
     # -- seeing and erasing ------------------------------------------------------------------
 
     async def export(self, user_id: int) -> dict[str, Any] | None:
         """Everything stored about a user, as JSON-ready data; None when nothing is."""
+        tables = await self.store.write(lambda db: export(db, user_id))  # buffered ids included
+        if not tables:
+            return None
         found: dict[str, Any] = {"user_id": user_id, "progress": None, "tables": {}}
-        anything = False
-        for table in await self.user_tables():
-            cursor = await self.store.db.execute(
-                f"SELECT * FROM {quoted(table)} WHERE user_id = ?", (user_id,))
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
-            await cursor.close()
-            anything = anything or bool(rows)
-            if table == "users" and rows:  # the progress blob decrypted, its other columns as they are
+        for table, rows in tables.items():
+            if table == "users":  # the progress blob decrypted, its other columns as they are
                 found["progress"] = json.loads(unseal(self.store.cipher, rows[0].pop("data")))
-            if rows:
-                found["tables"][table] = [{k: _plain(v) for k, v in row.items()} for row in rows]
-        return found if anything else None
+            found["tables"][table] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        return found
 
     async def erase(self, user_id: int) -> int:
         """Delete every row about a user, overwrite the bytes, truncate the WAL; rows deleted."""
-        deleted = 0
-        async with self.store.transaction() as db:
-            for table in await self.user_tables():
-                cursor = await db.execute(f"DELETE FROM {quoted(table)} WHERE user_id = ?",
-                                          (user_id,))
-                deleted += max(cursor.rowcount, 0)
-                await cursor.close()
+        self.store.drop_buffered(user_id)
+        deleted = await self.store.write(lambda db: erase(db, [user_id]))
         await self.store.checkpoint()
         return deleted
 
@@ -144,19 +182,12 @@ class PrivacyData:
         """People whose last message is more than `days` days before `now` (none if days <= 0)."""
         if days <= 0:
             return []
-        rows = await self.store.db.execute_fetchall(
-            "SELECT user_id, updated_at FROM users WHERE updated_at < ? ORDER BY updated_at",
-            (now - days * DAY,))
-        return [Inactive(int(uid), float(at)) for uid, at in rows]
+        return await self.store.read(lambda db: inactive(db, now - days * DAY))
 
     async def purge(self, now: float, days: int) -> list[Inactive]:
         """Erase everyone inactive for more than `days` days, and expired message records."""
-        async with self.store.transaction() as db:
-            gone = await self.inactive(now, days)
-            for table in await self.user_tables():
-                await db.executemany(f"DELETE FROM {quoted(table)} WHERE user_id = ?",
-                                     [(person.user_id,) for person in gone])
-            await db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (now - HIDE_WINDOW,))
+        before = now - days * DAY if days > 0 else float("-inf")
+        gone = await self.store.write(lambda db: purge(db, before, now - HIDE_WINDOW))
         await self.store.checkpoint()
         return gone
 
@@ -164,41 +195,31 @@ class PrivacyData:
 
     async def counts(self, now: float) -> dict[str, int]:
         """How many people are stored and how many were active lately."""
-        result: dict[str, int] = {}
-        for label, since in (("users", None), ("active_1d", 1), ("active_7d", 7), ("active_30d", 30)):
-            query = "SELECT count(*) FROM users" + ("" if since is None else " WHERE updated_at >= ?")
-            params = () if since is None else (now - since * DAY,)
-            rows = list(await self.store.db.execute_fetchall(query, params))
-            result[label] = int(rows[0][0])
-        return result
+
+        def count(db: sqlite3.Connection) -> dict[str, int]:
+            result = {"users": int(db.execute("SELECT count(*) FROM users").fetchone()[0])}
+            for days in (1, 7, 30):
+                result[f"active_{days}d"] = int(db.execute(
+                    "SELECT count(*) FROM users WHERE updated_at >= ?", (now - days * DAY,)).fetchone()[0])
+            return result
+
+        return await self.store.read(count)
 
     # -- keys --------------------------------------------------------------------------------
 
     async def key_status(self) -> KeyStatus:
         """Count sealed and plain blobs, and prove the key opens a sealed one (DataKeyError if not)."""
-        sealed = plain = 0
-        sample: str | None = None
-        async with self.store.db.execute("SELECT data FROM users") as cursor:
-            async for (data,) in cursor:
-                if is_sealed(data):
-                    sealed += 1
-                    sample = sample or data
-                else:
-                    plain += 1
+        sealed, plain, sample = await self.store.read(key_sample)
         if sample is not None:
             unseal(self.store.cipher, sample)
         return KeyStatus(sealed, plain)
 
-    async def rotate(self, cipher: DataCipher) -> int:
+    async def rotate(self, cipher: Cipher) -> int:
         """Re-encrypt every progress blob with the cipher's first key (plain ones too)."""
-        async with self.store.transaction() as db:
-            rows = list(await db.execute_fetchall("SELECT user_id, data FROM users"))
-            fresh = [(cipher.rotate(data) if is_sealed(data) else cipher.encrypt(data), uid)
-                     for uid, data in rows]
-            await db.executemany("UPDATE users SET data = ? WHERE user_id = ?", fresh)
+        count = await self.store.write(lambda db: rotate(db, cipher))
         self.store.cipher = cipher
         await self.store.checkpoint()
-        return len(fresh)
+        return count
 
 
 def _plain(value: object) -> object:

@@ -1,30 +1,33 @@
-"""Per-user progress in SQLite, through aiosqlite.
+"""Per-user progress in SQLite: the session a turn reads and writes in one transaction.
 
-One connection is the only writer (the datasette way): WAL journal, `BEGIN IMMEDIATE`
-for every update so its read and write are one transaction, and numbered SQL migrations
-recorded in `schema_migrations`. The database file and its folder are created private
-to their owner, because they hold health-adjacent data about vulnerable people.
+One connection is the only writer (the datasette way), owned by a thread of its own (see
+`state.store.core` and `state.store.connection`): WAL journal, `BEGIN IMMEDIATE` for every
+turn so its read and write are one transaction. A turn costs two hops to that thread,
+whatever it does: the read (BEGIN and one row), then the write and the COMMIT.
+`SqliteProgressStore` also hands out the store's other parts, as the contracts in
+`state.contracts` name them: reminders, privacy, and curriculum-version records.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
-from pathlib import Path
+from functools import cached_property
 
-import aiosqlite
 import orjson
 
-from state.contracts import Event, Progress
-from state.store.connection import Checkpointer, InlineExecution
-from state.store.crypto import DataCipher, seal, unseal
+from state.contracts import Cipher, Event, Nudge, Progress
+from state.store.core import Database, rollback
+from state.store.crypto import seal, unseal
+from state.store.privacy import PrivacyData
+from state.store.reminders import ReminderStore
+from state.store.versions import CurriculumVersions
 
-MIGRATIONS = "migrations"
+__all__ = ["Nudge", "Session", "SqliteProgressStore", "iso_week"]
+
 # A turn's one read: the progress, the week the person was last counted active in, their
 # planned nudge, and whether a reminder found them unreachable (so the turn need not ask
 # with statements of its own: each statement costs more in Python than in SQLite).
@@ -39,24 +42,13 @@ SAVE_ROW = (
 SAVE_ROW_AND_NUDGE = SAVE_ROW + ", nudge_due = excluded.nudge_due, nudge_ref = excluded.nudge_ref"
 COUNT_ACTIVE_WEEK = ("INSERT INTO weekly_active (week, users) VALUES (?, 1)"
                      " ON CONFLICT (week) DO UPDATE SET users = users + 1")
+INSERT_EVENT = "INSERT INTO events (user_id, kind, module, step, detail, at) VALUES (?, ?, ?, ?, ?, ?)"
 
 
 def iso_week(at: float) -> str:
     """The ISO week (UTC) a timestamp falls in, such as "2026-W07"."""
     year, week, _ = datetime.fromtimestamp(at, UTC).isocalendar()
     return f"{year}-W{week:02d}"
-
-
-class InlineConnection(InlineExecution, aiosqlite.Connection):
-    """aiosqlite's connection, each statement run at once on the event loop's thread."""
-
-
-@dataclass(frozen=True)
-class Nudge:
-    """The one nudge planned for someone who stopped mid-module: when, and about which stop."""
-
-    due: float
-    ref: str  # "<module>:<step>"
 
 
 @dataclass
@@ -79,161 +71,93 @@ class Session:
         self.to_save = (progress, events)
 
 
-class SqliteProgressStore:
-    """Progress and events in one SQLite file.
+def read_session(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) -> Session:
+    """A user's row as a session (with no progress for someone new)."""
+    row = db.execute(LOAD_ROW, (user_id,)).fetchone()
+    if row is None:
+        return Session(user_id, None)
+    data, week, nudge_due, nudge_ref, unreachable = row
+    nudge = None if nudge_due is None else Nudge(float(nudge_due), str(nudge_ref))
+    return Session(user_id, Progress.from_json(orjson.loads(unseal(cipher, data))),
+                   week, bool(unreachable), nudge, nudge)
 
-    With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`).
-    """
 
-    def __init__(self, path: Path, cipher: DataCipher | None = None) -> None:
-        self.path = path
-        self.cipher = cipher
-        self._db: aiosqlite.Connection | None = None
-        self._checkpointer: Checkpointer | None = None
-        self._lock = asyncio.Lock()
+def begin_and_read(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) -> Session:
+    """Open the turn's write transaction and read the user's row in it."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        return read_session(db, cipher, user_id)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
-    @property
-    def db(self) -> aiosqlite.Connection:
-        """The open connection."""
-        if self._db is None:
-            raise RuntimeError("the store is not open; call open() first")
-        return self._db
 
-    async def open(self) -> SqliteProgressStore:
-        """Create the file privately if needed, open it and apply migrations."""
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not self.path.exists():
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
-        # Statements run on the event loop's thread: each takes microseconds, far less than
-        # a hop to aiosqlite's thread would (see state.store.connection and docs/performance.md).
-        self._db = await InlineConnection(self.path, isolation_level=None)
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute("PRAGMA synchronous=NORMAL")
-        await self.db.execute("PRAGMA secure_delete=ON")
-        await self.db.execute("PRAGMA busy_timeout=5000")
-        await self.db.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
-        await self.db.execute("PRAGMA journal_size_limit=67108864")  # a restarted WAL shrinks to 64 MB
-        await self._migrate()
-        self._checkpointer = Checkpointer(self.path)
-        self._checkpointer.start()
-        return self
+def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Session) -> None:
+    """Write what the session was asked to save (its row, its week's count, its events)."""
+    if session.to_save is None:
+        return
+    progress, events = session.to_save
+    # vars(): the fields as they are (all JSON types); to_json's deep copy cost 50 µs a turn.
+    # orjson writes the same compact UTF-8 JSON as the json module, 5-15 times faster.
+    data = seal(cipher, orjson.dumps(vars(progress), option=orjson.OPT_NON_STR_KEYS).decode())
+    week = iso_week(progress.updated_at)  # weekly totals only, no history of visits
+    nudge = session.nudge
+    db.execute(SAVE_ROW if nudge == session.stored_nudge else SAVE_ROW_AND_NUDGE,
+               (progress.user_id, data, progress.module, progress.step, progress.version,
+                progress.created_at, progress.updated_at, week,
+                nudge.due if nudge else None, nudge.ref if nudge else None))
+    if week != session.counted_week:  # counted once a week: the row read in this transaction says
+        db.execute(COUNT_ACTIVE_WEEK, (week,))
+    if events:
+        db.executemany(INSERT_EVENT, [(progress.user_id, e.kind, e.module, e.step, e.detail,
+                                       progress.updated_at) for e in events])
 
-    async def close(self) -> None:
-        """Checkpoint the journal and close."""
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
-            self._checkpointer = None
-        if self._db is not None:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            await self._db.close()
-            self._db = None
 
-    async def _migrate(self) -> None:
-        await self.db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations"
-            " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
-        async with self.db.execute("SELECT version FROM schema_migrations") as cursor:
-            done = {row[0] for row in await cursor.fetchall()}
-        folder = resources.files("state.store").joinpath(MIGRATIONS)
-        for item in sorted(folder.iterdir(), key=lambda f: f.name):
-            if not item.name.endswith(".sql"):
-                continue
-            version = int(item.name.split("_", 1)[0])
-            if version in done:
-                continue
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in item.read_text(encoding="utf-8").split(";\n"):
-                    if statement.strip():
-                        await self.db.execute(statement)
-                await self.db.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, datetime('now'))",
-                    (version, item.name))
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
+class SqliteProgressStore(Database):
+    """Progress and events in one SQLite file, and the store's other parts on the same file."""
 
-    async def load(self, user_id: int) -> Progress | None:
-        """A user's progress, or None for someone new."""
-        return (await self._read(user_id)).progress
+    @cached_property
+    def reminders(self) -> ReminderStore:
+        """Reminders, check-ins and unreachable people."""
+        return ReminderStore(self)
 
-    async def _read(self, user_id: int) -> Session:
-        rows = list(await self.db.execute_fetchall(LOAD_ROW, (user_id,)))
-        if not rows:
-            return Session(user_id, None)
-        data, week, nudge_due, nudge_ref, unreachable = rows[0]
-        nudge = None if nudge_due is None else Nudge(float(nudge_due), str(nudge_ref))
-        return Session(user_id, Progress.from_json(orjson.loads(unseal(self.cipher, data))),
-                       week, bool(unreachable), nudge, nudge)
+    @cached_property
+    def privacy(self) -> PrivacyData:
+        """Message ids for /hide; export, erasure, retention and keys."""
+        return PrivacyData(self)
+
+    @cached_property
+    def curricula(self) -> CurriculumVersions:
+        """The fingerprints of the curriculum versions served."""
+        return CurriculumVersions(self)
 
     @asynccontextmanager
     async def session(self, user_id: int) -> AsyncIterator[Session]:
         """Read a user's progress and write it back in one transaction.
 
         Nothing is written unless `Session.save` was called; an exception rolls back.
+        The message ids buffered meanwhile are written in the same transaction.
         """
+        cipher = self.cipher
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
             try:
-                session = await self._read(user_id)
+                session = await self.run(lambda db: begin_and_read(db, cipher, user_id))
                 yield session
-                if session.to_save is not None:
-                    await self._write(session, *session.to_save)
-                await self.db.execute("COMMIT")
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self.run(rollback)
                 raise
+            await self.commit(lambda db: write_session(db, cipher, session), begin=False)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection inside one write transaction, serialised with every other write."""
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-
-    async def checkpoint(self) -> bool:
-        """Copy the WAL into the database file and truncate it to zero bytes.
-
-        With `secure_delete` on, this leaves deleted rows in neither file. False when a
-        reader in another process kept the checkpoint from finishing.
-        """
-        async with self._lock:
-            rows = list(await self.db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
-        return not rows or rows[0][0] == 0
+    async def load(self, user_id: int) -> Progress | None:
+        """A user's progress, or None for someone new."""
+        cipher = self.cipher
+        return (await self.run(lambda db: read_session(db, cipher, user_id))).progress
 
     async def save(self, progress: Progress, events: list[Event]) -> None:
         """Write progress and its events in their own transaction."""
         async with self.session(progress.user_id) as session:
             session.save(progress, events)
 
-    async def _write(self, session: Session, progress: Progress, events: list[Event]) -> None:
-        # vars(): the fields as they are (all JSON types); to_json's deep copy cost 50 µs a turn.
-        # orjson writes the same compact UTF-8 JSON as the json module, 5-15 times faster.
-        data = seal(self.cipher, orjson.dumps(vars(progress), option=orjson.OPT_NON_STR_KEYS).decode())
-        week = iso_week(progress.updated_at)  # weekly totals only, no history of visits
-        nudge = session.nudge
-        await self.db.execute(SAVE_ROW if nudge == session.stored_nudge else SAVE_ROW_AND_NUDGE,
-                              (progress.user_id, data, progress.module, progress.step, progress.version,
-                               progress.created_at, progress.updated_at, week,
-                               nudge.due if nudge else None, nudge.ref if nudge else None))
-        if week != session.counted_week:  # counted once a week: the row read in this transaction says
-            await self.db.execute(COUNT_ACTIVE_WEEK, (week,))
-        if events:
-            await self.db.executemany(
-                "INSERT INTO events (user_id, kind, module, step, detail, at) VALUES (?, ?, ?, ?, ?, ?)",
-                [(progress.user_id, e.kind, e.module, e.step, e.detail, progress.updated_at)
-                 for e in events])
-
     async def count_users(self) -> int:
         """How many people have progress stored."""
-        async with self.db.execute("SELECT count(*) FROM users") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self.run(lambda db: db.execute("SELECT count(*) FROM users").fetchone()[0]))

@@ -1,0 +1,177 @@
+"""The open database every part of the store works on: its writer, checkpoints, and buffered ids.
+
+`Database` owns the file (created private to its owner: it holds health-adjacent data about
+vulnerable people), the writer thread that alone runs statements on it
+(`state.store.connection`), the checkpoint thread (`state.store.checkpoint`), and the
+lock that keeps write transactions one at a time. The store's parts (`state.store.progress`,
+`.reminders`, `.privacy`, `.versions`) hand it jobs: `run` for a job inside whatever
+transaction is open, `read` for one between transactions, `write` for one in a
+transaction of its own.
+
+The ids of messages in a chat (for /hide) are buffered here rather than written each on
+its own: `remember` adds them, and the next write transaction, usually the turn that a
+message starts, writes them with its own rows. So a text message costs one commit, not
+three. A short timer writes what is left when no transaction comes (`FLUSH_AFTER`), and
+`close` writes the rest. A crash loses at most that second's ids: /hide would then leave
+those messages in the chat, which the person can still clear in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Self, TypeVar
+
+from state.contracts import Cipher
+from state.store.checkpoint import Checkpointer
+from state.store.connection import Job, Writer
+from state.store.schema import prepare
+
+log = logging.getLogger("craftbot.store")
+T = TypeVar("T")
+FLUSH_AFTER = 1.0  # seconds a buffered message id may wait for a transaction to carry it
+MessageRow = tuple[int, int, float, int]  # (user id, message id, Telegram date, sent by the bot)
+INSERT_MESSAGES = ("INSERT OR IGNORE INTO recent_messages (user_id, message_id, sent_at, from_bot)"
+                   " VALUES (?, ?, ?, ?)")
+
+
+def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool) -> Job[T]:
+    """`job` then COMMIT (after BEGIN IMMEDIATE unless one is open), buffered message ids first."""
+
+    def run(db: sqlite3.Connection) -> T:
+        if begin:
+            db.execute("BEGIN IMMEDIATE")
+        try:
+            if rows:
+                db.executemany(INSERT_MESSAGES, rows)
+            result = job(db)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return result
+
+    return run
+
+
+def rollback(db: sqlite3.Connection) -> None:
+    """End the open transaction without writing anything (there may be none)."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
+class Database:
+    """One SQLite file, opened for one process that writes (see the module's text).
+
+    With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`).
+    """
+
+    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
+        self.path = path
+        self.cipher = cipher
+        self._writer = Writer(path)
+        self._checkpointer: Checkpointer | None = None
+        self._lock = asyncio.Lock()
+        self._messages: list[MessageRow] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def open(self) -> Self:
+        """Create the file privately if needed, open it, apply migrations, start checkpoints."""
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+            os.chmod(self.path, 0o600)
+        await self._writer.start(prepare)
+        self._checkpointer = Checkpointer(self.path)
+        self._checkpointer.start()
+        return self
+
+    async def close(self) -> None:
+        """Write the buffered message ids, checkpoint the journal to nothing, and close."""
+        if not self._writer.running:
+            return
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        await self.flush()
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
+            self._checkpointer = None
+        await self._writer.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+        await self._writer.stop()
+
+    async def run(self, job: Job[T]) -> T:
+        """Run a job on the connection, inside whatever transaction is open (reads, mostly)."""
+        return await self._writer.run(job)
+
+    async def read(self, job: Job[T]) -> T:
+        """Run a job between write transactions, so that it sees only what was committed."""
+        async with self._lock:
+            return await self._writer.run(job)
+
+    async def write(self, job: Job[T]) -> T:
+        """Run a job in a write transaction of its own, serialised with every other write."""
+        async with self._lock:
+            return await self.commit(job)
+
+    async def commit(self, job: Job[T], *, begin: bool = True) -> T:
+        """`write` for a caller that holds the write lock already: one hop to the writer.
+
+        With `begin=False` the caller's job began the transaction already (a turn's read).
+        """
+        rows, self._messages = self._messages, []
+        try:
+            return await self._writer.run(in_transaction(job, rows, begin=begin))
+        except BaseException:
+            self._messages[:0] = rows  # not written: the next transaction tries again
+            raise
+
+    async def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it to zero bytes, off the event loop.
+
+        With `secure_delete` on, this leaves deleted rows in neither file. False when a
+        reader (another process) kept it from finishing; it is then retried every second
+        until it does, without holding the writer back meanwhile.
+        """
+        if self._checkpointer is None:
+            return False
+        return await self._checkpointer.truncate()
+
+    # -- message ids for /hide, buffered ------------------------------------------------------
+
+    def buffer_messages(self, rows: Sequence[MessageRow]) -> None:
+        """Keep message ids for the next write transaction (at the latest in FLUSH_AFTER seconds)."""
+        self._messages.extend(rows)
+        if self._messages and self._flush_timer is None and self._writer.running:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(FLUSH_AFTER, self._flush_soon)
+
+    def drop_buffered(self, user_id: int) -> None:
+        """Forget the buffered message ids of one user (their data is being erased)."""
+        self._messages = [row for row in self._messages if row[0] != user_id]
+
+    def _flush_soon(self) -> None:
+        self._flush_timer = None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_quietly(), name="craftbot-flush-ids")
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self.flush()
+        except (sqlite3.Error, RuntimeError) as exc:  # kept in the buffer; tried again later
+            log.warning("writing message ids failed: %s", type(exc).__name__)
+            if self._messages and self._writer.running:
+                self.buffer_messages([])
+
+    async def flush(self) -> None:
+        """Write the buffered message ids now (nothing happens when there are none)."""
+        if self._messages:
+            await self.write(lambda db: None)
