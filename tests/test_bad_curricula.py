@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 from tests.test_validation import CASES, build, place
 
 REPO = Path(__file__).resolve().parent.parent

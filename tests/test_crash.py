@@ -37,9 +37,9 @@ from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from state.service.redelivery import current_question
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi_rules import format_text
-from tests.support.botapi_serve import WatchedBotApi
-from tests.support.player import SAMPLE, BotProcess
+from tests.kit.botapi_rules import format_text
+from tests.kit.botapi_serve import WatchedBotApi
+from tests.kit.player import SAMPLE, BotProcess
 
 ROUNDS = int(os.environ.get("CRAFTBOT_CRASH_ROUNDS", "4"))
 PEOPLE = 5

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.player import BotProcess, Player, texts
 
 TESTS = Path(__file__).parent
 

@@ -41,8 +41,8 @@ from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.crypto import unseal
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi_serve import WatchedBotApi
-from tests.support.player import REPO, SAMPLE, BotProcess
+from tests.kit.botapi_serve import WatchedBotApi
+from tests.kit.player import REPO, SAMPLE, BotProcess
 
 EXAMPLES = int(os.environ.get("CRAFTBOT_FUZZ_EXAMPLES", "60"))
 BOT_EXAMPLES = int(os.environ.get("CRAFTBOT_FUZZ_BOT_EXAMPLES", "6"))

@@ -15,8 +15,8 @@ import pytest
 from bot.config import Settings, TelegramSettings
 from bot.logs import JsonFormatter, RedactToken
 from bot.ptb.access import is_admin
-from tests.support.botapi import FakeBotApi
-from tests.support.player import REPO, BotProcess, Player
+from tests.kit.botapi import FakeBotApi
+from tests.kit.player import REPO, BotProcess, Player
 
 TOKEN = "123456:TEST-TOKEN"
 SECRET = TOKEN.split(":")[1]

@@ -13,8 +13,8 @@ import pytest
 
 from state.contracts import Progress
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.player import BotProcess, Player, texts
 from tests.test_privacy import file_bytes
 
 HOUR = 3600.0

@@ -13,8 +13,8 @@ import signal
 from pathlib import Path
 
 from bot.config import BUNDLED_CURRICULUM
-from tests.support.botapi import FakeBotApi
-from tests.support.player import SAMPLE, BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.player import SAMPLE, BotProcess, Player, texts
 
 ADMIN = 4242
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from state.service.clock import FileClock
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.player import BotProcess, Player, texts
 from tests.test_reminders import LA, NY, at, local, practice_curriculum
 
 REVIEW = "Your practice was"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.botapi import FakeBotApi
+from tests.kit.botapi import FakeBotApi
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "tests" / "curriculum"
