@@ -18,8 +18,9 @@ import pytest
 
 from state.service.clock import FileClock
 from tests.kit.botapi import FakeBotApi
+from tests.kit.curricula import practice_curriculum
 from tests.kit.player import BotProcess, Player, texts
-from tests.test_reminders import LA, NY, at, local, practice_curriculum
+from tests.kit.world import LA, NY, at, local
 
 REVIEW = "Your practice was"
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.kit.botapi import FakeBotApi
+from tests.kit.curricula import REPO, SAMPLE
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "tests" / "curriculum"
 # Bot API calls that show the user an answer.
 ANSWERS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument",
                      "sendPhoto", "deleteMessage", "leaveChat"})
