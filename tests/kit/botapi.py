@@ -838,6 +838,11 @@ class FakeBotApi:
         with self._cond:
             return sum(1 for m in self._sent if chat_id is None or m["chat"]["id"] == chat_id)
 
+    def notify(self) -> None:
+        """Wake every `wait_for`, to re-check its predicate (something outside the server changed)."""
+        with self._cond:
+            self._cond.notify_all()
+
     def wait_for(self, predicate: Callable[[FakeBotApi], T], timeout: float = 10.0) -> T:
         """Return the predicate's first truthy value, re-checked on every state change."""
         deadline = time.monotonic() + timeout

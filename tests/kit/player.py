@@ -6,73 +6,14 @@ server, so tests exercise python-telegram-bot's real HTTP stack end to end.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tests.kit.botapi import FakeBotApi
-from tests.kit.curricula import REPO, SAMPLE
 
 # Bot API calls that show the user an answer.
 ANSWERS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument",
                      "sendPhoto", "deleteMessage", "leaveChat"})
-
-
-class BotProcess:
-    """The real `craftbot run` in a subprocess, talking to a FakeBotApi."""
-
-    def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
-                 extra_config: str = "") -> None:
-        self.server = server
-        self.config = workdir / "config.yaml"
-        self.log = workdir / "bot.log"
-        self.config.write_text(
-            "telegram:\n"
-            f"  base_url: {server.base_url}\n"
-            f"  base_file_url: {server.base_file_url}\n"
-            "  poll_timeout: 2\n"
-            "storage:\n"
-            f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
-            "curriculum:\n"
-            f"  path: {curriculum}\n"
-            "logging:\n  level: DEBUG\n" + extra_config, encoding="utf-8")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def database(self) -> Path:
-        """The SQLite file the bot writes."""
-        return self.config.parent / "data" / "bot.sqlite3"
-
-    def start(self) -> BotProcess:
-        """Start the bot and wait until it polls for updates."""
-        polls = sum(1 for method, _ in self.server.calls if method == "getUpdates")
-        env = {**os.environ, "CRAFTBOT_TELEGRAM_TOKEN": self.server.token, "PYTHONUNBUFFERED": "1"}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)],
-                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        self.server.wait_for(
-            lambda s: self._exited() or sum(1 for m, _ in s.calls if m == "getUpdates") > polls,
-            timeout=30)
-        if self._exited():
-            raise RuntimeError(f"bot exited early:\n{self.log.read_text()}")
-        return self
-
-    def _exited(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Stop the bot (SIGTERM: clean; SIGKILL: a crash) and return its exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=30)
-        self.proc = None
-        return code
 
 
 @dataclass
