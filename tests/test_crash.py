@@ -39,12 +39,15 @@ from state.service.redelivery import current_question
 from state.store.progress import SqliteProgressStore
 from tests.kit.botapi_rules import format_text
 from tests.kit.botapi_serve import WatchedBotApi
-from tests.kit.player import SAMPLE, BotProcess
+from tests.kit.bots import BotProcess
+from tests.kit.curricula import SAMPLE
 
 ROUNDS = int(os.environ.get("CRAFTBOT_CRASH_ROUNDS", "4"))
 PEOPLE = 5
 SEED = int(os.environ.get("CRAFTBOT_CRASH_SEED", "20240607"))
 ANSWER = "I will take a short walk after dinner."
+
+pytestmark = pytest.mark.e2e  # a real `craftbot run` process
 
 
 def plain(html: str) -> str:

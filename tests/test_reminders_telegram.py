@@ -18,8 +18,8 @@ import pytest
 
 from state.service.clock import FileClock
 from tests.kit.botapi import FakeBotApi
-from tests.kit.curricula import practice_curriculum
 from tests.kit.bots import InProcessBot
+from tests.kit.curricula import practice_curriculum
 from tests.kit.player import Player, texts
 from tests.kit.world import LA, NY, at, local
 

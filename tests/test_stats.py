@@ -23,7 +23,7 @@ from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.progress import SqliteProgressStore, iso_week
 from tests.kit.cli import craftbot
-from tests.kit.player import SAMPLE
+from tests.kit.curricula import SAMPLE
 from tests.kit.walk import actions, first_answer
 
 DAY = 86400.0

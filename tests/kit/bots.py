@@ -16,6 +16,7 @@ once the bot polls for updates and `stop()` return once it has stopped.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
@@ -85,8 +86,25 @@ class ThreadLoop(asyncio.SelectorEventLoop):
         self.call_soon_threadsafe(callback, *args)
 
 
+class Tracebacks(logging.Handler):
+    """Keeps every log record that carries a traceback (an exception the bot logged)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record if it has a traceback."""
+        if record.exc_info:
+            self.records.append(record)
+
+
 class InProcessBot:
-    """`build_application(...)` run in this process against a FakeBotApi."""
+    """`build_application(...)` run in this process against a FakeBotApi.
+
+    `tracebacks` holds every exception the bot logged while running (as the log file of
+    a `craftbot run` process would show them).
+    """
 
     def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
                  extra_config: str = "") -> None:
@@ -96,17 +114,29 @@ class InProcessBot:
         self._thread: threading.Thread | None = None
         self._loop: ThreadLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self._logged = Tracebacks()
 
     @property
     def database(self) -> Path:
         """The SQLite file the bot writes."""
         return self.config.parent / "data" / "bot.sqlite3"
 
+    @property
+    def tracebacks(self) -> list[logging.LogRecord]:
+        """The log records with a traceback the bot wrote so far."""
+        return list(self._logged.records)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the bot is running (it has not stopped or failed)."""
+        return self._thread is not None and self._thread.is_alive() and self.failure is None
+
     def start(self) -> InProcessBot:
         """Start the bot and wait until it polls for updates."""
         before = polls(self.server)
         self.failure = None
         self._thread = threading.Thread(target=self._run, name="craftbot-in-process", daemon=True)
+        logging.getLogger().addHandler(self._logged)
         self._thread.start()
         self.server.wait_for(lambda s: self.failure is not None or polls(s) > before, timeout=30)
         if self.failure is not None:
@@ -159,6 +189,7 @@ class InProcessBot:
         if self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(timeout=30)
+        logging.getLogger().removeHandler(self._logged)
         assert not self._thread.is_alive(), "the bot did not stop within 30 seconds"
         self._thread = None
         if self.failure is not None:
@@ -180,6 +211,11 @@ class BotProcess:
     def database(self) -> Path:
         """The SQLite file the bot writes."""
         return self.config.parent / "data" / "bot.sqlite3"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is running."""
+        return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> BotProcess:
         """Start the bot and wait until it polls for updates."""
