@@ -141,11 +141,14 @@ class Dialogue:
 
 def command_input(name: str, arg: str = "") -> Command:
     """A slash command as Telegram's door passes it on (`name` without the slash)."""
-    return Command(name.lstrip("/").lower(), arg.strip())
+    return Command(name.lower(), arg.strip())
 
 
 class EngineDriver:
-    """A person talking to the engine itself; time moves `step` seconds before each input."""
+    """A person talking to the engine itself; `now` is the moment of the next input.
+
+    Time moves on `step` seconds after each input (and after an opening shown without one).
+    """
 
     def __init__(self, engine: Engine, progress: Progress, now: float, *, step: float = 60.0,
                  dialogue: Dialogue | None = None) -> None:
@@ -156,9 +159,16 @@ class EngineDriver:
         self.dialogue = dialogue or Dialogue()
 
     def input(self, message: Input) -> Reply:
-        """Hand the engine one input at the next moment; the reply is recorded."""
+        """Hand the engine one input at `now`; the reply is recorded and time moves on."""
+        reply = self.engine.handle(self.progress, message, self.now)
         self.now += self.step
-        return self.dialogue.record(self.engine.handle(self.progress, message, self.now))
+        return self.dialogue.record(reply)
+
+    def opened(self, progress: Progress, reply: Reply) -> Reply:
+        """Go on from a state made without an input (a preview's start) and what it showed."""
+        self.progress = progress
+        self.now += self.step
+        return self.dialogue.record(reply)
 
     def send(self, text: str) -> Reply:
         """Type a message."""
