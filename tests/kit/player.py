@@ -1,7 +1,9 @@
 """A family member at the keyboard of the fake Telegram: types, taps buttons, reads replies.
 
-It also starts and stops the real `craftbot run` process pointed at the fake Bot API
-server, so tests exercise python-telegram-bot's real HTTP stack end to end.
+`Player` has the verbs of the shipped conversation driver (`state.service.driver`):
+`send(text)`, `press(label)` (a button found by the driver's own label rule), `command(name)`
+and `said()`; underneath, it talks to the bot through the fake Bot API server, so tests
+exercise python-telegram-bot's real HTTP stack (the bot itself: `tests.kit.bots`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from state.contracts import Button
+from state.service.driver import find_button
 from tests.kit.botapi import FakeBotApi
 
 # Bot API calls that show the user an answer.
@@ -23,6 +27,7 @@ class Player:
     server: FakeBotApi
     user_id: int
     injected: Any = field(default=None, repr=False)  # what the last `inject` put in the queue
+    read: int = field(default=0, repr=False)  # how many of the bot's messages `said` has returned
 
     @property
     def chat_id(self) -> int:
@@ -67,14 +72,26 @@ class Player:
         return []
 
     def press(self, label: str) -> list[dict[str, Any]]:
-        """Tap the button whose label contains `label` on the latest keyboard."""
-        found = [b for b in self.buttons() if label in b[1]]
-        if not found:
-            raise AssertionError(f"no button {label!r} in {[b[1] for b in self.buttons()]}")
-        message_id, _, data = found[0]
+        """Tap the button labelled `label` on the latest keyboard (else the first containing it).
+
+        NoSuchButton (from the driver) lists the buttons there are when none fits.
+        """
+        shown = self.buttons()
+        wanted = find_button([Button(text, data) for _, text, data in shown], label, partial=True)
+        message_id, _, data = next(b for b in shown if b[2] == wanted.data)
         mark = self._mark()
         self.server.inject_callback(self.user_id, message_id, data)
         return self._since(mark)
+
+    def command(self, name: str, arg: str = "") -> list[dict[str, Any]]:
+        """Send /name (with an argument, if any); return the bot's new messages."""
+        return self.send(f"/{name} {arg}".strip())
+
+    def said(self) -> str:
+        """The texts of the bot's messages since the last call, one message a line."""
+        sent = self.server.sent(self.chat_id)
+        new, self.read = sent[self.read:], len(sent)
+        return texts(new)
 
     def last_text(self) -> str:
         """The text of the bot's latest message in this chat."""
