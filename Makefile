@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run chat test check lint bench bench-quick clean
+.PHONY: run chat test test-fast check lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: lint
 	$(BIN)/craftbot validate --quiet
 	$(BIN)/craftbot test-curriculum --quiet
 	$(BIN)/pytest -q
+
+# The inner loop: every test but those that start a real `craftbot run` process (marked e2e).
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -m "not e2e"
 
 check: test
 

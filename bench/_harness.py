@@ -25,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.botapi_serve import WatchedBotApi  # noqa: E402
+from tests.kit.botapi_serve import WatchedBotApi  # noqa: E402
 
 CURRICULUM = REPO / "curriculum"
 ECHO_BOT = Path(__file__).resolve().parent / "_echo_bot.py"

@@ -45,7 +45,7 @@ from _harness import (
     workdir,
 )
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 
 TARGET_RATIO = 0.8
 

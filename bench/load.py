@@ -31,7 +31,7 @@ from _harness import (
     workdir,
 )
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 
 TARGET_RATE, TARGET_P99_MS = 300.0, 100.0
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _harness import BotUnderTest, Crowd, machine, play_curriculum, proc_rss_mb, seed_database, workdir
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 
 TARGET_MB = 150.0
 

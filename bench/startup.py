@@ -22,7 +22,7 @@ from _harness import CURRICULUM, BotUnderTest, machine, seed_database, workdir
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 
 TARGET_S = 1.0
 

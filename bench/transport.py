@@ -30,7 +30,7 @@ from pathlib import Path
 from _harness import BotUnderTest, machine, median, percentile, play_curriculum, workdir
 from e2e import Phase, run_phase
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 
 TRANSPORTS = {"httpx (PTB's HTTPXRequest)": "craftbot", "aiohttp, whole Messages": "craftbot-aiohttp-whole",
               "aiohttp, lean Messages": "craftbot-aiohttp"}

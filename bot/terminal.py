@@ -3,7 +3,9 @@
 Bot messages are printed as plain text; buttons are numbered, and typing a number presses
 that button. It reads from a pipe as well as a keyboard (`craftbot chat < script.txt`), so
 counselors and tests can script a conversation. When input is piped, each line read is
-echoed after `> ` so the transcript reads like the conversation.
+echoed after `> ` so the transcript reads like the conversation. The conversation itself is
+driven by the shipped driver (`state.service.driver.ServiceDriver`), which records what was
+shown; the numbering of buttons is the terminal's own.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from typing import TextIO
 
 from bot.ptb.privacy import open_store
 from bot.ptb.reminders import Scheduler
-from state.contracts import Button, Command, Input, Message, Press, Reply, TextIn
+from state.contracts import Button, Command, Input, Message, Reply, TextIn
 from state.curriculum.markup import to_plain
 from state.engine.engine import Engine
 from state.service.clock import clock_from_env
 from state.service.conversations import Conversations
+from state.service.driver import Dialogue, ServiceDriver
 from state.service.pacing import Pacer
 from state.service.transcripts import StartError, parse_profile, preview, profile_answers
 
@@ -35,7 +38,9 @@ class TerminalChat:
         self.user_id = user_id
         self.out = out
         self.echo = echo
-        self.language = language  # as Telegram's language_code: the locale a new user gets
+        # A press carries no message text: the terminal has no sent message to edit.
+        self.driver = ServiceDriver(conversations, user_id, language=language,
+                                    dialogue=Dialogue(quote_pressed=False))
         self.farewell = "Bye for now. Your progress is saved."
         self.buttons: list[Button] = []
         self.files: Path | None = None  # a private folder for charts, made when first needed
@@ -84,19 +89,19 @@ class TerminalChat:
             name, _, arg = text[1:].partition(" ")
             return Command(name.lower(), arg.strip())
         if text.isdigit() and 1 <= int(text) <= len(self.buttons):
-            return Press(self.buttons[int(text) - 1].data)
+            return self.driver.dialogue.press_data(self.buttons[int(text) - 1].data)
         return TextIn(text)
 
     async def send(self, message: Input) -> None:
         """Send one input and print the answer."""
-        reply = await self.conversations.handle(self.user_id, message, language=self.language)
+        reply = await self.driver.input(message)
         if reply is not None:
             self.show(reply)
 
     async def run(self, source: TextIO = sys.stdin, opening: Reply | None = None) -> None:
         """Chat until end of input (or /quit); begin with `opening`, or else with /start."""
         if opening is not None:
-            self.show(opening)
+            self.show(self.driver.dialogue.record(opening))
         else:
             await self.send(Command("start"))
         while True:
@@ -124,6 +129,7 @@ class _Terminal:
 
     async def send(self, chat_id: int, message: Message) -> None:
         """Print the reminder."""
+        self.chat.driver.dialogue.show(message)
         self.chat.show_message(message)
         self.chat.out.flush()
 

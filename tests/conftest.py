@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.botapi import FakeBotApi
+from tests.kit.botapi import FakeBotApi
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi_serve import WatchedBotApi
+from tests.kit.botapi_serve import WatchedBotApi
 from tests.test_validation import CASES, build, place
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,6 +69,7 @@ def test_there_are_broken_curricula_to_try() -> None:
 
 
 @pytest.mark.parametrize("case", [*WITH_ERRORS, *(f"fixtures/{name}" for name in FOLDERS)])
+@pytest.mark.e2e
 def test_run_refuses_a_broken_curriculum_and_says_where(case: str, runs: dict[str, Run]) -> None:
     result = runs[case]
     assert result.code == 1, result.stderr

@@ -21,8 +21,8 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 try:
-    from tests.support.botapi import FakeBotApi
-    from tests.support.botapi_rules import png_bytes
+    from tests.kit.botapi import FakeBotApi
+    from tests.kit.botapi_rules import png_bytes
 except ImportError:  # textstat installs a top-level "tests" package that shadows ours
     from support.botapi import FakeBotApi  # type: ignore[no-redef,unused-ignore]
     from support.botapi_rules import png_bytes  # type: ignore[no-redef,unused-ignore]

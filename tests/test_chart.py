@@ -18,8 +18,8 @@ from state.contracts import Command
 from state.engine.between_sessions.checkins import weekly
 from state.reports.chart import REWARDS_COLOR, SOBER_COLOR, STRESS_COLOR, ChartLabels, render_chart
 from state.service.clock import FileClock
-from tests.test_checkins import record
-from tests.test_reminders import NY, REPO, SAMPLE, World, at, make_world, said
+from tests.kit.curricula import REPO, SAMPLE
+from tests.kit.world import NY, World, at, make_world, record, said
 
 
 @pytest.fixture

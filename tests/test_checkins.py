@@ -10,8 +10,7 @@ import pytest
 
 from state.contracts import Command
 from state.engine.between_sessions.checkins import weekly
-from state.store.reminders import CheckinRecord
-from tests.test_reminders import NY, World, at, make_world, said
+from tests.kit.world import World, make_world, record, said
 
 
 @pytest.fixture
@@ -78,11 +77,6 @@ async def test_an_old_check_in_button_moves_nothing(world: World) -> None:
     reply = await world.press(33, "3", first)
     assert "earlier step" in said(reply)
     assert await world.reminders.checkins(33, 0) == []
-
-
-def record(day: str, stress: int | None, sober: int | None, rewards: int | None,
-           period: int = 1) -> CheckinRecord:
-    return CheckinRecord(at(NY, f"{day} 19:00"), day, period, stress, sober, rewards, "unknown")
 
 
 def test_weeks_add_up_from_monday() -> None:

@@ -36,14 +36,17 @@ from state.contracts import Command, Input, Message, Other, Press, Progress, Rep
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi_rules import format_text
-from tests.support.botapi_serve import WatchedBotApi
-from tests.support.player import SAMPLE, BotProcess
+from tests.kit.botapi_rules import format_text
+from tests.kit.botapi_serve import WatchedBotApi
+from tests.kit.bots import BotProcess
+from tests.kit.curricula import SAMPLE
 
 ROUNDS = int(os.environ.get("CRAFTBOT_CRASH_ROUNDS", "4"))
 PEOPLE = 5
 SEED = int(os.environ.get("CRAFTBOT_CRASH_SEED", "20240607"))
 ANSWER = "I will take a short walk after dinner."
+
+pytestmark = pytest.mark.e2e  # a real `craftbot run` process
 
 
 def plain(html: str) -> str:

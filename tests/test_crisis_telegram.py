@@ -1,4 +1,4 @@
-"""The crisis flow, /safetyplan and discreet mode through the real bot process and Bot API."""
+"""The crisis flow, /safetyplan and discreet mode through the real bot (in this process) and the Bot API."""
 
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import InProcessBot
+from tests.kit.player import Player, texts
 
 TESTS = Path(__file__).parent
 
 
 @pytest.fixture
-def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[InProcessBot]:
     """The bot on the sample curriculum plus a short safety-plan module."""
     curriculum = tmp_path / "curriculum"
     shutil.copytree(TESTS / "curriculum", curriculum)
     shutil.copy(TESTS / "data" / "plan_module.yaml", curriculum / "en" / "plan.yaml")
-    process = BotProcess(server, tmp_path, curriculum).start()
+    process = InProcessBot(server, tmp_path, curriculum).start()
     yield process
-    if process.proc is not None:
-        process.stop()
+    process.stop()
     assert server.errors == [], "the bot sent something Telegram would reject"
 
 
@@ -40,7 +40,7 @@ def onboard(player: Player, shared_phone: str) -> None:
     player.press(shared_phone)
 
 
-def test_crisis_flow_and_safety_plan_end_to_end(server: FakeBotApi, bot: BotProcess) -> None:
+def test_crisis_flow_and_safety_plan_end_to_end(server: FakeBotApi, bot: InProcessBot) -> None:
     assert {c["command"] for c in server.commands} >= {"safety", "safetyplan", "discreet"}
     player = Player(server, 4001)
     onboard(player, "No")
@@ -72,7 +72,7 @@ def test_crisis_flow_and_safety_plan_end_to_end(server: FakeBotApi, bot: BotProc
     assert "Who to call: my brother" in texts(replies)
 
 
-def test_discreet_mode_end_to_end(server: FakeBotApi, bot: BotProcess) -> None:
+def test_discreet_mode_end_to_end(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 4002)
     onboard(player, "Yes, maybe")
     assert "Discreet mode is on" in texts(player.send("/discreet"))
@@ -88,7 +88,7 @@ def test_discreet_mode_end_to_end(server: FakeBotApi, bot: BotProcess) -> None:
     assert "number 12" in player.last_text()
 
 
-def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot: BotProcess) -> None:
+def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 4003)
     onboard(player, "No")
     player.send("/menu")

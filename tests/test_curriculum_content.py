@@ -33,7 +33,7 @@ from state.curriculum.schema import (
 from state.engine.engine import Engine
 
 try:
-    from tests.support.walk import Coverage, Starts, explore, onboard
+    from tests.kit.walk import Coverage, Starts, explore, onboard
 except ImportError:  # textstat installs a top-level "tests" package that shadows ours
     from support.walk import Coverage, Starts, explore, onboard  # type: ignore[no-redef,unused-ignore]
 

@@ -31,7 +31,7 @@ from state.service.orders import stored_outbox
 from state.store.crypto import DataCipher, DataKeyError, new_key
 from state.store.progress import SqliteProgressStore
 from state.store.reminders import ReminderStore
-from tests.support.walk import Chat, actions, finish, first_answer, onboard, ready_for
+from tests.kit.walk import Chat, actions, finish, first_answer, onboard, ready_for
 
 TESTS = Path(__file__).parent
 CRISIS = "i want to kill myself"

@@ -5,7 +5,7 @@ presses on the buttons just shown, on old ones and forged ones, stickers, edits,
 updates delivered twice. Two targets:
 
 - the engine and a real SQLite store (`Conversations`, as the bot uses them), many cases;
-- the real `craftbot run` process against the fake Bot API, fewer cases.
+- the real bot (in this process) against the fake Bot API, fewer cases.
 
 Always: no unhandled exception, every update answered (a duplicate stays silent), and each
 person's saved progress is a real place in the curriculum.
@@ -42,8 +42,9 @@ from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.crypto import unseal
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi_serve import WatchedBotApi
-from tests.support.player import REPO, SAMPLE, BotProcess
+from tests.kit.botapi_serve import WatchedBotApi
+from tests.kit.bots import InProcessBot
+from tests.kit.curricula import REPO, SAMPLE
 
 EXAMPLES = int(os.environ.get("CRAFTBOT_FUZZ_EXAMPLES", "60"))
 BOT_EXAMPLES = int(os.environ.get("CRAFTBOT_FUZZ_BOT_EXAMPLES", "6"))
@@ -221,21 +222,21 @@ def test_random_updates_through_engine_and_store(root: Path) -> None:
     run()
 
 
-# ----- the real bot process -------------------------------------------------------------------
+# ----- the real bot, in this process --------------------------------------------------------------
 
 @dataclass
 class Live:
-    """The fake Bot API and the bot process, shared by all cases of the bot fuzz."""
+    """The fake Bot API and the bot, shared by all cases of the bot fuzz."""
 
     server: WatchedBotApi
-    bot: BotProcess
+    bot: InProcessBot
     next_user: int = 9000
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     with WatchedBotApi() as server:
-        bot = BotProcess(server, tmp_path_factory.mktemp("fuzzbot")).start()
+        bot = InProcessBot(server, tmp_path_factory.mktemp("fuzzbot")).start()
         try:
             yield Live(server, bot)
         finally:
@@ -321,13 +322,13 @@ def test_random_updates_through_the_bot_process(live: Live,
         else:
             server.wait_for(lambda s, u=user_id, b=before: s.sent_count(u) > b, timeout=20)
     server.wait_idle()
-    assert live.bot.proc is not None and live.bot.proc.poll() is None, "the bot died"
+    assert live.bot.alive, "the bot died"
     # Old and forged presses may ask for edits Telegram refuses (already edited, already
     # answered); the bot shrugs those off. Everything it sends must be accepted.
     refused = [e for e in server.errors[errors_before:]
                if e["method"] not in ("editMessageText", "editMessageReplyMarkup", "answerCallbackQuery")]
     assert refused == [], "the bot sent something Telegram would reject"
-    assert "Traceback" not in live.bot.log.read_text(), "an unhandled exception in the bot"
+    assert live.bot.tracebacks == [], "an unhandled exception in the bot"
     for user_id in users:
         progress = saved_progress(live.bot.database, user_id)
         if progress is not None:

@@ -26,8 +26,8 @@ from state.curriculum.versions import curriculum_fingerprints
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.progress import SqliteProgressStore
-from tests.support.cli import craftbot
-from tests.support.walk import onboard, walk_through
+from tests.kit.cli import craftbot
+from tests.kit.walk import onboard, walk_through
 
 GOLDEN = Path(__file__).parent / "golden"
 WRITE = os.environ.get("CRAFTBOT_GOLDEN_WRITE") == "1"

@@ -11,7 +11,7 @@ import pytest
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from state.engine.machine import state_name
-from tests.support.cli import craftbot
+from tests.kit.cli import craftbot
 
 REPO = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "curriculum"

@@ -17,7 +17,7 @@ import pytest
 from bot.config import TOKEN_ENV
 from state.service.clock import CLOCK_ENV
 from state.store.crypto import KEY_ENV
-from tests.support.cli import REPO, craftbot
+from tests.kit.cli import REPO, craftbot
 
 README = REPO / "README.md"
 TABLE_HEADING = "## The `craftbot` command"

@@ -15,8 +15,10 @@ import pytest
 from bot.config import Settings, TelegramSettings
 from bot.logs import JsonFormatter, RedactToken
 from bot.ptb.admin import is_admin
-from tests.support.botapi import FakeBotApi
-from tests.support.player import REPO, BotProcess, Player
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import BotProcess
+from tests.kit.curricula import REPO
+from tests.kit.player import Player
 
 TOKEN = "123456:TEST-TOKEN"
 SECRET = TOKEN.split(":")[1]
@@ -29,6 +31,7 @@ def server() -> Iterator[FakeBotApi]:
         yield fake
 
 
+@pytest.mark.e2e
 def test_a_whole_conversation_leaves_no_words_names_or_token_in_the_log(server: FakeBotApi,
                                                                         tmp_path: Path) -> None:
     bot = BotProcess(server, tmp_path).start()  # at DEBUG, the most a log can say
@@ -74,6 +77,7 @@ def test_the_token_is_redacted_from_messages_arguments_and_tracebacks(formatter:
     assert SECRET not in out and TOKEN not in out
 
 
+@pytest.mark.e2e
 def test_a_rejected_token_is_not_printed_at_start(server: FakeBotApi, tmp_path: Path) -> None:
     wrong = "123456:WRONG-SECRET-42"
     bot = BotProcess(server, tmp_path)
@@ -86,6 +90,7 @@ def test_a_rejected_token_is_not_printed_at_start(server: FakeBotApi, tmp_path: 
     assert "WRONG-SECRET-42" not in done.stderr + done.stdout
 
 
+@pytest.mark.e2e
 def test_the_database_its_journal_and_folder_are_private(server: FakeBotApi, tmp_path: Path) -> None:
     old = os.umask(0o022)  # a usual, permissive umask
     try:
@@ -103,6 +108,7 @@ def test_the_database_its_journal_and_folder_are_private(server: FakeBotApi, tmp
         bot.stop()
 
 
+@pytest.mark.e2e
 def test_without_a_data_key_run_warns_loudly(server: FakeBotApi, tmp_path: Path) -> None:
     bot = BotProcess(server, tmp_path).start()
     bot.stop()

@@ -1,4 +1,4 @@
-"""The privacy commands through the real bot process and the fake Bot API: what a user would see."""
+"""The privacy commands through the real bot (in this process) and the fake Bot API: what a user would see."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from state.contracts import Progress
 from state.store.progress import SqliteProgressStore
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import BotProcess, InProcessBot
+from tests.kit.player import Player, texts
 from tests.test_privacy import file_bytes
 
 HOUR = 3600.0
@@ -22,14 +23,13 @@ PHRASE = "Plover-Cardamom-2208"
 
 
 @pytest.fixture
-def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(server, tmp_path)
+def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[InProcessBot]:
+    process = InProcessBot(server, tmp_path)
     config = process.config.read_text()
     process.config.write_text(config.replace("telegram:\n", "telegram:\n  admins: [4004]\n"))
     process.start()
     yield process
-    if process.proc is not None:
-        process.stop()
+    process.stop()
     assert server.errors == [], "the bot sent something Telegram would reject"
 
 
@@ -51,7 +51,7 @@ def rows_about(database: Path, user_id: int) -> int:
 
 
 def test_hide_deletes_the_last_two_days_and_leaves_one_neutral_message(server: FakeBotApi,
-                                                                       bot: BotProcess) -> None:
+                                                                       bot: InProcessBot) -> None:
     clock = {"now": time.time() - 49 * HOUR}
     server.now = lambda: clock["now"]
     player = Player(server, 2001)
@@ -83,7 +83,7 @@ def test_hide_deletes_the_last_two_days_and_leaves_one_neutral_message(server: F
     assert {m["message_id"] for m in server.messages[2001]} == old | {server.sent(2001)[-1]["message_id"]}
 
 
-def test_mydata_sends_a_json_file_and_a_summary(server: FakeBotApi, bot: BotProcess) -> None:
+def test_mydata_sends_a_json_file_and_a_summary(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 2002)
     onboard(player, "Marguerite")
     replies = player.send("/mydata")
@@ -96,7 +96,7 @@ def test_mydata_sends_a_json_file_and_a_summary(server: FakeBotApi, bot: BotProc
     assert "Marguerite" not in texts(replies)
 
 
-def test_delete_twice_confirmed_erases_every_row_and_byte(server: FakeBotApi, bot: BotProcess) -> None:
+def test_delete_twice_confirmed_erases_every_row_and_byte(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 2003)
     onboard(player, PHRASE)
     bystander = Player(server, 2013)
@@ -117,7 +117,7 @@ def test_delete_twice_confirmed_erases_every_row_and_byte(server: FakeBotApi, bo
     assert "CRAFT" in texts(replies)
 
 
-def test_admin_commands_only_for_listed_admins(server: FakeBotApi, bot: BotProcess) -> None:
+def test_admin_commands_only_for_listed_admins(server: FakeBotApi, bot: InProcessBot) -> None:
     onboard(Player(server, 2005))
     stranger = Player(server, 2006)
     onboard(stranger)
@@ -129,6 +129,7 @@ def test_admin_commands_only_for_listed_admins(server: FakeBotApi, bot: BotProce
     assert "2005" not in texts(replies) and "Sam" not in texts(replies)
 
 
+@pytest.mark.e2e
 def test_retention_at_start_erases_inactive_people(server: FakeBotApi, tmp_path: Path) -> None:
     process = BotProcess(server, tmp_path, extra_config="privacy:\n  retention_days: 30\n")
 

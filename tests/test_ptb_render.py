@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.ptb.render import Renderer
 from state.contracts import Button, Message, Reply
 from state.service.conversations import Conversations
-from tests.support.botapi import FakeBotApi
+from tests.kit.botapi import FakeBotApi
 from tests.test_ptb_updater import running, settings_for
 
 PERSON = 3001

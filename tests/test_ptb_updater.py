@@ -3,7 +3,7 @@ getUpdates offset never passes an update that is not handled yet, so a slow upda
 nobody back and is never lost, and one whose handling never finished is fetched again.
 
 The bot is `build_application(...)` as `craftbot run` builds it, polling the fake Bot API
-server (tests/support/botapi.py). A handler added in front of the bot's own (PTB's public
+server (tests/kit/botapi.py). A handler added in front of the bot's own (PTB's public
 `add_handler`) holds one person's update until the test lets it go: a slow chart, a slow
 disk, or, when it ends by cancellation, a process killed in the middle of it.
 """
@@ -30,8 +30,8 @@ from bot.config import (
 from bot.ptb.app import UPDATES, build_application
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
-from tests.support.botapi import FakeBotApi
-from tests.support.player import SAMPLE
+from tests.kit.botapi import FakeBotApi
+from tests.kit.curricula import SAMPLE
 
 SLOW, QUICK = 2001, 2002  # the person whose update is held, and someone writing after them
 

@@ -12,11 +12,17 @@ import shutil
 import signal
 from pathlib import Path
 
+import pytest
+
 from bot.config import BUNDLED_CURRICULUM
-from tests.support.botapi import FakeBotApi
-from tests.support.player import SAMPLE, BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import BotProcess
+from tests.kit.curricula import SAMPLE
+from tests.kit.player import Player, texts
 
 ADMIN = 4242
+
+pytestmark = pytest.mark.e2e  # a real `craftbot run` process
 
 
 def onboard(player: Player) -> None:

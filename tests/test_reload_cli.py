@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from bot.config import BUNDLED_CURRICULUM
-from tests.support.cli import craftbot
-from tests.support.player import SAMPLE
+from tests.kit.cli import craftbot
+from tests.kit.curricula import SAMPLE
 
 # The sample onboarding: consent, name, relationship, substance, two safety questions, phone.
 ONBOARD = ["1", "Sam", "2", "1", "3", "3", "2"]

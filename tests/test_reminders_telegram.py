@@ -1,4 +1,4 @@
-"""Reminders from the real bot process, against the fake Bot API, with the clock in a file.
+"""Reminders from the real bot (in this process), against the fake Bot API, with the clock in a file.
 
 `CRAFTBOT_FAKE_CLOCK_FILE` makes the bot read the time from a file (state/service/clock.py); the
 fake server stamps messages with the same clock. Tests move time by rewriting the file and
@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 
 from state.service.clock import FileClock
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
-from tests.test_reminders import LA, NY, at, local, practice_curriculum
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import InProcessBot
+from tests.kit.curricula import practice_curriculum
+from tests.kit.player import Player, texts
+from tests.kit.world import LA, NY, at, local
 
 REVIEW = "Your practice was"
 
@@ -40,12 +42,11 @@ def server(clock: FileClock) -> Iterator[FakeBotApi]:
 
 
 @pytest.fixture
-def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[InProcessBot]:
     curriculum = practice_curriculum(tmp_path / "curriculum")
-    process = BotProcess(server, tmp_path, curriculum, "reminders:\n  poll_seconds: 0.1\n").start()
+    process = InProcessBot(server, tmp_path, curriculum, "reminders:\n  poll_seconds: 0.1\n").start()
     yield process
-    if process.proc is not None:
-        process.stop()
+    process.stop()
 
 
 def press(player: Player, label: str) -> list[dict[str, Any]]:
@@ -110,7 +111,7 @@ def wait_for_reminder(server: FakeBotApi, chat: int, count: int = 1) -> dict[str
     return reminders_to(server, chat)[count - 1]
 
 
-def test_two_time_zones_a_restart_and_the_review(server: FakeBotApi, bot: BotProcess,
+def test_two_time_zones_a_restart_and_the_review(server: FakeBotApi, bot: InProcessBot,
                                                  clock: FileClock) -> None:
     anna, ben = Player(server, 2001), Player(server, 2002)
     onboard(anna)
@@ -142,7 +143,7 @@ def test_two_time_zones_a_restart_and_the_review(server: FakeBotApi, bot: BotPro
     assert len(reminders_to(server, anna.chat_id)) == 1 and len(reminders_to(server, ben.chat_id)) == 1
 
 
-def test_blocked_user_and_retry_after(server: FakeBotApi, bot: BotProcess, clock: FileClock) -> None:
+def test_blocked_user_and_retry_after(server: FakeBotApi, bot: InProcessBot, clock: FileClock) -> None:
     carl, dana = Player(server, 2003), Player(server, 2004)
     for player in (carl, dana):
         onboard(player)
@@ -177,7 +178,7 @@ def test_blocked_user_and_retry_after(server: FakeBotApi, bot: BotProcess, clock
     assert len(reminders_to(server, dana.chat_id)) == 1
 
 
-def test_snooze_and_the_progress_chart(server: FakeBotApi, bot: BotProcess, clock: FileClock) -> None:
+def test_snooze_and_the_progress_chart(server: FakeBotApi, bot: InProcessBot, clock: FileClock) -> None:
     erin = Player(server, 2005)
     onboard(erin)
     basics(erin)

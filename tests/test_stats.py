@@ -22,9 +22,9 @@ from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.store.progress import SqliteProgressStore, iso_week
-from tests.support.cli import craftbot
-from tests.support.player import SAMPLE
-from tests.support.walk import actions, first_answer
+from tests.kit.cli import craftbot
+from tests.kit.curricula import SAMPLE
+from tests.kit.walk import actions, first_answer
 
 DAY = 86400.0
 IDS = range(880001, 880011)  # ten people; their ids must never show in any output

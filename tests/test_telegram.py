@@ -1,4 +1,7 @@
-"""The real bot process against a local Bot API server: what a family member would see."""
+"""The real bot against a local Bot API server: what a family member would see.
+
+The bot runs in this process (`InProcessBot`); only the crash test starts a real process.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi import FakeBotApi
-from tests.support.player import BotProcess, Player, texts
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import BotProcess, InProcessBot
+from tests.kit.player import Player, texts
 
 
 @pytest.fixture
-def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(server, tmp_path).start()
-    yield process
-    if process.proc is not None:
-        process.stop()
+def bot(server: FakeBotApi, tmp_path: Path) -> Iterator[InProcessBot]:
+    running = InProcessBot(server, tmp_path).start()
+    yield running
+    running.stop()
     assert server.errors == [], "the bot sent something Telegram would reject"
 
 
@@ -36,7 +39,7 @@ def onboard(player: Player) -> None:
     assert "the end of “Getting started”" in texts(replies)
 
 
-def test_onboarding_module_and_resume_after_restart(server: FakeBotApi, bot: BotProcess) -> None:
+def test_onboarding_module_and_resume_after_restart(server: FakeBotApi, bot: InProcessBot) -> None:
     assert {c["command"] for c in server.commands} >= {"start", "menu", "progress", "help", "safety"}
     player = Player(server, 1001)
     onboard(player)
@@ -64,7 +67,7 @@ def test_onboarding_module_and_resume_after_restart(server: FakeBotApi, bot: Bot
     assert "Which of these have you done?" in player.last_text()
 
 
-def test_old_and_forged_buttons_never_move_the_user(server: FakeBotApi, bot: BotProcess) -> None:
+def test_old_and_forged_buttons_never_move_the_user(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 1002)
     onboard(player)
     player.press("Next: Basics")
@@ -86,7 +89,7 @@ def test_old_and_forged_buttons_never_move_the_user(server: FakeBotApi, bot: Bot
     assert any(a.get("callback_query_id") == "forged-1" for a in server.answered_callbacks)
 
 
-def test_stickers_edits_groups_and_duplicates(server: FakeBotApi, bot: BotProcess) -> None:
+def test_stickers_edits_groups_and_duplicates(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 1003)
     player.send("/start")
     replies = player.inject("inject_sticker", 1003)
@@ -114,7 +117,7 @@ def test_stickers_edits_groups_and_duplicates(server: FakeBotApi, bot: BotProces
     assert after_first > before and server.sent_count(1003) == after_first
 
 
-def test_crisis_words_interrupt_a_module_and_lead_back(server: FakeBotApi, bot: BotProcess) -> None:
+def test_crisis_words_interrupt_a_module_and_lead_back(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 1005)
     onboard(player)
     player.press("Next: Basics")
@@ -133,12 +136,18 @@ def test_crisis_words_interrupt_a_module_and_lead_back(server: FakeBotApi, bot: 
     assert "When is the best time to talk?" in player.last_text()
 
 
-def test_a_crash_loses_no_answered_step(server: FakeBotApi, bot: BotProcess) -> None:
+@pytest.mark.e2e
+def test_a_crash_loses_no_answered_step(server: FakeBotApi, tmp_path: Path) -> None:
+    bot = BotProcess(server, tmp_path).start()
     player = Player(server, 1006)
     onboard(player)
     player.press("Next: Basics")
     player.press("Ready")
     bot.stop(signal.SIGKILL)
     bot.start()
-    player.send("/start")
-    assert "How stressed are you today?" in player.last_text()
+    try:
+        player.send("/start")
+        assert "How stressed are you today?" in player.last_text()
+    finally:
+        bot.stop()
+    assert server.errors == [], "the bot sent something Telegram would reject"

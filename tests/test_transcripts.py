@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from state.curriculum.loader import load_curriculum
-from tests.support.cli import craftbot
+from tests.kit.cli import craftbot
 
 REPO = Path(__file__).parent.parent
 SAMPLE = Path(__file__).parent / "curriculum"

@@ -24,7 +24,8 @@ answers that must be stored (`null`: not stored), `at:` where the user must stan
 (`module:step`, or `menu`). Texts are compared with `**`/`__` markup, runs of spaces and
 curly quotes made plain. Every failure names `file:line` of the turn and shows what the bot said.
 
-This module knows nothing of Telegram or the database: it drives `Engine.handle` directly.
+This module knows nothing of Telegram or the database: it drives the engine directly, through
+the shipped conversation driver (`state.service.driver.EngineDriver`).
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from state.contracts import Button, Command, Input, Press, Progress, Reply, TextIn
-from state.curriculum.markup import to_plain
+from state.contracts import Progress, Reply
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import ChoiceStep, ScaleStep, TextStep
 from state.engine.engine import Engine
+from state.service.driver import EngineDriver, NoSuchButton, plain, reply_text
 
 CLOCK_START = 1_800_000_000.0  # transcript time: fixed, one minute per turn
 PROFILE_DEFAULTS: Mapping[str, str] = {
@@ -54,8 +55,6 @@ PROFILE_DEFAULTS: Mapping[str, str] = {
 }
 """Onboarding answers a previewed family member has unless the profile says otherwise
 (only the keys the locale's onboarding actually saves are used)."""
-
-CHECKBOX = re.compile(r"^(✅|▫️)\s*")
 
 
 class StartError(ValueError):
@@ -227,27 +226,34 @@ class Replay:
     def __init__(self, engine: Engine, conversation: Conversation) -> None:
         self.engine = engine
         self.conversation = conversation
-        self.now = CLOCK_START
-        self.buttons: list[Button] = []
-        self.button_html: str | None = None
-        self.reply = Reply()
-        self.progress = engine.new_progress(1, conversation.locale, self.now)
+        progress = engine.new_progress(1, conversation.locale, CLOCK_START)
+        self.driver = EngineDriver(engine, progress, CLOCK_START, step=60)
         self.outcome = Outcome()
+
+    @property
+    def progress(self) -> Progress:
+        """The family member's progress as it stands."""
+        return self.driver.progress
+
+    @property
+    def reply(self) -> Reply:
+        """The bot's latest reply."""
+        return self.driver.dialogue.last
 
     def run(self) -> Outcome:
         """Open the conversation, then play every turn; stop at the first failure."""
         conversation = self.conversation
         try:
             if conversation.start is None:
-                self._receive(self.engine.handle(self.progress, Command("start"), self.now))
+                self.driver.command("start")
             else:
                 profile = dict(conversation.profile)
-                self.progress, reply = preview(self.engine, 1, conversation.locale,
-                                               conversation.start, profile, self.now)
-                self._receive(reply)
+                self.driver.opened(*preview(self.engine, 1, conversation.locale, conversation.start,
+                                            profile, CLOCK_START))
         except StartError as exc:
             self._fail(conversation.line, str(exc))
             return self.outcome
+        self._note_modules()
         for turn in conversation.turns:
             self.outcome.turns += 1
             problems = self._play(turn)
@@ -262,43 +268,28 @@ class Replay:
         self.outcome.failures.append(Failure(self.conversation.file, line, self.conversation.name,
                                              message))
 
-    def _receive(self, reply: Reply) -> None:
-        self.reply = reply
-        if reply.edit is not None and reply.edit.buttons:
-            self.buttons = [b for row in reply.edit.buttons for b in row]
-            self.button_html = reply.edit.html
-        for message in reply.messages:
-            if message.buttons:
-                self.buttons = [b for row in message.buttons for b in row]
-                self.button_html = message.html
+    def _note_modules(self) -> None:
         if self.progress.module:
             self.outcome.modules.add(self.progress.module)
         self.outcome.modules.update(self.progress.started)
 
     def _play(self, turn: Exchange) -> list[tuple[int, str]]:
         if turn.action is not None:
-            message = self._input(turn)
-            if isinstance(message, str):
-                return [(turn.line_of(turn.action), message)]
-            self.now += 60
-            self._receive(self.engine.handle(self.progress, message, self.now))
+            try:
+                self._act(turn)
+            except NoSuchButton as exc:
+                return [(turn.line_of(turn.action), str(exc))]
+            self._note_modules()
         return self._check(turn)
 
-    def _input(self, turn: Exchange) -> Input | str:
+    def _act(self, turn: Exchange) -> None:
         if turn.action == "say":
-            return TextIn(turn.value)
-        if turn.action == "command":
+            self.driver.send(turn.value)
+        elif turn.action == "command":
             name, _, arg = turn.value.partition(" ")
-            return Command(name.lower(), arg.strip())
-        wanted = plain(turn.value)
-        for button in self.buttons:
-            if plain(CHECKBOX.sub("", button.label)) in (wanted, plain(CHECKBOX.sub("", turn.value))):
-                return Press(button.data, self.button_html)
-        for button in self.buttons:  # forgive a difference of case only
-            if plain(CHECKBOX.sub("", button.label)).casefold() == wanted.casefold():
-                return Press(button.data, self.button_html)
-        shown = " ".join(f"[{b.label}]" for b in self.buttons) or "(none)"
-        return f'there is no button "{turn.value}" to press\n  the buttons are: {shown}'
+            self.driver.command(name, arg)
+        else:
+            self.driver.press(turn.value)
 
     def _check(self, turn: Exchange) -> list[tuple[int, str]]:
         """Every check of the turn that the reply or the saved progress does not meet."""
@@ -318,28 +309,6 @@ class Replay:
         if turn.at is not None and here != turn.at:
             found.append((turn.line_of("at"), f"expected to be at {turn.at}, but the user is at {here}"))
         return sorted(found)
-
-
-def plain(text: str) -> str:
-    """Text as compared: markup and curly quotes made plain, runs of white space one space.
-
-    So an expectation copied from the YAML (with `**bold**`) matches what the user sees.
-    """
-    for curly, straight in (("**", ""), ("__", ""), ("’", "'"), ("‘", "'"), ("“", '"'), ("”", '"')):
-        text = text.replace(curly, straight)
-    return " ".join(text.split())
-
-
-def reply_text(reply: Reply) -> str:
-    """What the family member sees of a reply: the toast, each message and its buttons."""
-    lines = [f"({reply.toast})"] if reply.toast else []
-    for message in reply.messages:
-        lines.append(to_plain(message.html))
-        lines.extend("  [" + "] [".join(b.label for b in row) + "]" for row in message.buttons)
-    if not reply.messages and reply.edit is not None and reply.edit.buttons:
-        lines.append("(no new message; the buttons changed)")
-        lines.extend("  [" + "] [".join(b.label for b in row) + "]" for row in reply.edit.buttons)
-    return "\n".join(lines)
 
 
 def _quote(said: str) -> str:

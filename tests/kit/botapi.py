@@ -19,7 +19,7 @@ import time
 import zlib
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 from aiohttp import web
 
@@ -137,7 +137,7 @@ class FakeBotApi:
         self._event: asyncio.Event | None = None
 
     # ----- lifecycle -------------------------------------------------------------------------
-    def start(self) -> FakeBotApi:
+    def start(self) -> Self:
         """Bind a free port on 127.0.0.1 and serve from a daemon thread."""
         if self._thread is not None:
             return self
@@ -189,7 +189,7 @@ class FakeBotApi:
         loop.close()
         self._thread = self._loop = None
 
-    def __enter__(self) -> FakeBotApi:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
@@ -837,6 +837,11 @@ class FakeBotApi:
         """How many messages the bot has sent (to ``chat_id``): the mark for ``wait_for_sent``."""
         with self._cond:
             return sum(1 for m in self._sent if chat_id is None or m["chat"]["id"] == chat_id)
+
+    def notify(self) -> None:
+        """Wake every `wait_for`, to re-check its predicate (something outside the server changed)."""
+        with self._cond:
+            self._cond.notify_all()
 
     def wait_for(self, predicate: Callable[[FakeBotApi], T], timeout: float = 10.0) -> T:
         """Return the predicate's first truthy value, re-checked on every state change."""

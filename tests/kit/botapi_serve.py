@@ -8,7 +8,7 @@ when a reply has come, without polling the recordings (which copy everything the
 
 Run on its own, it is a fake Telegram in a terminal, for trying the real bot by hand:
 
-    .venv/bin/python -m tests.support.botapi_serve     # prints the config lines the bot needs
+    .venv/bin/python -m tests.kit.botapi_serve     # prints the config lines the bot needs
     CRAFTBOT_TELEGRAM_TOKEN=123456:TEST-TOKEN craftbot run --config <a config with them>
 
 then type messages; a number presses that button of the bot's latest keyboard.
@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support.botapi import FakeBotApi
+from tests.kit.botapi import FakeBotApi
 
 Msg = dict[str, Any]
 Listener = Callable[[str, int, Msg], None]

@@ -38,6 +38,7 @@ from state.curriculum.schema import (
 )
 from state.engine.engine import Engine
 from state.engine.machine import CurriculumMachine, module_edges
+from state.service.driver import Dialogue, EngineDriver
 from state.service.transcripts import PROFILE_DEFAULTS, prerequisites
 
 DEFAULT_PROFILE: Mapping[str, str] = PROFILE_DEFAULTS
@@ -98,18 +99,31 @@ def tap(engine: Engine) -> StepTap:
 
 
 class Chat:
-    """One person talking to the engine; keeps what they were shown and where they went."""
+    """One person talking to the engine; keeps what they were shown and where they went.
+
+    It builds on the shipped driver (`EngineDriver`): `driver.press(label)` taps a button by
+    its label; `press(data)` here taps one by its callback data, as the walks enumerate them.
+    """
 
     def __init__(self, engine: Engine, progress: Progress | None = None, *, user_id: int = 1,
-                 now: float = 1_000.0) -> None:
+                 now: float = 1_000.0, dialogue: Dialogue | None = None) -> None:
         self.engine = engine
         self.tap = tap(engine)
-        self.progress = progress or engine.new_progress(user_id, "en", now)
-        self.now = now
-        self.last: Reply = Reply()
+        progress = progress or engine.new_progress(user_id, "en", now)
+        # Each input comes a second after the one before; the first a second after `now`.
+        self.driver = EngineDriver(engine, progress, now + 1.0, step=1.0, dialogue=dialogue)
         self.shown: list[Shown] = []
         self.visited: list[tuple[str, str]] = []
-        self.keyboards: dict[str, str] = {}  # callback data -> html of the message it is under
+
+    @property
+    def progress(self) -> Progress:
+        """The person's progress as it stands."""
+        return self.driver.progress
+
+    @property
+    def last(self) -> Reply:
+        """The engine's latest reply."""
+        return self.driver.dialogue.last
 
     @property
     def content(self) -> LocaleContent:
@@ -119,10 +133,8 @@ class Chat:
     def clone(self) -> Chat:
         """An independent copy of this chat; the progress goes through JSON like the store's."""
         data = json.loads(json.dumps(vars(self.progress)))
-        copy = Chat(self.engine, Progress.from_json(data), now=self.now)
-        copy.last = self.last
-        copy.keyboards = dict(self.keyboards)
-        return copy
+        return Chat(self.engine, Progress.from_json(data), now=self.driver.now - self.driver.step,
+                    dialogue=self.driver.dialogue.copy())
 
     def send(self, message: Input) -> Reply:
         """Send one input; record the messages shown and the steps passed.
@@ -131,13 +143,12 @@ class Chat:
         does, so the engine can edit that message instead of sending the step again.
         """
         if isinstance(message, Press) and message.message_html is None:
-            message = Press(message.data, self.keyboards.get(message.data))
+            message = self.driver.dialogue.press_data(message.data)
         module = self.progress.module
         visit = Visit()
         self.tap.sink = visit
-        self.now += 1.0
         try:
-            reply = self.engine.handle(self.progress, message, self.now)
+            reply = self.driver.input(message)
         finally:
             self.tap.sink = None
         for event in reply.events:
@@ -146,10 +157,6 @@ class Chat:
         owner = module or self.progress.module
         self.shown += [Shown(owner, to_plain(m.html)) for m in reply.messages]
         self.visited += visit.steps
-        self.last = reply
-        carriers = [*reply.messages, *([reply.edit] if reply.edit else [])]
-        if any(m.buttons for m in carriers):
-            self.keyboards = {b.data: m.html for m in carriers for row in m.buttons for b in row}
         return reply
 
     def press(self, data: str) -> Reply:

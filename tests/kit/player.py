@@ -1,79 +1,23 @@
 """A family member at the keyboard of the fake Telegram: types, taps buttons, reads replies.
 
-It also starts and stops the real `craftbot run` process pointed at the fake Bot API
-server, so tests exercise python-telegram-bot's real HTTP stack end to end.
+`Player` has the verbs of the shipped conversation driver (`state.service.driver`):
+`send(text)`, `press(label)` (a button found by the driver's own label rule), `command(name)`
+and `said()`; underneath, it talks to the bot through the fake Bot API server, so tests
+exercise python-telegram-bot's real HTTP stack (the bot itself: `tests.kit.bots`).
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from tests.support.botapi import FakeBotApi
+from state.contracts import Button
+from state.service.driver import find_button
+from tests.kit.botapi import FakeBotApi
 
-REPO = Path(__file__).resolve().parents[2]
-SAMPLE = REPO / "tests" / "curriculum"
 # Bot API calls that show the user an answer.
 ANSWERS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument",
                      "sendPhoto", "deleteMessage", "leaveChat"})
-
-
-class BotProcess:
-    """The real `craftbot run` in a subprocess, talking to a FakeBotApi."""
-
-    def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
-                 extra_config: str = "") -> None:
-        self.server = server
-        self.config = workdir / "config.yaml"
-        self.log = workdir / "bot.log"
-        self.config.write_text(
-            "telegram:\n"
-            f"  base_url: {server.base_url}\n"
-            f"  base_file_url: {server.base_file_url}\n"
-            "  poll_timeout: 2\n"
-            "storage:\n"
-            f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
-            "curriculum:\n"
-            f"  path: {curriculum}\n"
-            "logging:\n  level: DEBUG\n" + extra_config, encoding="utf-8")
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def database(self) -> Path:
-        """The SQLite file the bot writes."""
-        return self.config.parent / "data" / "bot.sqlite3"
-
-    def start(self) -> BotProcess:
-        """Start the bot and wait until it polls for updates."""
-        polls = sum(1 for method, _ in self.server.calls if method == "getUpdates")
-        env = {**os.environ, "CRAFTBOT_TELEGRAM_TOKEN": self.server.token, "PYTHONUNBUFFERED": "1"}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)],
-                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        self.server.wait_for(
-            lambda s: self._exited() or sum(1 for m, _ in s.calls if m == "getUpdates") > polls,
-            timeout=30)
-        if self._exited():
-            raise RuntimeError(f"bot exited early:\n{self.log.read_text()}")
-        return self
-
-    def _exited(self) -> bool:
-        return self.proc is not None and self.proc.poll() is not None
-
-    def stop(self, sig: int = signal.SIGTERM) -> int:
-        """Stop the bot (SIGTERM: clean; SIGKILL: a crash) and return its exit code."""
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=30)
-        self.proc = None
-        return code
 
 
 @dataclass
@@ -83,6 +27,7 @@ class Player:
     server: FakeBotApi
     user_id: int
     injected: Any = field(default=None, repr=False)  # what the last `inject` put in the queue
+    read: int = field(default=0, repr=False)  # how many of the bot's messages `said` has returned
 
     @property
     def chat_id(self) -> int:
@@ -127,14 +72,26 @@ class Player:
         return []
 
     def press(self, label: str) -> list[dict[str, Any]]:
-        """Tap the button whose label contains `label` on the latest keyboard."""
-        found = [b for b in self.buttons() if label in b[1]]
-        if not found:
-            raise AssertionError(f"no button {label!r} in {[b[1] for b in self.buttons()]}")
-        message_id, _, data = found[0]
+        """Tap the button labelled `label` on the latest keyboard (else the first containing it).
+
+        NoSuchButton (from the driver) lists the buttons there are when none fits.
+        """
+        shown = self.buttons()
+        wanted = find_button([Button(text, data) for _, text, data in shown], label, partial=True)
+        message_id, _, data = next(b for b in shown if b[2] == wanted.data)
         mark = self._mark()
         self.server.inject_callback(self.user_id, message_id, data)
         return self._since(mark)
+
+    def command(self, name: str, arg: str = "") -> list[dict[str, Any]]:
+        """Send /name (with an argument, if any); return the bot's new messages."""
+        return self.send(f"/{name} {arg}".strip())
+
+    def said(self) -> str:
+        """The texts of the bot's messages since the last call, one message a line."""
+        sent = self.server.sent(self.chat_id)
+        new, self.read = sent[self.read:], len(sent)
+        return texts(new)
 
     def last_text(self) -> str:
         """The text of the bot's latest message in this chat."""
