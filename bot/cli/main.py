@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.cli import privacy, safety, stats, transcripts
 from bot.config import BUNDLED_CURRICULUM, TOKEN_ENV, Settings, load_settings
+from bot.config_errors import ConfigError
 from bot.documents import book, graph
 from bot.ptb.privacy import check_at_start, open_store
 from state.curriculum.diagnostics import CurriculumError
@@ -94,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         return book.cmd_book(args, BUNDLED_CURRICULUM)
     if args.command == "safety":
         return safety.run(args)
-    settings = load_settings(args.config)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(*exc.lines, sep="\n", file=sys.stderr)
+        return 2
     try:
         if args.command in privacy.COMMANDS:
             return privacy.run(args, settings)
