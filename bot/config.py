@@ -3,7 +3,7 @@
 Every key is documented in `config.example.yaml` (a test checks it), and every key can be set
 from the environment as `CRAFTBOT_SECTION__KEY` (`CRAFTBOT_TELEGRAM__ADMINS=[1, 2]`), which wins
 over the file. `CRAFTBOT_TELEGRAM_TOKEN` wins over both for the token. Problems are reported as
-a `ConfigError`, one line each with its file:line or variable (`bot.config_errors`).
+a `ConfigError`, one line each with its file:line or variable (`bot.config_sources`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvironmentParseError
 
-from bot.config_errors import (
+from bot.config_sources import (
     ENV_NESTING,
     ENV_PREFIX,
     ConfigError,
@@ -25,6 +25,7 @@ from bot.config_errors import (
     problems,
     read_yaml,
     unparsable,
+    without_overridden,
 )
 from state.engine.safety.detection import US_RESOURCES, Resource
 
@@ -174,6 +175,7 @@ def load_settings(path: Path | None) -> Settings:
         data = {}
     if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
         raise ConfigError([f"{path}:1: expected sections such as `telegram:` and `storage:`"])
+    without_overridden(data, Settings, os.environ)
     try:
         settings = Settings(**data)
     except EnvironmentParseError:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bot.cli import privacy, safety, stats, transcripts
 from bot.config import BUNDLED_CURRICULUM, TOKEN_ENV, Settings, load_settings
-from bot.config_errors import ConfigError
+from bot.config_sources import ConfigError
 from bot.documents import book, graph
 from bot.ptb.privacy import check_at_start, open_store
 from state.curriculum.diagnostics import CurriculumError

@@ -1,8 +1,9 @@
-"""Settings problems as one line each: where (file:line, or the environment variable) and what.
+"""Where settings come from (the YAML file, the environment), and their problems as one line each.
 
-A line reads `config.yaml:17: telegram.admins: expected a list (Telegram user ids ...)`. The
-file's lines come from the YAML nodes' marks; a setting from the environment is named by its
-variable, `CRAFTBOT_SECTION__KEY`. Values are never repeated back: one of them may be the token.
+The environment names a setting `CRAFTBOT_SECTION__KEY` and replaces the file's value of it. A
+problem's line says where (file:line, or the variable) and what, as in
+`config.yaml:17: telegram.admins: expected a list ... (Telegram user ids ...)`. The file's lines
+come from the YAML nodes' marks. Values are never repeated back: one of them may be the token.
 """
 
 from __future__ import annotations
@@ -60,6 +61,31 @@ def env_paths(environ: Mapping[str, str]) -> dict[tuple[str, ...], str]:
     """The settings paths that the environment's CRAFTBOT_ variables name, to their names."""
     return {tuple(name[len(ENV_PREFIX):].lower().split(ENV_NESTING)): name
             for name in environ if name.upper().startswith(ENV_PREFIX)}
+
+
+def without_overridden(data: dict[str, Any], model: type[BaseModel], environ: Mapping[str, str]) -> None:
+    """Drop from the file's data each setting the environment sets, so the variable replaces it whole.
+
+    (Merged instead, a variable's crisis resources would join the file's rather than replace them.)
+    """
+    for path in env_paths(environ):
+        setting = _setting_of(model, path)
+        holder: Any = data
+        for part in setting[:-1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if setting and isinstance(holder, dict):
+            holder.pop(setting[-1], None)
+
+
+def _setting_of(model: type[BaseModel], path: tuple[str, ...]) -> tuple[str, ...]:
+    """The part of a variable's path that names a setting: sections opened, up to the first value."""
+    for depth in range(1, len(path) + 1):
+        field = field_at(model, path[:depth])
+        if field is None:
+            return ()
+        if not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return path[:depth]
+    return ()
 
 
 def from_environment(loc: Loc, environ: Mapping[str, str]) -> str | None:
