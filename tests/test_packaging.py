@@ -100,7 +100,8 @@ def test_installed_craftbot_runs_the_bot_and_the_health_check_sees_it(installed:
                                                                       server: FakeBotApi) -> None:
     database = tmp_path / "data" / "craftbot.sqlite3"
     env = {**clean_env(tmp_path), "CRAFTBOT_TELEGRAM_TOKEN": server.token,
-           "CRAFTBOT_TELEGRAM__BASE_URL": server.base_url, "CRAFTBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
+           "CRAFTBOT_TELEGRAM__BASE_URL": server.base_url,
+           "CRAFTBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
            "CRAFTBOT_TELEGRAM__POLL_TIMEOUT": "1", "CRAFTBOT_STORAGE__DATABASE": str(database)}
     check = [str(installed / "python"), *healthcheck()[1:]]
     assert run(*check, cwd=tmp_path, env=env).returncode != 0  # no database yet: unhealthy
