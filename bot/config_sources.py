@@ -18,7 +18,6 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
 
 ENV_PREFIX = "CRAFTBOT_"
 ENV_NESTING = "__"
@@ -137,7 +136,7 @@ def _child(node: yaml.Node | None, part: str | int) -> tuple[yaml.Node, yaml.Nod
     return None
 
 
-def describe(error: ErrorDetails, model: type[BaseModel]) -> str:
+def describe(error: Mapping[str, Any], model: type[BaseModel]) -> str:
     """`telegram.admins: expected a list, ... (what the setting is)` for one pydantic error."""
     loc = error["loc"]
     what = PHRASES.get(error["type"]) or error["msg"].replace("Input should be", "should be")

@@ -42,9 +42,10 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "transitions": ("state.engine.machine",),
     "rapidfuzz": ("state.engine.safety",),
     "matplotlib": ("state.reports.chart",),
-    "pydantic": ("state.curriculum", "bot.config"),
+    "pydantic": ("state.curriculum", "bot.config", "bot.config_sources"),
     "pydantic_core": ("state.curriculum",),
-    "yaml": ("state.curriculum", "bot.config", "bot.cli"),
+    "pydantic_settings": ("bot.config",),
+    "yaml": ("state.curriculum", "bot.config", "bot.config_sources", "bot.cli"),
 }
 
 
