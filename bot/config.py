@@ -1,22 +1,51 @@
-"""Settings: declared here as data with defaults and help, read once from YAML at start.
+"""Settings: declared here as data with defaults and help, read once at start from YAML and the environment.
 
-Every key is documented in `config.example.yaml` (a test checks it). Secrets come from the
-environment: `CRAFTBOT_TELEGRAM_TOKEN` wins over `telegram.token` in the file.
+Every key is documented in `config.example.yaml` (a test checks it), and every key can be set
+from the environment as `CRAFTBOT_SECTION__KEY` (`CRAFTBOT_TELEGRAM__ADMINS=[1, 2]`), which wins
+over the file. `CRAFTBOT_TELEGRAM_TOKEN` wins over both for the token. Problems are reported as
+a `ConfigError`, one line each with its file:line or variable (`bot.config_sources`).
 """
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as EnvironmentParseError
 
+from bot.config_sources import (
+    ENV_NESTING,
+    ENV_PREFIX,
+    ConfigError,
+    from_environment,
+    problems,
+    read_yaml,
+    unparsable,
+    without_overridden,
+)
 from state.engine.safety.detection import US_RESOURCES, Resource
 
 REPO = Path(__file__).resolve().parent.parent
-BUNDLED_CURRICULUM = REPO / "curriculum"
 TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
+
+
+def bundled_curriculum() -> Path:
+    """The curriculum shipped with craftbot: bot/curriculum in an installed wheel, else the clone's.
+
+    The repository keeps it at the top level (curriculum/, YAML only); setup.py ships that folder
+    inside the wheel as bot/curriculum, so an installed craftbot finds it beside its code.
+    """
+    shipped = files("bot") / "curriculum"
+    if isinstance(shipped, Path) and shipped.is_dir():
+        return shipped
+    return REPO / "curriculum"
+
+
+BUNDLED_CURRICULUM = bundled_curriculum()
 
 
 class Section(BaseModel):
@@ -106,8 +135,10 @@ class ReminderSettings(Section):
     workers: int = Field(default=8, ge=1, le=64, description="reminders being sent at the same time")
 
 
-class Settings(Section):
-    """All settings."""
+class Settings(BaseSettings):
+    """All settings: the environment's CRAFTBOT_SECTION__KEY variables over the file's keys."""
+
+    model_config = SettingsConfigDict(extra="forbid", env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_NESTING)
 
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
@@ -117,6 +148,16 @@ class Settings(Section):
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
 
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
+                                   init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the file (passed in as keyword arguments); no .env files."""
+        return env_settings, init_settings
+
     @property
     def token(self) -> str:
         """The bot token: from the environment if set, else from the file."""
@@ -124,14 +165,35 @@ class Settings(Section):
 
 
 def load_settings(path: Path | None) -> Settings:
-    """Read settings from a YAML file (or defaults when no file is given)."""
-    if path is None:
-        return Settings()
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    settings = Settings.model_validate(data)
-    base = path.resolve().parent
-    if not settings.storage.database.is_absolute():
-        settings.storage.database = base / settings.storage.database
-    if not settings.curriculum.path.is_absolute() and "path" in data.get("curriculum", {}):
-        settings.curriculum.path = base / settings.curriculum.path
+    """Read settings from a YAML file (or only the environment and defaults when none is given).
+
+    Raises ConfigError with one line per problem. Relative paths in the file are relative to
+    the file; relative paths from the environment, to the working directory.
+    """
+    data, root = read_yaml(path) if path is not None else ({}, None)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict) or not all(isinstance(key, str) for key in data):
+        raise ConfigError([f"{path}:1: expected sections such as `telegram:` and `storage:`"])
+    without_overridden(data, Settings, os.environ)
+    try:
+        settings = Settings(**data)
+    except EnvironmentParseError:
+        lines = unparsable(Settings, os.environ) or [f"{ENV_PREFIX}...: a variable cannot be read"]
+        raise ConfigError(lines) from None
+    except ValidationError as exc:
+        raise ConfigError(problems(exc, Settings, path, root, os.environ)) from None
+    if path is not None:
+        _relative_to(path.resolve().parent, settings, data)
     return settings
+
+
+def _relative_to(base: Path, settings: Settings, data: dict[str, Any]) -> None:
+    """Anchor the file's relative paths (and the default database) at the file's folder."""
+    database = settings.storage.database
+    if not database.is_absolute() and not from_environment(("storage", "database"), os.environ):
+        settings.storage.database = base / database
+    curriculum = settings.curriculum.path
+    in_file = "path" in (data.get("curriculum") or {})
+    if not curriculum.is_absolute() and in_file and not from_environment(("curriculum", "path"), os.environ):
+        settings.curriculum.path = base / curriculum

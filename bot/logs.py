@@ -60,7 +60,7 @@ def setup_logging(level: str, fmt: str, token: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "aiosqlite"):
+    for noisy in ("httpx", "httpcore", "telegram.ext.Updater"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     telegram = logging.getLogger("telegram")  # its DEBUG records carry message text
     telegram.setLevel(max(logging.INFO, root.level))

@@ -34,17 +34,19 @@ SUBROOMS_OF = {"state.engine": {"state.engine.safety", "state.engine.between_ses
 # third-party package -> the rooms (module prefixes) that may import it
 OWNERS: dict[str, tuple[str, ...]] = {
     "telegram": ("bot.ptb",),
-    "aiohttp": ("bot.ptb.transport",),
-    "aiosqlite": ("state.store",),
+    "aiohttp": (),  # the fake Bot API server in tests only
+    "aiosqlite": (),  # not used: the store owns one sqlite3 connection on a writer thread
+    "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
     "orjson": ("state.store",),
     "cryptography": ("state.store.crypto",),
     "transitions": ("state.engine.machine",),
     "rapidfuzz": ("state.engine.safety",),
     "matplotlib": ("state.reports.chart",),
-    "pydantic": ("state.curriculum", "bot.config"),
+    "pydantic": ("state.curriculum", "bot.config", "bot.config_sources"),
     "pydantic_core": ("state.curriculum",),
-    "yaml": ("state.curriculum", "bot.config", "bot.cli"),
+    "pydantic_settings": ("bot.config",),
+    "yaml": ("state.curriculum", "bot.config", "bot.config_sources", "bot.cli"),
 }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from bot.cli import book, chat, graph, privacy, run, safety, stats, transcripts, validate
+from bot.config_sources import ConfigError
 from state.store.crypto import DataKeyError
 
 DESCRIPTION = """\
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return HANDLERS[args.command](args)
+    except ConfigError as exc:  # settings mistakes: one line each, exit 2
+        print(*exc.lines, sep="\n", file=sys.stderr)
+        return 2
     except DataKeyError as exc:  # a missing or wrong data key is the operator's to fix: one line
         print(f"craftbot: {exc}", file=sys.stderr)
         return 1
