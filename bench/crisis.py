@@ -99,10 +99,10 @@ def main() -> None:
         texts += [t for _, t in rows]
         report(f"tuning/{path.name} (in-sample)", rows, detector, misses=args.misses)
     if args.heldout:
-        for path in sorted((DATA / "heldout").glob("*.tsv")):
+        for path in sorted(DATA.glob("heldout*/*.tsv")):  # every frozen set, the second one too
             rows = read_set(path)
             texts += [t for _, t in rows]
-            report(f"heldout/{path.name}", rows, detector, misses=False)
+            report(f"{path.parent.name}/{path.name}", rows, detector, misses=False)
     cost(texts, detector)
 
 
