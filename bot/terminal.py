@@ -86,8 +86,7 @@ class TerminalChat:
         """Turn a typed line into the input the bot would get from Telegram."""
         text = line.strip()
         if text.startswith("/") and len(text) > 1:
-            name, _, arg = text[1:].partition(" ")
-            return Command(name.lower(), arg.strip())
+            return Command.from_text(text)
         if text.isdigit() and 1 <= int(text) <= len(self.buttons):
             return self.driver.dialogue.press_data(self.buttons[int(text) - 1].data)
         return TextIn(text)

@@ -14,7 +14,7 @@ from pydantic.fields import FieldInfo
 
 from bot.config import BUNDLED_CURRICULUM, Settings, load_settings
 from bot.config_sources import env_name
-from tests.support.cli import craftbot
+from tests.kit.cli import craftbot
 
 EXAMPLE = Path(__file__).parent.parent / "config.example.yaml"
 

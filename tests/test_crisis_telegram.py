@@ -95,3 +95,21 @@ def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot:
     own = [m for m in server.messages[4003] if not m["from"]["is_bot"] and "text" in m]
     player.inject("inject_edited_message", 4003, own[-1]["message_id"], "my son isn't breathing")
     assert "This may be an emergency" in texts(server.sent(4003)[-4:])
+
+
+@pytest.mark.parametrize("typed", ["/delete i want to kill myself", "/hide\ni want to kill myself",
+                                   "/mydata   i want to kill myself", "/menu i want to kill myself"])
+def test_crisis_words_after_a_command_get_help_through_telegram(server: FakeBotApi, bot: InProcessBot,
+                                                                typed: str) -> None:
+    player = Player(server, 4100)
+    onboard(player, "No")
+    replies = player.send(typed)
+    said = texts(replies)
+    assert "988" in said and "Erase everything" not in said
+    assert [b[1] for b in player.buttons()][:1] == ["I'm safe right now"]
+
+
+def test_invisible_characters_do_not_hide_crisis_words(server: FakeBotApi, bot: InProcessBot) -> None:
+    player = Player(server, 4101)
+    onboard(player, "No")
+    assert "988" in texts(player.send("i want to ki\u200bll my\u00adself"))

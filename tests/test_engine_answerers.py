@@ -198,7 +198,8 @@ def press_label(chat: Chat, label: str) -> Reply:
 def test_words_held_during_a_homework_review_go_back_to_the_review() -> None:
     chat = finish(onboard(bundled()), "orientation")
     assert chat.progress.answers.get("homework"), "orientation sets homework"
-    chat.send(Due(1, "homework", chat.now, str(chat.progress.answers.get("homework_module")), chat.now))
+    now = chat.driver.now
+    chat.send(Due(1, "homework", now, str(chat.progress.answers.get("homework_module")), now))
     press_label(chat, "I tried it")
     assert chat.progress.practice["flow"]["name"] == "review"
     interrupted = chat.type(HELD)

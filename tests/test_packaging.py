@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.botapi import FakeBotApi
+from tests.kit.botapi import FakeBotApi
 
 REPO = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e

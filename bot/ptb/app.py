@@ -100,8 +100,7 @@ class TelegramDoor:
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A /command."""
         assert update.message and update.message.text
-        name, _, arg = update.message.text[1:].partition(" ")
-        await self.respond(update, context, Command(name.split("@")[0].lower(), arg.strip()))
+        await self.respond(update, context, Command.from_text(update.message.text))
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: an answer, a typed choice, or words of crisis."""

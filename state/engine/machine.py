@@ -73,19 +73,10 @@ def _step_edges(module_id: str, step: Step) -> list[Edge]:
             if (target := step.target(option))
         ]
     if isinstance(step, BranchStep):
-        cases = [Edge("next", source, state_name(module_id, case.next), _describe(case.conditions),
-                      case.conditions) for case in step.cases]
+        cases = [Edge("next", source, state_name(module_id, case.next), "", case.conditions)
+                 for case in step.cases]  # drawn from the conditions (bot/documents/graph.py)
         return [*cases, Edge("next", source, state_name(module_id, step.otherwise), "otherwise")]
     return [Edge("next", source, state_name(module_id, step.next))]
-
-
-def _describe(conditions: tuple[Condition, ...]) -> str:
-    parts = []
-    for c in conditions:
-        test, value = next((k, v) for k, v in c.model_dump(by_alias=True).items()
-                           if k != "key" and v is not None)
-        parts.append(f"{c.key} {test} {value}")
-    return " and ".join(parts)
 
 
 def _guard(conditions: tuple[Condition, ...]) -> Callable[[EventData], bool]:
@@ -126,7 +117,3 @@ class CurriculumMachine:
         fire: Callable[[str], bool] = self.walker.trigger  # type: ignore[attr-defined]
         fire(trigger)
         return self.walker.state.split(SEPARATOR, 1)[1]
-
-    def triggers(self, module_id: str, step_id: str) -> list[str]:
-        """The triggers that can fire from a step."""
-        return list(self.machine.get_triggers(state_name(module_id, step_id)))

@@ -44,7 +44,6 @@ class Checkpointer:
         self.every = every
         self.limit = limit
         self.patience = patience
-        self.restarts = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._mutex = threading.Lock()
@@ -109,9 +108,8 @@ class Checkpointer:
                     continue
                 with contextlib.suppress(sqlite3.Error, OSError):
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    if wal.exists() and wal.stat().st_size > self.limit \
-                            and self._checkpoint(db, "RESTART"):
-                        self.restarts += 1
+                    if wal.exists() and wal.stat().st_size > self.limit:
+                        self._checkpoint(db, "RESTART")  # copy what is left, so the WAL starts over
         finally:
             db.close()
 

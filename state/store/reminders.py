@@ -24,10 +24,9 @@ from typing import Any
 from state.contracts import NUDGE, CheckinRecord, Reminder
 from state.store.core import Database
 
-__all__ = ["SENDING", "WAITING", "Reminder", "ReminderStore"]
+__all__ = ["WAITING", "Reminder", "ReminderStore"]
 
 WAITING = "pending"
-SENDING = "sending"
 COLUMNS = "id, user_id, kind, due_at, ref, status, created_at"
 PLAN = ("INSERT INTO reminders (user_id, kind, due_at, ref, created_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id, kind) WHERE status = 'pending'"

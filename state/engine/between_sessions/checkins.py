@@ -22,8 +22,6 @@ from state.engine.between_sessions.timezones import local_day
 from state.engine.callbacks import SIDE_FLOW, callback
 from state.engine.step_view import option_rows
 
-STAGES = ("stress", "sober", "reward", "day")
-DAY_VALUES = ("used", "not_used", "unknown")
 HIGH_STRESS = 8
 
 

@@ -11,7 +11,7 @@ them like any other answer, and counselors can set them from onboarding:
 
 Missing settings fall back to the locale's `defaults:` (curriculum/<locale>/locale.yaml),
 then to the constants below. Every planned time is in UTC epoch seconds and already moved
-out of quiet hours; the kinds of reminder are listed in `KINDS`.
+out of quiet hours; the kinds of reminder are in `state.contracts`.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-DAY_MINUTES = 24 * 60
 TIME_RE = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
 RANGE_RE = re.compile(r"^\s*(.+?)\s*(?:-|–|—|to|until)\s*(.+?)\s*$", re.IGNORECASE)
 
