@@ -21,9 +21,8 @@ from state.store.crypto import KEY_ENV
 REPO = Path(__file__).resolve().parent.parent
 DOCS = sorted([REPO / "README.md", REPO / "SECURITY.md", REPO / "CONTRIBUTING.md",
                REPO / "curriculum" / "README.md", *(REPO / "docs").glob("*.md")])
-# Pages allowed to state figures of their own. design.md is being rewritten to link to
-# performance.md instead; take it out of here when that lands.
-FIGURES_AT = {"docs/performance.md", "docs/design.md"}
+# The one page allowed to state figures of its own; every other page links to it.
+FIGURES_AT = {"docs/performance.md"}
 
 
 def name(page: Path) -> str:
