@@ -39,11 +39,35 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Condition(Strict):
-    """A test on one saved answer, used by `branch` steps.
+# The person's risk profile, derived by the engine from the safety answers
+# (`state.engine.risk`) and kept in their answers under these two keys.
+RISK_LEVEL_KEY = "risk_level"
+RISK_FLAGS_KEY = "risk_flags"
+RISK_LEVELS = ("none", "some", "high")
+RISK_FLAGS = (
+    "fear",             # afraid of the loved one, or not sure
+    "past_violence",    # hurt, pushed or hit someone at home, or not sure
+    "threats",          # threatened to kill or badly hurt someone
+    "strangulation",    # choked or strangled someone, even once
+    "weapon",           # has a weapon, or easy access to one (a gun included)
+    "firearm",          # has a gun, or easy access to one
+    "children",         # threatened or hurt a child
+    "suicide_threats",  # the loved one has threatened to kill themself
+    "reaction_risk",    # a safety gate was answered "yes" or "not sure"
+    "phone_read",       # someone else may read the messages on this phone
+)
+TESTS = ("equals", "in_", "not_in", "at_least", "at_most", "is_set", "contains")
 
-    Exactly one test is given: `equals`, `in`, `not_in`, `at_least`, `at_most`, `is_set`
-    or `contains` (for checklist answers, which are lists).
+
+class Condition(Strict):
+    """A test on one saved answer, or on the person's risk profile; used by `branch` steps.
+
+    Either a `key` with exactly one test (`equals`, `in`, `not_in`, `at_least`, `at_most`,
+    `is_set`, or `contains` for checklist answers, which are lists), or one risk test:
+    `risk: high` (or a list of levels) holds when the risk level is one of them;
+    `risk_flag: firearm` holds when that flag is raised. A risk test is read as a test on
+    the answers the engine keeps (`risk_level`, `risk_flags`), so it is drawn and
+    described like any other; validation checks its levels and flags by name.
     """
 
     key: str
@@ -54,20 +78,40 @@ class Condition(Strict):
     at_most: float | None = None
     is_set: bool | None = None
     contains: str | None = None
+    risk: list[str] | None = None
+    risk_flag: str | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _risk_as_answers(cls, data: Any) -> Any:
+        """`risk:` / `risk_flag:` become tests on the profile's saved keys."""
+        if not isinstance(data, dict) or not ({"risk", "risk_flag"} & set(data)):
+            return data
+        if "key" in data or len({"risk", "risk_flag"} & set(data)) > 1:
+            raise ValueError("a risk test stands alone: write `risk: LEVEL` or `risk_flag: FLAG`,"
+                             " without `key:` or another test")
+        data = dict(data)
+        if "risk_flag" in data:
+            data.update(key=RISK_FLAGS_KEY, contains=data["risk_flag"])
+            return data
+        levels = data["risk"] if isinstance(data["risk"], list) else [data["risk"]]
+        data["risk"] = [str(level) for level in levels]
+        data["key"] = RISK_LEVEL_KEY
+        if "none" in data["risk"]:  # nothing saved means no risk
+            data["not_in"] = [lv for lv in RISK_LEVELS if lv not in data["risk"]] or ["-"]
+        else:
+            data["in"] = data["risk"]
+        return data
+
     @model_validator(mode="after")
     def _one_test(self) -> Condition:
-        given = [
-            name
-            for name in ("equals", "in_", "not_in", "at_least", "at_most", "is_set", "contains")
-            if getattr(self, name) is not None
-        ]
+        given = [name for name in TESTS if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(
                 "a condition needs exactly one test: equals, in, not_in, at_least, at_most,"
-                f" is_set or contains (found {len(given)})"
+                f" is_set or contains (found {len(given)}), or a risk test alone"
             )
         return self
 
@@ -276,7 +320,15 @@ class Module(Strict):
     minutes: int = Field(ge=1, le=120)
     onboarding: bool = False
     start: str | None = None
+    open_when: Condition | list[Condition] | None = None
     steps: list[Step] = Field(min_length=1)
+
+    @property
+    def open_conditions(self) -> tuple[Condition, ...]:
+        """Conditions that, all holding, open the module before its `requires` are done."""
+        if self.open_when is None:
+            return ()
+        return tuple(self.open_when) if isinstance(self.open_when, list) else (self.open_when,)
 
     @property
     def first_step(self) -> str:

@@ -83,7 +83,7 @@ def _describe(conditions: tuple[Condition, ...]) -> str:
     parts = []
     for c in conditions:
         test, value = next((k, v) for k, v in c.model_dump(by_alias=True).items()
-                           if k != "key" and v is not None)
+                           if k not in ("key", "risk", "risk_flag") and v is not None)
         parts.append(f"{c.key} {test} {value}")
     return " and ".join(parts)
 
