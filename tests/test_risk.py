@@ -7,8 +7,8 @@ from state.engine.risk import profile_of, refresh
 
 
 def test_a_partner_afraid_sometimes_with_a_gun_and_strangulation_is_at_high_risk() -> None:
-    profile = profile_of({"safety_fear": "unsure", "safety_has_weapon": "gun",
-                          "safety_choking": "yes", "shared_phone": "yes"})
+    profile = profile_of({"safety_fear": "unsure", "safety_weapons": "gun",
+                          "safety_strangled": "yes", "shared_phone": "yes"})
     assert profile.level == "high"
     assert profile.flags == {"fear", "firearm", "weapon", "strangulation", "phone_read"}
 
@@ -43,6 +43,10 @@ def test_threats_to_kill_or_to_a_child_are_high_on_their_own() -> None:
 
 def test_the_older_onboarding_question_still_counts() -> None:
     assert profile_of({"safety_weapons": "yes"}).flags == {"weapon"}
+
+
+def test_a_no_in_safety_at_home_does_not_erase_what_onboarding_heard() -> None:
+    assert profile_of({"safety_strangled": "yes", "safety_choking": "no"}).level == "high"
 
 
 def test_a_no_at_a_gate_does_not_erase_an_earlier_disclosure() -> None:

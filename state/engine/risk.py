@@ -39,6 +39,7 @@ SCREEN: dict[str, str] = {
     "safety_afraid": "fear",            # Safety at home
     "safety_past_violence": "past_violence",
     "safety_threats": "threats",
+    "safety_strangled": "strangulation",  # onboarding
     "safety_choking": "strangulation",
     "safety_child_threat": "children",
     "safety_suicide_threats": "suicide_threats",
