@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1] / "curriculum"
 PATH = [
     ("orientation", []),
     ("safety", ["orientation"]),
-    ("triggers", ["safety"]),
+    ("triggers", ["orientation", "safety"]),
     ("communication", ["triggers"]),
     ("invitation", ["communication"]),
     ("rewards", ["communication"]),

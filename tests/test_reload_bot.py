@@ -130,7 +130,7 @@ def test_reload_of_the_bundled_curriculum(server: FakeBotApi, tmp_path: Path) ->
         admin.send("/start")
         early.send("/start")
         consent = [label for _, label, _ in early.buttons()]
-        assert consent, "onboarding should ask for consent with buttons"
+        assert consent, "onboarding should start with a question with buttons"
         onboarding = folder / "en" / "onboarding.yaml"
         original = onboarding.read_text(encoding="utf-8")
 
@@ -143,19 +143,19 @@ def test_reload_of_the_bundled_curriculum(server: FakeBotApi, tmp_path: Path) ->
         replies = early.press(consent[0])
         assert replies and "earlier step" not in texts(replies)
 
-        # The consent step is renamed; moves.yaml sends people who are on it to the new id.
-        renamed = re.sub(r"(\b(?:id|next): )consent\b(?=\s*[,}\n])", r"\1consent_v2", original)
+        # The first step (the phone question) is renamed; moves.yaml sends people who are on it to the new id.
+        renamed = re.sub(r"(\b(?:id|next): )phone\b(?=\s*[,}\n])", r"\1phone_v2", original)
         assert renamed != original
         onboarding.write_text(renamed, encoding="utf-8")
-        (folder / "en" / "moves.yaml").write_text("onboarding:\n  consent: consent_v2\n",
+        (folder / "en" / "moves.yaml").write_text("onboarding:\n  phone: phone_v2\n",
                                                   encoding="utf-8")
-        late.send("/start")  # on the consent step of the version being served
+        late.send("/start")  # on the first step of the version being served
         mark = server.sent_count(ADMIN)
         assert bot.proc is not None
         bot.proc.send_signal(signal.SIGHUP)
         told = wait_for_admin(server, "Curriculum reloaded", mark)
         # the admin (who only sent /start) and `late` are on it
-        assert "onboarding:consent -> onboarding:consent_v2 (moves.yaml)  2" in told, told
+        assert "onboarding:phone -> onboarding:phone_v2 (moves.yaml)  2" in told, told
         replies = late.send("hello")
         assert "We've updated" in texts(replies)
         assert [label for _, label, _ in late.buttons()] == consent  # the same question again

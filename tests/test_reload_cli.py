@@ -107,9 +107,9 @@ def test_against_with_the_bundled_curriculum(tmp_path: Path) -> None:
     original = onboarding.read_text(encoding="utf-8")
     first_question = craftbot("chat", "--curriculum", folder, stdin="").stdout
     assert first_question
-    renamed = re.sub(r"(\b(?:id|next): )consent\b(?=\s*[,}\n])", r"\1consent_v2", original)
+    renamed = re.sub(r"(\b(?:id|next): )phone\b(?=\s*[,}\n])", r"\1phone_v2", original)
     onboarding.write_text(renamed, encoding="utf-8")
     moved = craftbot("validate", folder, "--against", db)
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert "  2 on steps that no longer exist" in moved.stdout
-    assert re.search(r"onboarding:consent -> onboarding:\w+ \(module start\)  2", moved.stdout)
+    assert re.search(r"onboarding:phone -> onboarding:\w+ \(module start\)  2", moved.stdout)

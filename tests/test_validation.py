@@ -224,6 +224,21 @@ CASES: dict[str, tuple[list[Edit], list[Expect]]] = {
         [Replace(B, "{loved_one} usually use?", "{lovedone} usually use?")],
         [Expect(B, '"When does {lovedone}', "unknown placeholder {lovedone}",
                 "did you mean 'loved_one'?")]),
+    "unknown_risk_level": (
+        [Replace(B, "{key: relationship, equals: partner}", "{risk: hihg}")],
+        [Expect(B, "hihg}", "unknown risk level 'hihg'", "did you mean 'high'?")]),
+    "unknown_risk_level_in_a_list": (
+        [Replace(B, "{key: relationship, equals: partner}", "{risk: [some, severe]}")],
+        [Expect(B, "severe]", "unknown risk level 'severe'", "use one of: none, some, high")]),
+    "unknown_risk_flag": (
+        [Replace(B, "{key: relationship, equals: partner}", "{risk_flag: gun}")],
+        [Expect(B, "gun}", "unknown risk flag 'gun'", "use one of: fear, past_violence")]),
+    "risk_test_with_a_key": (
+        [Replace(B, "{key: relationship, equals: partner}", "{key: relationship, risk: high}")],
+        [Expect(B, "{key: relationship, risk", "a risk test stands alone", "without `key:`")]),
+    "unknown_open_when_flag": (
+        [Replace(N, "steps:", "open_when: {risk_flag: firarm}\nsteps:")],
+        [Expect(N, "firarm}", "unknown risk flag 'firarm'", "did you mean 'firearm'?")]),
     "unknown_branch_key": (
         [Replace(B, "key: relationship,", "key: relation,")],
         [Expect(B, "relation,", "no step saves an answer called 'relation'",

@@ -17,9 +17,14 @@ from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.markup import TELEGRAM_LIMIT, markup_problem
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import (
+    RISK_FLAGS,
+    RISK_FLAGS_KEY,
+    RISK_LEVEL_KEY,
+    RISK_LEVELS,
     BranchStep,
     ChecklistStep,
     ChoiceStep,
+    Condition,
     EndStep,
     Module,
     QuizStep,
@@ -35,7 +40,9 @@ BUILTIN_KEYS = frozenset({  # saved by the engine, not by a step (between_sessio
     "homework", "homework_module", "homework_reviewed", "homework_tried", "homework_how",
     "homework_obstacle", "checkin_stress", "checkin_sober_days", "checkin_rewards",
     "checkin_loved_one_day", "checkin_every", "reminders", "timezone", "reminder_time",
+    RISK_LEVEL_KEY, RISK_FLAGS_KEY,  # the risk profile (state/engine/risk.py)
 })
+ENGINE_PLACEHOLDERS = frozenset({"emergency"})  # filled from the configuration, not an answer
 
 
 def check_references(curriculum: Curriculum) -> list[Diagnostic]:
@@ -195,6 +202,9 @@ def _check_module(module: Module, source: Located, saved: frozenset[str] | None,
             hint = f"did you mean '{guess[0]}'?" if guess else "use the id of a module"
             yield source.diagnostic((*base, "suggest"), f"unknown module '{step.suggest}' in"
                                                         f" suggest; {hint}")
+    for j, cond in enumerate(module.open_conditions):
+        where: PathKey = ("open_when", j) if isinstance(module.open_when, list) else ("open_when",)
+        yield from _check_condition(cond, where, source, saved)
     # Reachability means little while a `next` points nowhere: it would flag every step
     # after the typo. It is checked again once the references are fixed.
     yield from _check_paths(module, source, index, edges, ends_only=unknown)
@@ -265,8 +275,7 @@ def _check_step(step: Step, base: PathKey, source: Located,
         for i, case in enumerate(step.cases):
             for j, cond in enumerate(case.conditions):
                 path = (*base, "cases", i, "when") + ((j,) if isinstance(case.when, list) else ())
-                if saved is not None and cond.key not in saved:
-                    yield source.diagnostic((*path, "key"), _unknown_key(cond.key, saved))
+                yield from _check_condition(cond, path, source, saved)
     options = len(getattr(step, "options", []))
     if len(f"t:{10**9}:{step.id}:{options}".encode()) > CALLBACK_LIMIT:
         yield source.diagnostic((*base, "id"), "this step's buttons would need callback data over"
@@ -274,6 +283,29 @@ def _check_step(step: Step, base: PathKey, source: Located,
     if isinstance(step, QuizStep | ChoiceStep | ChecklistStep) and options > 12:
         yield source.diagnostic((*base, "options"), "more than 12 options do not fit a phone"
                                                     " screen; split the step", severity="warning")
+
+
+def _check_condition(cond: Condition, path: PathKey, source: Located,
+                     saved: frozenset[str] | None) -> Iterator[Diagnostic]:
+    """A condition's key is saved somewhere; a risk test names known levels and flags."""
+    if cond.risk is not None:
+        for i, level in enumerate(cond.risk):
+            if level not in RISK_LEVELS:
+                # a lone level (`risk: high`) has no index: `where` falls back to `risk`
+                yield source.diagnostic((*path, "risk", i),
+                                        _unknown_name("risk level", level, RISK_LEVELS))
+    elif cond.risk_flag is not None:
+        if cond.risk_flag not in RISK_FLAGS:
+            yield source.diagnostic((*path, "risk_flag"),
+                                    _unknown_name("risk flag", cond.risk_flag, RISK_FLAGS))
+    elif saved is not None and cond.key not in saved:
+        yield source.diagnostic((*path, "key"), _unknown_key(cond.key, saved))
+
+
+def _unknown_name(what: str, name: str, known: tuple[str, ...]) -> str:
+    guess = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean '{guess[0]}'? " if guess else ""
+    return f"unknown {what} '{name}'; {hint}use one of: {', '.join(known)}"
 
 
 def _check_text(text: str, path: PathKey, source: Located, saved: frozenset[str] | None,
@@ -291,7 +323,7 @@ def _check_text(text: str, path: PathKey, source: Located, saved: frozenset[str]
     if saved is None:
         return
     for name in placeholders(text):
-        if name not in saved:
+        if name not in saved and name not in ENGINE_PLACEHOLDERS:
             yield source.diagnostic(path, f"unknown placeholder {{{name}}}: "
                                           + _unknown_key(name, saved))
 

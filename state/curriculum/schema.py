@@ -17,78 +17,30 @@ A module file holds metadata and a list of steps. Every step has a stable `id` a
     homework   a practice task for the days ahead; remembered as the current homework
     branch     no message: goes to the first case whose `when` holds, else `otherwise`
     end        the end of the module
+
+Branch conditions (`when:`, `open_when:`) and the risk vocabulary are in
+`state.curriculum.conditions`.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from state.curriculum.conditions import RISK_FLAGS as RISK_FLAGS
+from state.curriculum.conditions import RISK_FLAGS_KEY as RISK_FLAGS_KEY
+from state.curriculum.conditions import RISK_LEVEL_KEY as RISK_LEVEL_KEY
+from state.curriculum.conditions import RISK_LEVELS as RISK_LEVELS
+from state.curriculum.conditions import Condition as Condition
+from state.curriculum.conditions import Strict as Strict
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 MAX_STEP_ID = 40
 MAX_MODULE_ID = 24
 
 Text = str | list[str]
-
-
-class Strict(BaseModel):
-    """Base for every curriculum object: unknown fields are errors, objects are frozen."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Condition(Strict):
-    """A test on one saved answer, used by `branch` steps.
-
-    Exactly one test is given: `equals`, `in`, `not_in`, `at_least`, `at_most`, `is_set`
-    or `contains` (for checklist answers, which are lists).
-    """
-
-    key: str
-    equals: str | int | bool | None = None
-    in_: list[str | int] | None = Field(default=None, alias="in")
-    not_in: list[str | int] | None = None
-    at_least: float | None = None
-    at_most: float | None = None
-    is_set: bool | None = None
-    contains: str | None = None
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="after")
-    def _one_test(self) -> Condition:
-        given = [
-            name
-            for name in ("equals", "in_", "not_in", "at_least", "at_most", "is_set", "contains")
-            if getattr(self, name) is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "a condition needs exactly one test: equals, in, not_in, at_least, at_most,"
-                f" is_set or contains (found {len(given)})"
-            )
-        return self
-
-    def holds(self, answers: dict[str, Any]) -> bool:
-        """Whether this condition is true for a user's saved answers."""
-        value = answers.get(self.key)
-        if self.is_set is not None:
-            return (value not in (None, "", [])) == self.is_set
-        if self.equals is not None:
-            return value == self.equals
-        if self.in_ is not None:
-            return value in self.in_
-        if self.not_in is not None:
-            return value not in self.not_in
-        if self.contains is not None:
-            return isinstance(value, list) and self.contains in value
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            return False
-        if self.at_least is not None:
-            return value >= self.at_least
-        return self.at_most is not None and value <= self.at_most
 
 
 class StepBase(Strict):
@@ -276,7 +228,15 @@ class Module(Strict):
     minutes: int = Field(ge=1, le=120)
     onboarding: bool = False
     start: str | None = None
+    open_when: Condition | list[Condition] | None = None
     steps: list[Step] = Field(min_length=1)
+
+    @property
+    def open_conditions(self) -> tuple[Condition, ...]:
+        """Conditions that, all holding, open the module before its `requires` are done."""
+        if self.open_when is None:
+            return ()
+        return tuple(self.open_when) if isinstance(self.open_when, list) else (self.open_when,)
 
     @property
     def first_step(self) -> str:

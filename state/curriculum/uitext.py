@@ -55,6 +55,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "safetyplan_none": frozenset(),
     "safetyplan_open_button": frozenset({"title"}),
     "discreet_on": frozenset(),
+    "discreet_auto_on": frozenset(),
     "discreet_off": frozenset(),
     "discreet_turn_on_button": frozenset(),
     "discreet_turn_off_button": frozenset(),

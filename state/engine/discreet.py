@@ -1,8 +1,9 @@
 """Discreet mode: for people whose phone may be read by someone else, maybe someone who hurts them.
 
 Discreet mode is on when the user turned it on with /discreet, or, until they choose, when
-onboarding learned that someone else might read the phone (`shared_phone: yes`) or a safety
-screen raised a concern (any screening answer `yes` or `unsure`). Then:
+onboarding learned that someone else might read the phone (`shared_phone: yes`) or the risk
+profile shows any concern (`state.engine.risk`). It is never switched on silently: the turn
+in which an answer switches it on says so, and how to change it (`Turn.advance`). Then:
 
 - whatever can show outside the open chat (reminders, notification previews) uses the
   locale's neutral words (`discreet.neutral` in `locale.yaml`): call `outside_text` or
@@ -21,23 +22,14 @@ from typing import Any
 
 from state.contracts import Progress
 from state.curriculum.schema import Locale, Module, TextStep
-
-# Screening answers that turn discreet mode on, from onboarding and the Safety at home module.
-CONCERN_KEYS = (
-    "safety_fear", "safety_weapons",
-    "safety_afraid", "safety_past_violence", "safety_has_weapon", "safety_choking",
-    "safety_child_threat",
-)
-CONCERN_VALUES = frozenset({"yes", "unsure"})
+from state.engine.risk import concern
 
 
 def is_discreet(progress: Progress) -> bool:
     """Whether discreet mode is on for this user (their own choice wins over the default)."""
     if progress.discreet is not None:
         return progress.discreet
-    answers = progress.answers
-    return answers.get("shared_phone") == "yes" or any(
-        answers.get(key) in CONCERN_VALUES for key in CONCERN_KEYS)
+    return progress.answers.get("shared_phone") == "yes" or concern(progress.answers)
 
 
 def neutral_text(kind: str, locale: Locale) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
 from state.curriculum.model import Curriculum, LocaleContent
-from state.engine import answers, data_rights, held
+from state.engine import answers, data_rights, held, risk
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
 from state.engine.discreet import sensitive_keys
@@ -73,8 +73,10 @@ class Engine:
     def turn(self, progress: Progress, now: float) -> Turn:
         """A turn on this progress: the only place one is made."""
         content = self.content(progress)
+        risk.refresh(progress.answers)  # progress saved before the profile existed gets it now
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
+        turn.fills = {"emergency": self.guides[content.code].emergency}
         return turn
 
     def handle(self, progress: Progress, message: Input, now: float) -> Reply:

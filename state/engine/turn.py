@@ -27,8 +27,9 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
+from state.engine import risk
 from state.engine.callbacks import HERE, MENU, MODULE, callback
-from state.engine.discreet import shown_answers
+from state.engine.discreet import is_discreet, shown_answers
 from state.engine.machine import CurriculumMachine
 from state.engine.step_view import show_step, texts_of
 
@@ -49,6 +50,8 @@ class Turn:
         self.now = now
         self.reply = Reply()
         self.sensitive: frozenset[str] = frozenset()  # answer keys of `sensitive: true` steps
+        self.fills: dict[str, str] = {}  # placeholders from the configuration ({emergency})
+        self.was_discreet = is_discreet(progress)  # to say so when an answer turns it on
 
     # -- saying things -------------------------------------------------------------------
 
@@ -59,7 +62,8 @@ class Turn:
 
     def shown_answers(self) -> Mapping[str, Any]:
         """The answers placeholders may show: in discreet mode, private ones stand hidden."""
-        return shown_answers(self.p, self.sensitive, self.locale.discreet.hidden)
+        shown = shown_answers(self.p, self.sensitive, self.locale.discreet.hidden)
+        return {**self.fills, **shown} if self.fills else shown
 
     def say_ui(self, key: str, *, here_button: bool = False, **values: str) -> None:
         """Add one of the bot's own texts from the locale's `ui:`."""
@@ -141,10 +145,10 @@ class Turn:
                     return
                 case BranchStep() | MessageStep(button=None):  # nothing to answer: on at once
                     self.say_texts(texts_of(step.text))
-                    step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
+                    step_id = self.move(module_id, step_id, "next")
                 case HomeworkStep():
                     self.set_homework(module_id, step)
-                    step_id = self.machine.move(module_id, step_id, "next", self.p.answers)
+                    step_id = self.move(module_id, step_id, "next")
                 case MessageStep() | ChoiceStep() | TextStep() | ScaleStep() | QuizStep() | ChecklistStep():
                     self.p.seq += 1  # new buttons: presses on older ones are recognised as old
                     self.show_current()
@@ -156,13 +160,26 @@ class Turn:
     def advance(self, trigger: str = "next") -> None:
         """Leave the current step by `trigger` and enter wherever it leads."""
         assert self.p.module and self.p.step
-        target = self.machine.move(self.p.module, self.p.step, trigger, self.p.answers)
+        target = self.move(self.p.module, self.p.step, trigger)
+        self.announce_discreet()
         self.enter(self.p.module, target)
+
+    def move(self, module_id: str, step_id: str, trigger: str) -> str:
+        """Where `trigger` leads from a step, with the risk profile brought up to date first."""
+        risk.refresh(self.p.answers)
+        return self.machine.move(module_id, step_id, trigger, self.p.answers)
+
+    def announce_discreet(self) -> None:
+        """Discreet mode is never switched on silently: say so when an answer just did."""
+        if not self.was_discreet and self.p.discreet is None and is_discreet(self.p):
+            self.was_discreet = True
+            self.say_ui("discreet_auto_on")
 
     def set_homework(self, module_id: str, step: HomeworkStep) -> None:
         """Give the homework and remember it as the user's current practice task."""
         self.say_texts(texts_of(step.text))
-        rendered = [to_html(t, self.p.answers, self.locale.defaults) for t in texts_of(step.text)]
+        answers = {**self.fills, **self.p.answers}
+        rendered = [to_html(t, answers, self.locale.defaults) for t in texts_of(step.text)]
         self.p.answers["homework"] = to_plain("\n".join(rendered))
         self.p.answers["homework_module"] = module_id
         self.p.answers["homework_set_at"] = self.now
@@ -177,7 +194,10 @@ class Turn:
         self.p.module = self.p.step = None
         self.reply.events.append(Event("module_completed", module_id))
         module = self.content.modules[module_id]
-        upcoming = self.content.modules.get(suggest or "") or self.next_open_module()
+        suggested = self.content.modules.get(suggest or "")
+        if suggested and self.missing_requirements(suggested):
+            suggested = None  # not open yet: the next open module instead
+        upcoming = suggested or self.next_open_module()
         rows: list[tuple[Button, ...]] = []
         if upcoming:
             rows.append((Button(self.ui["next_module_button"].replace("{title}", upcoming.title),
@@ -206,6 +226,10 @@ class Turn:
         """The modules that must be finished before this one opens."""
         if not self.onboarded():
             return [self.content.onboarding]
+        opens_early = module.open_conditions and all(
+            c.holds(self.p.answers) for c in module.open_conditions)
+        if opens_early:  # such as Safety at home for someone who disclosed a risk
+            return []
         return [self.content.modules[r] for r in module.requires if r not in self.p.completed]
 
     def next_open_module(self) -> Module | None:

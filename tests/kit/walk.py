@@ -25,6 +25,8 @@ from state.contracts import Button, Command, Input, Press, Progress, Reply, Text
 from state.curriculum.markup import to_plain
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
+    RISK_FLAGS_KEY,
+    RISK_LEVEL_KEY,
     BranchStep,
     ChecklistStep,
     ChoiceStep,
@@ -36,6 +38,7 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
+from state.engine import risk
 from state.engine.engine import Engine
 from state.engine.machine import CurriculumMachine, module_edges
 from state.service.driver import Dialogue, EngineDriver
@@ -211,8 +214,9 @@ def actions(step: Step, seq: int, *, text: str = SAMPLE_ANSWER) -> list[Action]:
         if step.min_selected == 0:
             out.append(Action((Press(f"d:{seq}"),)))
         return out
-    if isinstance(step, TextStep):
-        return [Action((TextIn(text),))]
+    if isinstance(step, TextStep):  # a safety-plan answer may be skipped: try that too
+        skip = [Action((TextIn("skip"),))] if step.sensitive else []
+        return [Action((TextIn(text),)), *skip]
     if isinstance(step, MessageStep) and step.button:
         return [Action((Press(f"c:{seq}"),))]
     return []
@@ -438,14 +442,22 @@ def profiles(content: LocaleContent, module: Module) -> list[dict[str, str]]:
     Only answers the module's branches test are varied; combinations that look the same to
     every condition are kept once.
     """
-    tests = [c for c in conditions(module) if c.key in onboarding_values(content)]
-    keys = sorted({c.key for c in tests})
     choices = onboarding_values(content)
+    tests = [c for c in conditions(module) if c.key in choices or c.key in RISK_KEYS]
+    keys = sorted({c.key for c in tests if c.key in choices}
+                  | ({k for k in RISK_SOURCES if k in choices}
+                     if any(c.key in RISK_KEYS for c in tests) else set()))
     kept: dict[tuple[bool, ...], dict[str, str]] = {}
     for combo in itertools.product(*(choices[k] for k in keys)):
         profile = {**DEFAULT_PROFILE, **dict(zip(keys, combo, strict=True))}
-        kept.setdefault(tuple(c.holds(profile) for c in tests), profile)
+        answers: dict[str, Any] = dict(profile)
+        risk.refresh(answers)  # a risk test reads the profile onboarding's answers make
+        kept.setdefault(tuple(c.holds(answers) for c in tests), profile)
     return list(kept.values()) or [dict(DEFAULT_PROFILE)]
+
+
+RISK_KEYS = frozenset({RISK_LEVEL_KEY, RISK_FLAGS_KEY})
+RISK_SOURCES = ("safety_fear", "safety_weapons", "safety_strangled")  # onboarding's screen
 
 
 ProfileKey = tuple[tuple[str, str], ...]
