@@ -246,3 +246,20 @@ def test_held_words_saved_by_an_older_version_still_come_back() -> None:
     chat.press("v:here")
     press_label(chat, "Use")
     assert chat.progress.answers[step.save] == "words from before"
+
+
+async def test_a_crisis_update_delivered_again_after_a_crash_gets_the_help_again(
+        engine: Engine, tmp_path: Path) -> None:
+    store = await SqliteProgressStore(tmp_path / "bot.sqlite3").open()
+    try:
+        first = Conversations(engine, store, clock=lambda: 100.0)
+        await first.handle(7, Command("start"), update_id=1)
+        sent = await first.handle(7, TextIn(CRISIS), update_id=2)  # saved, then the process died
+        restarted = Conversations(engine, store, clock=lambda: 130.0)
+        again = await restarted.handle(7, TextIn(CRISIS), update_id=2)  # Telegram sends it again
+        assert said(again) == said(sent) and "Are you safe right now?" in said(again)
+        await restarted.handle(7, Command("menu"), update_id=3)
+        later = await Conversations(engine, store, clock=lambda: 160.0).handle(7, Command("menu"), update_id=3)
+        assert "Are you safe right now?" not in said(later)  # only the interrupt's own update
+    finally:
+        await store.close()

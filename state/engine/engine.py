@@ -32,9 +32,11 @@ from state.engine.catchup import catch_up
 from state.engine.discreet import sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
-from state.engine.safety.detection import CrisisGuide, Detection, Resource
+from state.engine.safety.detection import GENERAL, CrisisGuide, Detection, Resource
+from state.engine.safety.detector import Level
 from state.engine.turn import Turn
 
+LAST_CRISIS = "last_crisis"  # in Progress.practice: the latest interrupt, for a redelivery
 MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut silently
 
 
@@ -124,6 +126,23 @@ class Engine:
             return flow.handles(message)
         return isinstance(message, Command) and message.name in flow.COMMANDS
 
+    def answer_again(self, progress: Progress, now: float) -> Reply:
+        """What to send again for the person's latest update, delivered again after a crash.
+
+        If that update was a crisis interrupt, the whole interrupt again (help must not be
+        lost to a crash between saving and sending); else the question they are on. Works on
+        a copy and is never saved.
+        """
+        last = progress.practice.get(LAST_CRISIS)
+        if not isinstance(last, dict) or last.get("at") != progress.updated_at:
+            return self.current_question(progress, now)
+        turn = self.turn(copy.deepcopy(progress), now)
+        pathways = tuple(str(p) for p in last.get("pathways") or ()) or (GENERAL,)
+        level: Level = "ask" if last.get("level") == "ask" else "interrupt"
+        found = Detection(level, str(last.get("kind", "")), pathways[0], pathways, "")
+        flow.interrupt(turn, self.guides[turn.content.code], found)
+        return Reply(messages=turn.reply.messages)
+
     def current_question(self, progress: Progress, now: float) -> Reply:
         """The last message of the step the person is on (or of the menu), as a new reply.
 
@@ -147,6 +166,9 @@ class Engine:
             # keep them, whole, tied to where they were typed, so going back does not mean
             # writing it all again. Longer words would not have been taken as an answer.
             held.hold(turn, message.text.strip())
+        # What the interrupt was, so an update delivered again after a crash gets it again.
+        turn.p.practice[LAST_CRISIS] = {"at": turn.now, "level": found.level, "kind": found.kind,
+                                        "pathways": list(found.pathways)}
         flow.interrupt(turn, guide, found)
 
     def _curriculum(self, turn: Turn, message: Input) -> None:

@@ -42,4 +42,4 @@ class Deliveries:
         """What to send for an update already handled: the current question again, or nothing."""
         if update_id != progress.last_update_id or self._sent.get(progress.user_id, 0) >= update_id:
             return None
-        return engine.current_question(progress, now)
+        return engine.answer_again(progress, now)
