@@ -40,6 +40,9 @@ def at_the_name_step(engine: Engine) -> tuple[Progress, Reply]:
     """A new user at onboarding's first free-text step (the loved one's name)."""
     p = engine.new_progress(5, "en", 0.0)
     r = engine.handle(p, Command("start"), 1.0)
+    for label in ("No", "Okay"):  # the phone is private; the /hide and /discreet note
+        if label in labels(r):
+            r = press(engine, p, r, label)
     return p, press(engine, p, r, "Yes, let's start")
 
 
