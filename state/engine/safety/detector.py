@@ -20,8 +20,8 @@ only knows how to read a message with them (matching itself is in `words`):
    keep their interrupts; a message the rules leave alone or only ask about is asked about
    when the model's crisis score reaches its `ask` threshold, and interrupted when it
    reaches its `interrupt` threshold, with the model's kind. A find the rules cancelled
-   ("he never hit me"), or a past, hypothetical or lesson-topic word with no word of now,
-   vetoes the model's call.
+   ("he never hit me"), a past, hypothetical or lesson-topic word with no word of now, or a
+   guess about what someone might do (HEDGES: "he might shout"), vetoes the model's call.
 
 Nothing is logged and nothing is kept but the word-matching caches (in memory).
 """
@@ -43,6 +43,7 @@ NEGATION_REACH = 4  # words between a negation and the phrase it cancels
 LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `phrases` list
 FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
+HEDGES = frozenset({"might"})  # a guess, not an event: the model alone does not call on it
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
 
@@ -183,8 +184,10 @@ class CrisisDetector:
 
     def _out_of_now(self, text: str) -> bool:
         """Whether a past, hypothetical or lesson-topic word is there with no word of now."""
-        context = self.scopes.spans(self.words.sentences(text)[0])
-        return any(context[name] for name in SCOPES) and not context["current"]
+        tokens = self.words.sentences(text)[0]
+        context = self.scopes.spans(tokens)
+        guess = not HEDGES.isdisjoint(tokens)
+        return (guess or any(context[name] for name in SCOPES)) and not context["current"]
 
     def _decide(self, every: Sequence[_Find]) -> Detection | None:
         """The rules' call: the strongest find that context did not cancel."""
