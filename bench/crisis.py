@@ -36,11 +36,11 @@ def read_set(path: Path) -> list[tuple[str, str]]:
     return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
 
 
-def load_detector() -> CrisisDetector:
-    """The bundled English detector."""
+def load_detector(*, model: bool = True) -> CrisisDetector:
+    """The bundled English detector, with its trained model (or the rules alone)."""
     locale = load_curriculum(REPO / "curriculum").locales["en"].locale
     assert locale is not None
-    return CrisisDetector.from_locale(locale.crisis)
+    return CrisisDetector.from_locale(locale.crisis, "en" if model else None)
 
 
 def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, misses: bool) -> None:
@@ -72,7 +72,7 @@ def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, 
     print("\n".join(wrong))
 
 
-def cost(texts: list[str], detector: CrisisDetector) -> None:
+def cost(texts: list[str], detector: CrisisDetector, name: str) -> None:
     """Median and p99 microseconds per message (warm caches, as in a running bot)."""
     for text in texts:
         detector.detect(text)
@@ -83,7 +83,7 @@ def cost(texts: list[str], detector: CrisisDetector) -> None:
         spent.append((time.perf_counter_ns() - start) / 1000)
     spent.sort()
     p99 = spent[min(len(spent) - 1, int(len(spent) * 0.99))]
-    print(f"\ncost per message over {len(texts)} lines: median {statistics.median(spent):.1f} µs,"
+    print(f"\ncost per message, {name}, over {len(texts)} lines: median {statistics.median(spent):.1f} µs,"
           f" p99 {p99:.1f} µs")
 
 
@@ -103,7 +103,8 @@ def main() -> None:
             rows = read_set(path)
             texts += [t for _, t in rows]
             report(f"{path.parent.name}/{path.name}", rows, detector, misses=False)
-    cost(texts, detector)
+    cost(texts, load_detector(model=False), "rules alone")
+    cost(texts, detector, "rules + model")
 
 
 if __name__ == "__main__":

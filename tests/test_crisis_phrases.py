@@ -71,7 +71,7 @@ def test_false_alarms_on_everyday_messages() -> None:
 
 def test_why_names_the_phrase_and_a_blank_line_is_none() -> None:
     out = safety_check(["He's NOT breathing!!", "", "see you tomorrow", "he overdosed once last spring",
-                        "he passed out and is slurring"], "--why")
+                        "she passed out on the couch"], "--why")
     assert out == ["interrupt overdose\tnot breathing", "none", "none", "none",
                    "ask overdose\tpassed out"]
 

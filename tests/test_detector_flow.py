@@ -78,7 +78,7 @@ def test_a_past_overdose_in_an_answer_is_no_alarm(engine: Engine) -> None:
 
 def test_unsure_signs_ask_first_and_yes_opens_the_pathway(engine: Engine) -> None:
     p, _ = at_the_name_step(engine)
-    r = engine.handle(p, TextIn("he passed out and is slurring"), 2.0)
+    r = engine.handle(p, TextIn("she passed out on the couch"), 2.0)
     assert said(r) == "That sounds serious. Is someone in danger right now?"
     assert labels(r) == ["Yes", "No"] and [e.kind for e in r.events] == ["crisis_check"]
     r = press(engine, p, r, "Yes")
@@ -87,7 +87,7 @@ def test_unsure_signs_ask_first_and_yes_opens_the_pathway(engine: Engine) -> Non
 
 def test_no_goes_back_to_the_step_with_the_words_kept(engine: Engine) -> None:
     p, _ = at_the_name_step(engine)
-    r = engine.handle(p, TextIn("he passed out and is slurring"), 2.0)
+    r = engine.handle(p, TextIn("she passed out on the couch"), 2.0)
     assert (p.module, p.step) == ("onboarding", "name") and "name" not in p.answers
     r = press(engine, p, r, "No")
     assert "Thank you for telling me" in said(r) and "What would you like me to call" in said(r)

@@ -259,7 +259,8 @@ async def test_a_crisis_update_delivered_again_after_a_crash_gets_the_help_again
         again = await restarted.handle(7, TextIn(CRISIS), update_id=2)  # Telegram sends it again
         assert said(again) == said(sent) and "Are you safe right now?" in said(again)
         await restarted.handle(7, Command("menu"), update_id=3)
-        later = await Conversations(engine, store, clock=lambda: 160.0).handle(7, Command("menu"), update_id=3)
+        again_later = Conversations(engine, store, clock=lambda: 160.0)
+        later = await again_later.handle(7, Command("menu"), update_id=3)
         assert "Are you safe right now?" not in said(later)  # only the interrupt's own update
     finally:
         await store.close()

@@ -4,7 +4,7 @@ test their words.
 It reads messages from standard input, one per line, and prints one line per message:
 `interrupt PATHWAY` (the pathway's help at once), `ask PATHWAY` (first "Is someone in danger
 right now?") or `none`. With `--why` it adds the phrase that decided, after a tab, with what
-its context did to it.
+its context did to it, or, when the locale's trained model made the call, `model KIND SCORE`.
 
     craftbot safety check < messages.txt
     echo "he's not breathing" | craftbot safety check --why
@@ -34,7 +34,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     check.add_argument("--curriculum", type=Path, default=BUNDLED_CURRICULUM,
                        help="curriculum folder (default: the bundled one)")
     check.add_argument("--locale", default="en", help="the locale whose phrases to use (default: en)")
-    check.add_argument("--why", action="store_true", help="also print the phrase that decided")
+    check.add_argument("--why", action="store_true", help="also print the phrase (or the model and its score)"
+                                                              " that decided")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +60,7 @@ def load_detector(curriculum: Path, locale: str) -> CrisisDetector | None:
         print(f"craftbot: cannot read the crisis words of '{locale}' in {curriculum}: {why}",
               file=sys.stderr)
         return None
-    return CrisisDetector.from_locale(content.locale.crisis)
+    return CrisisDetector.from_locale(content.locale.crisis, locale)
 
 
 def check(detector: CrisisDetector, source: TextIO, out: TextIO, *, why: bool = False) -> None:

@@ -54,7 +54,7 @@ class Engine:
         for code, content in curriculum.locales.items():
             self.machines[code] = CurriculumMachine(list(content.modules.values()))
             assert content.locale is not None
-            self.guides[code] = CrisisGuide(content.locale.crisis, resources)
+            self.guides[code] = CrisisGuide(content.locale.crisis, resources, code)
             self.sensitive[code] = sensitive_keys(content.modules.values())
 
     @property

@@ -58,9 +58,11 @@ EMERGENCY = "emergency"  # the resource whose name fills `{emergency}` ("911")
 class CrisisGuide:
     """One locale's crisis words and texts together with the configured resources."""
 
-    def __init__(self, crisis: Crisis, resources: Mapping[str, Resource] | None = None) -> None:
+    def __init__(self, crisis: Crisis, resources: Mapping[str, Resource] | None = None,
+                 locale: str | None = None) -> None:
+        """`locale`: the locale's code, for its trained crisis model (rules only without one)."""
         self.crisis = crisis
-        self.detector = CrisisDetector.from_locale(crisis)
+        self.detector = CrisisDetector.from_locale(crisis, locale)
         self.resources = dict(US_RESOURCES if resources is None else resources)
 
     @property

@@ -15,7 +15,13 @@ only knows how to read a message with them (matching itself is in `words`):
    - a kind with `others` becomes that kind when the nearest subject before it is someone
      else ("he says he'd be better off dead" is the loved one's threat, not the reader's);
 4. the strongest find decides: an interrupt beats an ask, then the longer phrase, then the
-   kind written first.
+   kind written first;
+5. where the locale has a trained model (`model`), it reads what the rules did not: the rules
+   keep their interrupts; a message the rules leave alone or only ask about is asked about
+   when the model's crisis score reaches its `ask` threshold, and interrupted when it
+   reaches its `interrupt` threshold, with the model's kind. A find the rules cancelled
+   ("he never hit me"), a past, hypothetical or lesson-topic word with no word of now, or a
+   guess about what someone might do (HEDGES: "he might shout"), vetoes the model's call.
 
 Nothing is logged and nothing is kept but the word-matching caches (in memory).
 """
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from state.curriculum.schema import Crisis, Kind
+from state.engine.safety.model import CrisisModel, Score, model_for
 from state.engine.safety.words import Parts, Phrasebook, Words, word_is, word_matches
 
 Level = Literal["interrupt", "ask"]
@@ -36,6 +43,7 @@ NEGATION_REACH = 4  # words between a negation and the phrase it cancels
 LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `phrases` list
 FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
+HEDGES = frozenset({"might"})  # a guess, not an event: the model alone does not call on it
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
 
@@ -48,6 +56,7 @@ class Detection:
     pathway: str
     pathways: tuple[str, ...]  # every pathway found at this level, the chosen one first
     cue: str  # the phrase that decided, with what its context did ("hit* me (asked: now)")
+    score: float | None = None  # the model's crisis score, when the model made the call
 
 
 @dataclass(frozen=True)
@@ -124,7 +133,8 @@ def _frame_spans(parts: Parts, marks: Sequence[frozenset[str]],
 class CrisisDetector:
     """Reads a message with a locale's crisis words and says which crisis it shows, if any."""
 
-    def __init__(self, crisis: Crisis) -> None:
+    def __init__(self, crisis: Crisis, model: CrisisModel | None = None) -> None:
+        self.model = model
         self.words = Words(crisis.rewrites)
         self.kinds = dict(crisis.kinds) or legacy_kinds(crisis)
         every = [_Phrase(name, strength, text, parts)
@@ -141,13 +151,47 @@ class CrisisDetector:
         self.rank = {name: i for i, name in enumerate(self.kinds)}
 
     @classmethod
-    def from_locale(cls, crisis: Crisis) -> CrisisDetector:
-        """The detector for one locale's `crisis:` section."""
-        return cls(crisis)
+    def from_locale(cls, crisis: Crisis, locale: str | None = None) -> CrisisDetector:
+        """The detector for one locale's `crisis:` section, with the locale's model if it has one."""
+        return cls(crisis, model_for(locale) if locale else None)
 
     def detect(self, text: str) -> Detection | None:
         """What `text` shows: interrupt or ask with a pathway, or None."""
-        finds = [f for f in self.finds(text) if f.strength > CANCELLED]
+        every = self.finds(text)
+        rules = self._decide(every)
+        if self.model is None or (rules is not None and rules.level == "interrupt"):
+            return rules
+        score = self.model.score(text)
+        if score.crisis < self.model.ask or score.kind not in self.kinds:
+            return rules
+        vetoed = any(f.strength == CANCELLED for f in every) or self._out_of_now(text)
+        return self.blend(rules, score, vetoed, self.model.ask, self.model.interrupt)
+
+    def blend(self, rules: Detection | None, score: Score, vetoed: bool,
+              ask: float, interrupt: float) -> Detection | None:
+        """The rules' call joined with the model's: it may ask, or interrupt above `interrupt`."""
+        if vetoed or score.crisis < ask or score.kind not in self.kinds:
+            return rules
+        level: Level = "interrupt" if score.crisis >= interrupt else "ask"
+        if rules is not None and level == "ask":
+            return rules  # the rules asked already, with their own pathway
+        pathway = self.kinds[score.kind].pathway
+        if rules is not None:  # the rules asked; the model is sure enough to interrupt
+            return Detection(level, rules.kind, rules.pathway, rules.pathways,
+                             f"{rules.cue}; model {score.kind} {score.crisis:.2f}", score.crisis)
+        return Detection(level, score.kind, pathway, (pathway,),
+                         f"model {score.kind} {score.crisis:.2f}", score.crisis)
+
+    def _out_of_now(self, text: str) -> bool:
+        """Whether a past, hypothetical or lesson-topic word is there with no word of now."""
+        tokens = self.words.sentences(text)[0]
+        context = self.scopes.spans(tokens)
+        guess = not HEDGES.isdisjoint(tokens)
+        return (guess or any(context[name] for name in SCOPES)) and not context["current"]
+
+    def _decide(self, every: Sequence[_Find]) -> Detection | None:
+        """The rules' call: the strongest find that context did not cancel."""
+        finds = [f for f in every if f.strength > CANCELLED]
         if not finds:
             return None
         best = max(finds, key=lambda f: (f.strength, f.end - f.start, -self.rank[f.kind]))

@@ -1,0 +1,235 @@
+"""Train the English crisis model (state/engine/safety/models/en.npz) from the labelled lines.
+
+    .venv/bin/python bench/train_crisis_model.py          # train, choose thresholds, write en.npz
+    .venv/bin/python bench/train_crisis_model.py --check  # train and report, write nothing
+
+Data: every `label<TAB>text` line of tests/data/crisis/training/*.tsv and tuning/*.tsv (never
+the held-out sets). A fixed share of the lines (1 in 5, chosen by a CRC32 of the seed and the
+text, so adding lines does not move the others) is kept out as the validation split.
+
+Method: multinomial logistic regression over the features of `state.engine.safety.model`
+(a vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch
+Adam from zero weights for a fixed number of steps: no randomness, so the same data give the
+same weights. Then, on the validation split, with the rules of curriculum/en/locale.yaml in
+front of the model as in the bot, the thresholds are chosen: the lowest `ask` score at which
+the model's own asks on everyday lines stay within ASK_BUDGET, and the lowest `interrupt` score
+at which its interrupts on everyday lines stay within INTERRUPT_BUDGET. The everyday lines
+for this are the validation split's and tests/data/everyday_phrases.txt (short everyday
+messages, never trained on), because the hard negatives written for training are longer
+and darker than what people mostly type.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from state.curriculum.loader import load_curriculum  # noqa: E402
+from state.engine.safety.detector import CANCELLED, CrisisDetector, Detection  # noqa: E402
+from state.engine.safety.model import MODELS, NONE, CrisisModel, Score, features, tokens  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "crisis"
+EVERYDAY = REPO / "tests" / "data" / "everyday_phrases.txt"
+SEED = 20240611
+VALIDATION = 5  # one line in five
+MIN_LINES = 2  # a feature must be in this many training lines
+L2 = 1e-4
+STEPS = 300
+RATE = 0.05
+ASK_BUDGET = 0.02  # the model's own asks on everyday validation lines
+INTERRUPT_BUDGET = 0.0  # ... and its interrupts (the rules already use most of the 2%)
+GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
+Rows = list[tuple[str, str]]
+Floats = npt.NDArray[np.float64]
+
+
+def read_lines() -> Rows:
+    """(label, text) of every training and tuning line, in file order."""
+    rows: Rows = []
+    for folder in ("training", "tuning"):
+        for path in sorted((DATA / folder).glob("*.tsv")):
+            for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+                label, _, text = line.partition("\t")
+                if text.strip():
+                    rows.append((label, text))
+    return rows
+
+
+def everyday_lines() -> Rows:
+    """The short everyday messages used, with the validation split, to choose thresholds."""
+    lines = EVERYDAY.read_text(encoding="utf-8").splitlines()
+    return [(NONE, line) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def is_validation(text: str) -> bool:
+    """Whether a line belongs to the validation split (fixed by SEED, whatever the order)."""
+    return zlib.crc32(f"{SEED}:{text}".encode()) % VALIDATION == 0
+
+
+def split(rows: Rows) -> tuple[Rows, Rows]:
+    """(training, validation)."""
+    return [r for r in rows if not is_validation(r[1])], [r for r in rows if is_validation(r[1])]
+
+
+def vocabulary(rows: Rows) -> list[str]:
+    """The features found in MIN_LINES training lines or more, sorted."""
+    counts: Counter[str] = Counter()
+    for _, text in rows:
+        counts.update(features(tokens(text)))
+    return sorted(f for f, n in counts.items() if n >= MIN_LINES)
+
+
+def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:
+    """The lines as a sparse matrix: (row of each entry, column of each entry, value)."""
+    rr: list[int] = []
+    cc: list[int] = []
+    vv: list[float] = []
+    for r, (_, text) in enumerate(rows):
+        found = features(tokens(text))
+        cols = sorted(i for f in found if (i := index.get(f)) is not None)
+        rr += [r] * len(cols)
+        cc += cols
+        vv += [1.0 / np.sqrt(len(found))] * len(cols)
+    return np.array(rr, dtype=np.int64), np.array(cc, dtype=np.int64), np.array(vv)
+
+
+def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]:
+    """Weights (features x kinds) and bias of the softmax regression, by full-batch Adam."""
+    index = {f: i for i, f in enumerate(vocab)}
+    rr, cc, vv = matrix(rows, index)
+    y = np.zeros((len(rows), len(kinds)))
+    y[np.arange(len(rows)), [kinds.index(label) for label, _ in rows]] = 1.0
+    w = np.zeros((len(vocab), len(kinds)))
+    b = np.zeros(len(kinds))
+    moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
+    for step in range(1, STEPS + 1):
+        logits = np.zeros((len(rows), len(kinds)))
+        np.add.at(logits, rr, w[cc] * vv[:, None])
+        logits += b
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        g = (p - y) / len(rows)
+        gw = np.zeros_like(w)
+        np.add.at(gw, cc, g[rr] * vv[:, None])
+        gw += L2 * w
+        pairs = ((w, gw, moments[0], moments[1]), (b, g.sum(axis=0), moments[2], moments[3]))
+        for param, grad, m, v in pairs:
+            m *= 0.9
+            m += 0.1 * grad
+            v *= 0.999
+            v += 0.001 * grad * grad
+            param -= RATE * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+    return w, b
+
+
+def train(rows: Rows) -> tuple[list[str], list[str], Floats, Floats]:
+    """Vocabulary, kinds, weights and bias trained on `rows`."""
+    kinds = sorted({label for label, _ in rows})
+    vocab = vocabulary(rows)
+    w, b = fit(rows, vocab, kinds)
+    return vocab, kinds, w, b
+
+
+def save(path: Path, vocab: list[str], kinds: list[str], w: Floats, b: Floats,
+         thresholds: tuple[float, float]) -> None:
+    """Write the model (float16 weights) as a compressed .npz without pickles."""
+    np.savez_compressed(path, vocabulary=np.array(vocab), kinds=np.array(kinds),
+                        weights=w.astype(np.float16), bias=b.astype(np.float16),
+                        thresholds=np.array(thresholds, dtype=np.float64))
+
+
+def readings(detector: CrisisDetector, model: CrisisModel,
+             rows: Rows) -> list[tuple[str, Detection | None, bool, Score]]:
+    """For each line: its label, the rules' call, whether context vetoes the model, the score."""
+    found = []
+    for label, text in rows:
+        every = detector.finds(text)
+        vetoed = any(f.strength == CANCELLED for f in every) or detector._out_of_now(text)
+        found.append((label, detector.detect(text), vetoed, model.score(text)))
+    return found
+
+
+def levels(detector: CrisisDetector, read: list[tuple[str, Detection | None, bool, Score]],
+           ask: float, interrupt: float) -> list[tuple[str, str, str]]:
+    """(label, level, who decided: rules or model) of each line under the thresholds."""
+    out = []
+    for label, rules, vetoed, score in read:
+        call = rules if rules is not None and rules.level == "interrupt" else \
+            detector.blend(rules, score, vetoed, ask, interrupt)
+        who = "model" if call is not None and call.score is not None else "rules"
+        out.append((label, call.level if call else NONE, who))
+    return out
+
+
+def choose(detector: CrisisDetector,
+           read: list[tuple[str, Detection | None, bool, Score]]) -> tuple[float, float]:
+    """The lowest thresholds whose everyday asks and interrupts by the model stay in budget."""
+    everyday = sum(label == NONE for label, *_ in read)
+
+    def model_rate(ask: float, interrupt: float, level: str) -> float:
+        calls = levels(detector, read, ask, interrupt)
+        return sum(lab == NONE and lev == level and who == "model" for lab, lev, who in calls) / everyday
+
+    interrupt = next(t for t in GRID if model_rate(t, t, "interrupt") <= INTERRUPT_BUDGET)
+    ask = next(t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= ASK_BUDGET)
+    return ask, interrupt
+
+
+def report(detector: CrisisDetector, read: list[tuple[str, Detection | None, bool, Score]],
+           ask: float, interrupt: float) -> None:
+    """Validation figures per kind, rules alone and rules with the model."""
+    for name, (a, i) in (("rules alone", (2.0, 2.0)), ("rules + model", (ask, interrupt))):
+        calls = levels(detector, read, a, i)
+        total, caught, stopped = Counter[str](), Counter[str](), Counter[str]()
+        for label, level, _ in calls:
+            total[label] += 1
+            caught[label] += level != NONE
+            stopped[label] += level == "interrupt"
+        print(f"\nvalidation, {name} (ask {a}, interrupt {i})")
+        for kind in sorted(total):
+            print(f"  {kind:18} {total[kind]:3} lines  caught {caught[kind] / total[kind]:6.1%}"
+                  f"  interrupted {stopped[kind] / total[kind]:6.1%}")
+        n = sum(total[k] for k in total if k != NONE)
+        print(f"  {'all crises':18} {n:3} lines  caught {sum(caught[k] for k in total if k != NONE) / n:6.1%}"
+              f"  interrupted {sum(stopped[k] for k in total if k != NONE) / n:6.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="train and report, write nothing")
+    parser.add_argument("--out", type=Path, default=MODELS / "en.npz")
+    args = parser.parse_args()
+    train_rows, valid_rows = split(read_lines())
+    print(f"{len(train_rows)} training lines, {len(valid_rows)} validation lines")
+    vocab, kinds, w, b = train(train_rows)
+    out = args.out if not args.check else Path("/tmp") / "crisis_model_check.npz"
+    save(out, vocab, kinds, w, b, (1.0, 1.0))
+    model = CrisisModel.load(out)  # as the bot will read it: float16 weights
+    locale = load_curriculum(REPO / "curriculum").locales["en"].locale
+    assert locale is not None
+    detector = CrisisDetector(locale.crisis)
+    read = readings(detector, model, valid_rows)
+    everyday = readings(detector, model, everyday_lines())
+    ask, interrupt = choose(detector, read + everyday)
+    report(detector, read, ask, interrupt)
+    calls = levels(detector, everyday, ask, interrupt)
+    print(f"  everyday_phrases.txt: {len(calls)} lines, interrupts"
+          f" {sum(lev == 'interrupt' for _, lev, _ in calls) / len(calls):.1%},"
+          f" asks {sum(lev == 'ask' for _, lev, _ in calls) / len(calls):.1%}")
+    save(out, vocab, kinds, w, b, (ask, interrupt))
+    print(f"\n{len(vocab)} features; thresholds ask {ask}, interrupt {interrupt}; wrote {out}"
+          f" ({out.stat().st_size // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The trained crisis model: a small linear classifier that scores how crisis-like a message is.
+
+The rules of `detector` are precise but only know the phrases counselors wrote; this model,
+trained on labelled lines (tests/data/crisis/training and tuning, see `bench/train_crisis_model.py`),
+reads new wording. It is a multinomial logistic regression over:
+
+- words and pairs of words (`w:` and `b:` features),
+- letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
+
+after the same folding as `words.fold` (NFKC, case fold, format characters and accents
+removed), with letters typed three times or more cut to one ("diiiie" -> "die"). Features
+are binary and the vector is scaled to unit length. A message is scored whole and, when it
+has several sentences, sentence by sentence, so a crisis in a long exercise answer is read
+on its own; the highest crisis score wins.
+
+The weights are package data, one file per locale (`models/<locale>.npz`): a locale without
+one is read by the rules alone. They are loaded once, with numpy, and never written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from state.engine.safety.words import fold
+
+MODELS = Path(__file__).parent / "models"
+LOCALES = frozenset({"en"})  # locales that ship a model: its file must be there
+NONE = "none"
+WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+SENTENCE = re.compile(r"[.!?;\n]+")
+ELONGATED = re.compile(r"(.)\1{2,}")
+CHAR_SIZES = (3, 4)
+Floats = npt.NDArray[np.float32]
+
+
+class ModelMissing(FileNotFoundError):
+    """A locale that should have a crisis model has no weights file."""
+
+
+def tokens(text: str) -> list[str]:
+    """The words of a text, folded, without apostrophes, with long letter runs cut."""
+    return [ELONGATED.sub(r"\1", w.replace("'", "")) for w in WORD.findall(fold(text))]
+
+
+def features(words: list[str]) -> set[str]:
+    """The binary features of a list of words: words, pairs of words, letter groups."""
+    found = {f"w:{w}" for w in words}
+    found.update(f"b:{a} {b}" for a, b in pairwise(words))
+    for w in words:
+        padded = f" {w} "
+        found.update(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
+    return found
+
+
+def segments(text: str) -> list[list[str]]:
+    """The words of the whole text, then of each sentence when there are several."""
+    whole = tokens(text)
+    parts = [t for part in SENTENCE.split(text) if (t := tokens(part))]
+    return [whole, *parts] if len(parts) > 1 else [whole]
+
+
+@dataclass(frozen=True)
+class Score:
+    """How crisis-like a message is (1 - the chance of `none`) and the most likely kind."""
+
+    crisis: float
+    kind: str
+
+
+class CrisisModel:
+    """Weights and vocabulary of one locale's model, with the thresholds chosen for them."""
+
+    def __init__(self, vocabulary: list[str], kinds: list[str], weights: Floats, bias: Floats,
+                 ask: float, interrupt: float) -> None:
+        self.index = {feature: i for i, feature in enumerate(vocabulary)}
+        self.kinds = kinds
+        self.none = kinds.index(NONE)
+        self.weights = weights.astype(np.float32)
+        self.bias = bias.astype(np.float32)
+        self.ask = ask  # crisis score from which the model asks
+        self.interrupt = interrupt  # ... and from which it may interrupt
+
+    @classmethod
+    def load(cls, path: Path) -> CrisisModel:
+        """The model stored in an .npz file (no pickles); ModelMissing if there is none."""
+        if not path.is_file():
+            raise ModelMissing(f"crisis model weights not found: {path} (retrain with"
+                               " `python bench/train_crisis_model.py`)")
+        with np.load(path, allow_pickle=False) as data:
+            return cls([str(v) for v in data["vocabulary"]], [str(k) for k in data["kinds"]],
+                       data["weights"], data["bias"],
+                       float(data["thresholds"][0]), float(data["thresholds"][1]))
+
+    def probabilities(self, words: list[str]) -> Floats:
+        """The chance of each kind (and `none`) for one list of words."""
+        found = features(words)
+        rows = [i for f in found if (i := self.index.get(f)) is not None]
+        logits = self.bias.copy()
+        if rows:
+            logits += self.weights[rows].sum(axis=0) / np.float32(np.sqrt(len(found)))
+        logits -= logits.max()
+        exp = np.exp(logits)
+        result: Floats = exp / exp.sum()
+        return result
+
+    def score(self, text: str) -> Score:
+        """The highest crisis score over the message and its sentences, with its kind."""
+        best: Floats | None = None
+        for words in segments(text):
+            p = self.probabilities(words)
+            if best is None or p[self.none] < best[self.none]:
+                best = p
+        assert best is not None
+        crisis = best.copy()
+        crisis[self.none] = -1.0
+        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())])
+
+
+def model_for(locale: str) -> CrisisModel | None:
+    """The crisis model a locale ships, None if it has none; ModelMissing if its file is gone."""
+    if locale not in LOCALES:
+        return None
+    return CrisisModel.load(MODELS / f"{locale}.npz")

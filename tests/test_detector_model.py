@@ -1,0 +1,93 @@
+"""The trained crisis model: reproducible training, what it adds to the rules, and its loading."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from state.curriculum.loader import load_curriculum
+from state.curriculum.schema import Crisis
+from state.engine.safety.detector import CrisisDetector
+from state.engine.safety.model import MODELS, CrisisModel, ModelMissing, model_for
+
+REPO = Path(__file__).parent.parent
+
+
+def trainer() -> ModuleType:
+    """bench/train_crisis_model.py, imported as a module."""
+    path = REPO / "bench" / "train_crisis_model.py"
+    spec = importlib.util.spec_from_file_location("train_crisis_model", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    locale = load_curriculum(REPO / "curriculum").locales["en"].locale
+    assert locale is not None
+    return CrisisDetector.from_locale(locale.crisis, "en")
+
+
+def test_training_is_reproducible_and_matches_the_stored_weights() -> None:
+    train = trainer()
+    rows, _ = train.split(train.read_lines())
+    rows = rows[::4]  # a quarter of the lines keeps this test quick
+    first, second = train.train(rows), train.train(rows)
+    assert first[0] == second[0] and first[1] == second[1]
+    assert np.array_equal(first[2], second[2]) and np.array_equal(first[3], second[3])
+    stored = CrisisModel.load(MODELS / "en.npz")
+    assert list(stored.index) == train.vocabulary(train.split(train.read_lines())[0])
+
+
+def test_the_split_is_fixed_by_the_seed() -> None:
+    train = trainer()
+    rows = train.read_lines()
+    assert train.split(rows) == train.split(list(rows))
+    share = len(train.split(rows)[1]) / len(rows)
+    assert 0.15 < share < 0.25
+
+
+@pytest.mark.parametrize("text", [  # indirect lines of the validation split the rules miss
+    "the kids are living with needles on the floor",
+    "my brother said he bought a gun to end it",
+    "i'm so tired. i want to close my eyes forever",
+    "my son keeps hinting that he won't be here for his birthday",
+])
+def test_the_model_catches_indirect_wording(detector: CrisisDetector, text: str) -> None:
+    assert trainer().is_validation(text)
+    assert CrisisDetector(rules()).detect(text) is None
+    found = detector.detect(text)
+    assert found is not None and found.score is not None and found.cue.startswith("model ")
+
+
+def rules() -> Crisis:
+    """The English crisis words, for a detector without the model."""
+    locale = load_curriculum(REPO / "curriculum").locales["en"].locale
+    assert locale is not None
+    return locale.crisis
+
+
+@pytest.mark.parametrize("text", [
+    "he never hit me, he just yells",
+    "years ago he overdosed, but he's been clean for five years now",
+    "what if he overdoses? what should i have ready?",
+    "the module on safety was really helpful",
+    "i'm not suicidal, just exhausted",
+    "he won't talk to me",
+])
+def test_negations_and_the_past_stay_none(detector: CrisisDetector, text: str) -> None:
+    assert detector.detect(text) is None
+
+
+def test_a_locale_without_a_model_uses_the_rules_and_missing_weights_fail_clearly(tmp_path: Path) -> None:
+    assert model_for("es") is None
+    with pytest.raises(ModelMissing, match="crisis model weights not found"):
+        CrisisModel.load(tmp_path / "en.npz")
