@@ -10,7 +10,8 @@ every message may touch a different row. Each message is timed through
 `Conversations.handle` (load, engine, save, commit: one transaction), and the engine's own
 share is timed inside it. Printed: median and p99 per message, the engine's and the
 store's medians, and the share of turns run on the event loop's own connection (the rest
-went to the writer's thread: `state.store.inline`). With --key the progress is stored encrypted (Fernet), as in production.
+went to the writer's thread: `state.store.inline`). With --key the progress is stored
+encrypted (Fernet), as in production.
 
     .venv/bin/python bench/engine.py [--users 1000,10000,100000] [--messages 5000] [--key]
 """
@@ -148,7 +149,8 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
             inline = store.inline.begun / max(1, store.inline.begun + store.inline.declined)
             await store.close()
     store_part = [t - e for t, e in zip(total, inner, strict=True)]
-    return {"inline": inline, "median": percentile(total, 50), "p99": percentile(total, 99), "max": max(total),
+    return {"inline": inline, "median": percentile(total, 50), "p99": percentile(total, 99),
+            "max": max(total),
             "engine": percentile(inner, 50), "engine_p99": percentile(inner, 99),
             "store": percentile(store_part, 50), "store_p99": percentile(store_part, 99)}
 
