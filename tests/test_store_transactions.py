@@ -105,7 +105,8 @@ async def test_a_text_message_is_one_write_transaction(engine: Engine, store: Sq
     chat = Chat(conversations, 7)
     await chat.onboard("Robin")
     commits = Commits()
-    await store.run(commits.watch)
+    await store.on_each_connection(commits.watch)  # the writer's and the event loop's own
+    begun = store.inline.begun
 
     for words in ("after dinner", "on Sundays", "when he's tired"):
         before, incoming = commits.count, chat.next_id
@@ -113,6 +114,7 @@ async def test_a_text_message_is_one_write_transaction(engine: Engine, store: Sq
         assert reply.messages  # the bot answered
         assert commits.count - before == 1
         assert incoming in recorded_ids(store.path, 7)  # written in the turn's own transaction
+    assert store.inline.begun > begun  # counted on the fast path too (state.store.inline)
 
     sent_last = chat.next_id - 1  # the bot's last message: its id waits for the next transaction
     assert sent_last not in recorded_ids(store.path, 7)

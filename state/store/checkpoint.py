@@ -17,6 +17,10 @@ A RESTART or TRUNCATE checkpoint holds the write lock while it waits for readers
 old snapshots. Its connection therefore waits at most `patience` seconds (SQLite's busy
 timeout) and gives up rather than hold every chat back while a report or a backup reads:
 a truncation that gave up is tried again every round until it succeeds.
+
+`WalRestart` tells the store's inline connection (`state.store.inline`) when the next write
+might start the WAL over, which syncs the WAL's header: such a write goes to the writer's
+thread instead.
 """
 
 from __future__ import annotations
@@ -30,6 +34,43 @@ from pathlib import Path
 Waiter = tuple["asyncio.Future[bool]", asyncio.AbstractEventLoop]
 
 
+class WalRestart:
+    """Whether the next commit might start the WAL over (and so fsync its header).
+
+    SQLite starts the WAL over at the first write after a checkpoint copied every frame (or
+    emptied the file), and syncs the new header then, even with synchronous=NORMAL. So:
+    before each checkpoint `pending` is set (with a new `epoch`); a checkpoint that left
+    frames uncopied clears it (none can start over before the next checkpoint); so does a
+    commit on the writer's thread that wrote rows, begun in the same epoch with no
+    checkpoint running meanwhile (it started the WAL over, or appended to frames left).
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self.epoch = 0
+        self.pending = True  # unknown at start: the first write goes to the writer's thread
+        self._running = False
+
+    def checkpoint_starts(self) -> None:
+        """A checkpoint is about to run (on the checkpoint thread)."""
+        with self._mutex:
+            self.epoch += 1
+            self.pending, self._running = True, True
+
+    def checkpoint_ended(self, rows: list[tuple[int, int, int]] | None) -> None:
+        """A checkpoint ended with this PRAGMA result (None when it raised)."""
+        with self._mutex:
+            self._running = False
+            if rows and rows[0][1] > rows[0][2] >= 0:  # frames left that were not copied
+                self.pending = False
+
+    def written(self, epoch: int) -> None:
+        """The writer's thread committed rows in a transaction that began in `epoch`."""
+        with self._mutex:
+            if epoch == self.epoch and not self._running:
+                self.pending = False
+
+
 def _settle(future: asyncio.Future[bool], done: bool) -> None:
     if not future.cancelled():
         future.set_result(done)
@@ -39,7 +80,7 @@ class Checkpointer:
     """Copies the WAL into the database file from a thread of its own (see the module's text)."""
 
     def __init__(self, path: Path, every: float = 1.0, limit: int = 128 << 20,
-                 patience: float = 0.1) -> None:
+                 patience: float = 0.1, wal: WalRestart | None = None) -> None:
         self.path = path
         self.every = every
         self.limit = limit
@@ -50,6 +91,7 @@ class Checkpointer:
         self._truncate = False  # a truncation was asked for and has not succeeded yet
         self._waiters: list[Waiter] = []
         self._thread: threading.Thread | None = None
+        self.wal = wal or WalRestart()
 
     def start(self) -> None:
         """Start the checkpoint thread (a daemon: it never keeps the process alive)."""
@@ -107,17 +149,20 @@ class Checkpointer:
                     self._answer(self._checkpoint(db, "TRUNCATE"))
                     continue
                 with contextlib.suppress(sqlite3.Error, OSError):
-                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._checkpoint(db, "PASSIVE")
                     if wal.exists() and wal.stat().st_size > self.limit:
                         self._checkpoint(db, "RESTART")  # copy what is left, so the WAL starts over
         finally:
             db.close()
 
-    @staticmethod
-    def _checkpoint(db: sqlite3.Connection, mode: str) -> bool:
+    def _checkpoint(self, db: sqlite3.Connection, mode: str) -> bool:
         """One checkpoint of this mode; whether it finished (no reader or writer in its way)."""
+        rows = None
+        self.wal.checkpoint_starts()
         try:
             rows = db.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         except sqlite3.Error:
             return False
+        finally:
+            self.wal.checkpoint_ended(rows)
         return not rows or rows[0][0] == 0

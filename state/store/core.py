@@ -1,12 +1,13 @@
-"""The open database every part of the store works on: its writer, checkpoints, and buffered ids.
+"""The open database every part of the store works on: its connections, checkpoints, buffered ids.
 
 `Database` owns the file (created private to its owner: it holds health-adjacent data about
-vulnerable people), the writer thread that alone runs statements on it
-(`state.store.connection`), the checkpoint thread (`state.store.checkpoint`), and the
-lock that keeps write transactions one at a time. The store's parts (`state.store.progress`,
-`.reminders`, `.privacy`, `.versions`) hand it jobs: `run` for a job inside whatever
-transaction is open, `read` for one between transactions, `write` for one in a
-transaction of its own.
+vulnerable people), the writer thread (`state.store.connection`), the event loop's own
+connection for turns that cannot wait (`state.store.inline`), the checkpoint thread
+(`state.store.checkpoint`), and the lock that keeps write transactions one at a time. The
+store's parts (`state.store.progress`, `.reminders`, `.privacy`, `.versions`) hand it jobs:
+`run` for a job inside whatever transaction is open (on the connection that holds it),
+`read` for one between transactions, `write` for one in a transaction of its own (always on
+the writer's thread: erasures, purges and re-keying can take long), `begin` to open a turn's.
 
 The ids of messages in a chat (for /hide) are buffered here rather than written each on
 its own: `remember` adds them, and the next write transaction, usually the turn that a
@@ -27,8 +28,9 @@ from pathlib import Path
 from typing import Self, TypeVar
 
 from state.contracts import Cipher
-from state.store.checkpoint import Checkpointer
+from state.store.checkpoint import Checkpointer, WalRestart
 from state.store.connection import Job, Writer
+from state.store.inline import Inline
 from state.store.schema import prepare
 
 log = logging.getLogger("craftbot.store")
@@ -39,10 +41,15 @@ INSERT_MESSAGES = ("INSERT OR IGNORE INTO recent_messages (user_id, message_id, 
                    " VALUES (?, ?, ?, ?)")
 
 
-def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool) -> Job[T]:
-    """`job` then COMMIT (after BEGIN IMMEDIATE unless one is open), buffered message ids first."""
+def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool,
+                   wal: WalRestart | None = None) -> Job[T]:
+    """`job` then COMMIT (after BEGIN IMMEDIATE unless one is open), buffered message ids first.
+
+    With `wal` (the writer's thread), a commit that wrote rows is reported to it.
+    """
 
     def run(db: sqlite3.Connection) -> T:
+        epoch, changes = (wal.epoch if wal else 0), db.total_changes
         if begin:
             db.execute("BEGIN IMMEDIATE")
         try:
@@ -53,7 +60,23 @@ def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool) -> J
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if wal is not None and db.total_changes != changes:
+            wal.written(epoch)
         return result
+
+    return run
+
+
+def begun(job: Job[T]) -> Job[T]:
+    """BEGIN IMMEDIATE then `job`; ROLLBACK if the job fails."""
+
+    def run(db: sqlite3.Connection) -> T:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            return job(db)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     return run
 
@@ -74,6 +97,9 @@ class Database:
         self.path = path
         self.cipher = cipher
         self._writer = Writer(path)
+        self._wal = WalRestart()
+        self.inline = Inline(path, self._wal)
+        self._inline_open = False  # the open write transaction is on `inline`
         self._checkpointer: Checkpointer | None = None
         self._lock = asyncio.Lock()
         self._messages: list[MessageRow] = []
@@ -88,7 +114,8 @@ class Database:
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
         await self._writer.start(prepare)
-        self._checkpointer = Checkpointer(self.path)
+        self.inline.open()
+        self._checkpointer = Checkpointer(self.path, wal=self._wal)
         self._checkpointer.start()
         return self
 
@@ -102,6 +129,7 @@ class Database:
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
         await self.flush()
+        self.inline.close()
         if self._checkpointer is not None:
             await self._checkpointer.stop()
             self._checkpointer = None
@@ -109,8 +137,34 @@ class Database:
         await self._writer.stop()
 
     async def run(self, job: Job[T]) -> T:
-        """Run a job on the connection, inside whatever transaction is open (reads, mostly)."""
+        """Run a job inside whatever transaction is open, on its connection (reads, mostly)."""
+        if self._inline_open:
+            return self.inline.run(job)
         return await self._writer.run(job)
+
+    async def begin(self, job: Job[T]) -> T:
+        """Open a write transaction and run `job` in it, for a caller that holds the lock.
+
+        On the event loop's thread when the write lock is free now (`state.store.inline`),
+        else on the writer's thread, which waits for it. The caller ends it with
+        `commit(..., begin=False)` or `abort`, which go to the same connection.
+        """
+        if not self.inline.begin():
+            return await self._writer.run(begun(job))
+        self._inline_open = True
+        try:
+            return self.inline.run(job)
+        except BaseException:
+            await self.abort()
+            raise
+
+    async def abort(self) -> None:
+        """Roll the open write transaction back (the caller holds the lock)."""
+        if self._inline_open:
+            self._inline_open = False
+            self.inline.run(rollback)
+        else:
+            await self._writer.run(rollback)
 
     async def read(self, job: Job[T]) -> T:
         """Run a job between write transactions, so that it sees only what was committed."""
@@ -129,10 +183,20 @@ class Database:
         """
         rows, self._messages = self._messages, []
         try:
-            return await self._writer.run(in_transaction(job, rows, begin=begin))
+            if self._inline_open and not begin:
+                self._inline_open = False  # COMMIT or ROLLBACK, now: the transaction ends here
+                return self.inline.run(in_transaction(job, rows, begin=False))
+            return await self._writer.run(in_transaction(job, rows, begin=begin, wal=self._wal))
         except BaseException:
             self._messages[:0] = rows  # not written: the next transaction tries again
             raise
+
+    async def on_each_connection(self, job: Job[None]) -> None:
+        """Run a job on each of the store's connections (a trace callback, say), between transactions."""
+        async with self._lock:
+            await self._writer.run(job)
+            if self.inline.running:
+                self.inline.run(job)
 
     async def checkpoint(self) -> bool:
         """Copy the WAL into the database file and truncate it to zero bytes, off the event loop.

@@ -20,7 +20,7 @@ from functools import cached_property
 import orjson
 
 from state.contracts import Cipher, Event, Nudge, Progress
-from state.store.core import Database, rollback
+from state.store.core import Database
 from state.store.crypto import seal, unseal
 from state.store.privacy import PrivacyData
 from state.store.reminders import ReminderStore
@@ -82,16 +82,6 @@ def read_session(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) ->
                    week, bool(unreachable), nudge, nudge)
 
 
-def begin_and_read(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) -> Session:
-    """Open the turn's write transaction and read the user's row in it."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        return read_session(db, cipher, user_id)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-
-
 def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Session) -> None:
     """Write what the session was asked to save (its row, its week's count, its events)."""
     if session.to_save is None:
@@ -140,11 +130,11 @@ class SqliteProgressStore(Database):
         """
         cipher = self.cipher
         async with self._lock:
+            session = await self.begin(lambda db: read_session(db, cipher, user_id))
             try:
-                session = await self.run(lambda db: begin_and_read(db, cipher, user_id))
                 yield session
             except BaseException:
-                await self.run(rollback)
+                await self.abort()
                 raise
             await self.commit(lambda db: write_session(db, cipher, session), begin=False)
 

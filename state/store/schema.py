@@ -1,4 +1,4 @@
-"""How the store's connection is set up, and the numbered SQL migrations that build its schema.
+"""How the store's connections are set up, and the numbered SQL migrations that build its schema.
 
 Both run as the first job on the writer's thread (see `state.store.connection`). Each file in
 `migrations/` (`NNN_name.sql`) runs once, in its own transaction, and is recorded in
@@ -19,6 +19,9 @@ PRAGMAS = (
     "PRAGMA wal_autocheckpoint=0",  # the checkpointer's thread does it (state.store.checkpoint)
     "PRAGMA journal_size_limit=67108864",  # a restarted WAL shrinks to 64 MB
 )
+# The event loop's own connection (state.store.inline): the same, but it never waits for a
+# lock (SQLITE_BUSY at once sends the turn to the writer's thread, which waits instead).
+INLINE_PRAGMAS = (*(p for p in PRAGMAS if "busy_timeout" not in p), "PRAGMA busy_timeout=0")
 
 
 def prepare(db: sqlite3.Connection) -> None:
