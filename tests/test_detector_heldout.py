@@ -1,4 +1,4 @@
-"""The crisis detector on the frozen held-out sets (tests/data/crisis/heldout), by aggregate only.
+"""The crisis detector on the frozen held-out sets (tests/data/crisis/heldout*), by aggregate only.
 
 The sets were written by someone who never saw the detector; they are for measuring, never
 for tuning, so this test prints and checks only figures per set, never a line. The floors
@@ -15,7 +15,7 @@ import pytest
 from state.curriculum.loader import load_curriculum
 from state.engine.safety.detector import CrisisDetector
 
-HELDOUT = Path(__file__).parent / "data" / "crisis" / "heldout"
+CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
 # everyday lines <= 0.02 interrupts and <= 0.05 asks. With the trained model (measured once):
@@ -23,9 +23,13 @@ REPO = Path(__file__).parent.parent
 # 0.038 / 0.009, asks 0.019 / 0.018. The floors sit just under that. The texting set's
 # everyday interrupts are over the 0.02 target (0.019 with the rules alone): its ceiling
 # records what was measured, to be brought back to 0.02, not a new target.
+# heldout2 (a second set by another writer, frozen before the model was trained, measured
+# once with the final detector): caught 0.860, interrupted 0.740; everyday interrupts 0.046
+# (the same as the rules alone), asks 0.015.
 FLOORS = {  # set: (caught, interrupted, most everyday interrupts)
-    "en_texting.tsv": (0.85, 0.74, 0.04),
-    "en_plain.tsv": (0.92, 0.84, 0.02),
+    "heldout/en_texting.tsv": (0.85, 0.74, 0.04),
+    "heldout/en_plain.tsv": (0.92, 0.84, 0.02),
+    "heldout2/en_mixed.tsv": (0.85, 0.73, 0.05),
 }
 MAX_FALSE_ASKS = 0.05
 
@@ -40,7 +44,7 @@ def detector() -> CrisisDetector:
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_held_out_crises_are_caught_and_everyday_lines_left_alone(detector: CrisisDetector,
                                                                   name: str) -> None:
-    rows = [line.split("\t", 1) for line in (HELDOUT / name).read_text(encoding="utf-8").splitlines()[1:]]
+    rows = [line.split("\t", 1) for line in (CRISIS_DATA / name).read_text(encoding="utf-8").splitlines()[1:]]
     levels = [(label, found.level if (found := detector.detect(text)) else "none") for label, text in rows]
     crises = [level for label, level in levels if label != "none"]
     everyday = [level for label, level in levels if label == "none"]
