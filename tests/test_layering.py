@@ -21,10 +21,12 @@ ROOMS: dict[str, set[str]] = {
     "state.engine": {"state.contracts", "state.curriculum"},
     "state.engine.safety": {"state.contracts", "state.curriculum", "state.engine"},
     "state.engine.between_sessions": {"state.contracts", "state.curriculum", "state.engine"},
-    "state.store": {"state.contracts"},
-    "state.reports": {"state.contracts", "state.curriculum", "state.engine", "state.store"},
-    "state.service": {"state.contracts", "state.curriculum", "state.engine", "state.store",
-                      "state.reports"},
+    "state.storage": {"state.contracts"},  # the store's contract: its Protocols and records
+    "state.store": {"state.contracts", "state.storage"},
+    "state.reports": {"state.contracts", "state.curriculum", "state.engine", "state.storage",
+                      "state.store"},
+    "state.service": {"state.contracts", "state.curriculum", "state.engine", "state.storage",
+                      "state.store", "state.reports"},
     "bot": {"state"},
 }
 # Sub-rooms are used by their parent (the engine asks its safety and between-sessions rooms),

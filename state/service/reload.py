@@ -20,13 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from state.contracts import Fingerprints, Store
+from state.contracts import Fingerprints
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.loader import read_curriculum
 from state.curriculum.model import Curriculum
 from state.curriculum.versions import Destination, curriculum_fingerprints, resolve
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
+from state.storage import Store
 from state.store.reports import Placement
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Self, TypeVar
 
-from state.contracts import Cipher
+from state.storage import Cipher
 from state.store.checkpoint import Checkpointer, WalRestart
 from state.store.connection import Job, Writer
 from state.store.inline import Inline

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from state.contracts import Cipher
+from state.storage import Cipher
 
 KEY_ENV = "CRAFTBOT_DATA_KEY"
 PLAIN_PREFIX = "{"

@@ -22,7 +22,7 @@ import json
 import sqlite3
 from typing import Any
 
-from state.contracts import Cipher, Inactive, KeyStatus
+from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
 from state.store.crypto import is_sealed, unseal
 

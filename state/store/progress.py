@@ -19,7 +19,8 @@ from functools import cached_property
 
 import orjson
 
-from state.contracts import Cipher, Event, Nudge, Progress
+from state.contracts import Event, Progress
+from state.storage import Cipher, Nudge
 from state.store.core import Database
 from state.store.crypto import seal, unseal
 from state.store.privacy import PrivacyData

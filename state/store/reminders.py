@@ -21,7 +21,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from state.contracts import NUDGE, CheckinRecord, Reminder
+from state.contracts import NUDGE, CheckinRecord
+from state.storage import Reminder
 from state.store.core import Database
 
 __all__ = ["WAITING", "Reminder", "ReminderStore"]

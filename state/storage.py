@@ -1,0 +1,228 @@
+"""The store's contract: the roles every storage backend plays, and the records they return.
+
+What the service, the bot and the command line ask of the store. `state.store` implements
+these `Protocol` classes with SQLite; another database (PostgreSQL, later) can slot in
+behind the same methods. Imports only `state.contracts`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, Self
+
+from state.contracts import CheckinRecord, Event, Fingerprints, Progress
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """The one nudge planned for someone who stopped mid-module: when, and about which stop."""
+
+    due: float
+    ref: str  # "<module>:<step>"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One planned message (status: pending, sending, sent, cancelled, superseded, skipped, failed)."""
+
+    id: int
+    user_id: int
+    kind: str
+    due_at: float
+    ref: str = ""
+    status: str = "pending"
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Inactive:
+    """Someone whose data the retention period has run out for."""
+
+    user_id: int
+    last_active: float
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """How the stored progress blobs are kept: how many sealed, how many plain."""
+
+    sealed: int
+    plain: int
+
+
+class Cipher(Protocol):
+    """Seals and opens what people wrote (`state.store.crypto.DataCipher`)."""
+
+    def encrypt(self, text: str) -> str:
+        """Seal text with the current key."""
+
+    def decrypt(self, token: str) -> str:
+        """Open text sealed with any known key."""
+
+    def rotate(self, token: str) -> str:
+        """Re-seal a token with the current key."""
+
+
+class TurnSession(Protocol):
+    """One user's progress inside an open write transaction (see `ProgressRecords.session`)."""
+
+    user_id: int
+    progress: Progress | None
+    unreachable: bool  # a reminder could not reach them since their last turn
+    nudge: Nudge | None  # what their row holds; set it to change it
+
+    def save(self, progress: Progress, events: list[Event]) -> None:
+        """Write this progress and these events when the transaction commits."""
+
+
+class ProgressRecords(Protocol):
+    """Where progress lives between messages."""
+
+    def session(self, user_id: int) -> AbstractAsyncContextManager[TurnSession]:
+        """A user's progress read and written back in one transaction; an exception rolls back.
+
+        Message ids remembered meanwhile (`MessageRecords.remember`) are written with it.
+        """
+
+    async def load(self, user_id: int) -> Progress | None:
+        """The user's progress, or None for someone new."""
+
+    async def save(self, progress: Progress, events: list[Event]) -> None:
+        """Write progress and its events in one transaction."""
+
+    async def count_users(self) -> int:
+        """How many people have progress stored."""
+
+
+class ReminderRecords(Protocol):
+    """Reminders, check-ins and unreachable people.
+
+    The planning methods (`plan` to `reachable_again`) run inside the turn's open session;
+    the others in transactions of their own.
+    """
+
+    async def plan(self, user_id: int, kind: str, due: float, now: float, ref: str = "") -> None:
+        """Plan a reminder; one already waiting of the same kind is moved instead."""
+
+    async def cancel(self, user_id: int, kind: str | None = None) -> None:
+        """Cancel the user's waiting reminders (of one kind, or all)."""
+
+    async def waiting(self, user_id: int) -> list[Reminder]:
+        """The user's waiting reminders, soonest first."""
+
+    async def was_sent(self, user_id: int, kind: str, ref: str) -> bool:
+        """Whether a reminder of this kind about `ref` has already gone out."""
+
+    async def set_follow(self, reminder_id: int, due: float) -> None:
+        """Plan the next reminder of the same kind for when this one is marked sent."""
+
+    async def defer(self, reminder_id: int, due: float) -> None:
+        """Put a claimed reminder back to wait until `due`."""
+
+    async def add_checkin(self, user_id: int, record: CheckinRecord) -> None:
+        """Keep one check-in."""
+
+    async def reachable_again(self, user_id: int) -> bool:
+        """Forget that a user was unreachable; True if they were."""
+
+    async def release_nudges(self, now: float, user_id: int | None = None) -> int:
+        """Make the nudges due at `now` (of one user, or all) waiting reminders; how many."""
+
+    async def claim_due(self, now: float, limit: int, user_id: int | None = None) -> list[Reminder]:
+        """Claim up to `limit` reminders due at `now` (of one user, or all), soonest first."""
+
+    async def mark_sent(self, reminder_id: int, now: float) -> None:
+        """Record that Telegram accepted the reminder, and plan its follow-up if it has one."""
+
+    async def finish(self, reminder_id: int, status: str, now: float) -> None:
+        """Close a claimed reminder that was not sent."""
+
+    async def release(self, reminder_id: int, due: float) -> None:
+        """Give a claimed reminder back to wait until `due`."""
+
+    async def unreachable(self, user_id: int, reminder_id: int, now: float) -> None:
+        """Telegram refused for good: fail this reminder, cancel the rest, remember it."""
+
+    async def recover(self) -> int:
+        """Return claims a crash left unfinished to waiting; how many."""
+
+    async def checkins(self, user_id: int, since: float) -> list[CheckinRecord]:
+        """The user's check-ins since `since`, oldest first."""
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many reminders are in each status."""
+
+
+class MessageRecords(Protocol):
+    """The ids and dates (never the text) of the recent messages in each chat, for /hide."""
+
+    async def remember(self, user_id: int, messages: list[tuple[int, float, bool]]) -> None:
+        """Keep (message id, Telegram date, sent by the bot) of new messages in a user's chat.
+
+        They may be written with the next transaction rather than at once; `take_recent`,
+        `export` and `erase` see them either way.
+        """
+
+    async def take_recent(self, user_id: int, now: float) -> list[int]:
+        """The ids of the user's messages that may still be deleted, newest first; all forgotten."""
+
+    async def forget_expired(self, now: float) -> int:
+        """Drop every record of a message too old for /hide to delete; how many."""
+
+
+class PrivacyRecords(MessageRecords, Protocol):
+    """Everything stored about a person: shown, erased, expired; and the data key."""
+
+    async def export(self, user_id: int) -> dict[str, Any] | None:
+        """Everything stored about a user, as JSON-ready data; None when nothing is."""
+
+    async def erase(self, user_id: int) -> int:
+        """Delete every row about a user and leave no copy of it behind; rows deleted."""
+
+    async def inactive(self, now: float, days: int) -> list[Inactive]:
+        """People whose last message is more than `days` days before `now`."""
+
+    async def purge(self, now: float, days: int) -> list[Inactive]:
+        """Erase everyone inactive for more than `days` days, and expired message records."""
+
+    async def counts(self, now: float) -> dict[str, int]:
+        """How many people are stored and how many were active lately."""
+
+    async def key_status(self) -> KeyStatus:
+        """Count sealed and plain progress, proving the key opens a sealed one."""
+
+    async def rotate(self, cipher: Cipher) -> int:
+        """Re-encrypt every progress blob with the cipher's current key; how many."""
+
+
+class CurriculumRecords(Protocol):
+    """The fingerprints of every curriculum version served, to compare later versions against."""
+
+    async def record(self, version: str, fingerprints: Fingerprints) -> None:
+        """Keep a served version's fingerprints; forget versions nobody is on any more."""
+
+    async def recorded(self) -> dict[str, Fingerprints]:
+        """Every recorded version's fingerprints."""
+
+
+class Store(ProgressRecords, Protocol):
+    """The whole store: progress, and the parts it hands out, on one open database."""
+
+    async def open(self) -> Self:
+        """Open (creating and migrating when needed)."""
+
+    async def close(self) -> None:
+        """Write what is buffered and close."""
+
+    @property
+    def reminders(self) -> ReminderRecords:
+        """Reminders, check-ins and unreachable people."""
+
+    @property
+    def privacy(self) -> PrivacyRecords:
+        """Message ids for /hide; export, erasure, retention and keys."""
+
+    @property
+    def curricula(self) -> CurriculumRecords:
+        """The fingerprints of the curriculum versions served."""
