@@ -257,3 +257,9 @@ class Reply:
     remember: bool = True
     orders: list[Order] = field(default_factory=list)
     save: bool = True
+    # How it is sent, for someone whose phone may be read (discreet mode): without a sound,
+    # without link previews, and (the safety plan, the data export) protected from
+    # forwarding and saving.
+    silent: bool = False
+    previews: bool = True
+    protect: bool = False

@@ -264,3 +264,17 @@ async def test_a_crisis_update_delivered_again_after_a_crash_gets_the_help_again
         assert "Are you safe right now?" not in said(later)  # only the interrupt's own update
     finally:
         await store.close()
+
+
+# -- how replies are sent when someone may read the phone ---------------------------------------
+
+
+def test_discreet_mode_sends_without_sound_or_previews_and_protects_the_plan(engine: Engine) -> None:
+    private = onboarded(engine)
+    assert not engine.handle(private, Command("menu"), 5.0).silent
+    shared = onboarded(engine, shared="Yes, maybe")
+    reply = engine.handle(shared, Command("menu"), 5.0)
+    assert reply.silent and not reply.previews
+    assert engine.handle(shared, Command("safetyplan"), 6.0).protect
+    assert engine.handle(private, Command("mydata"), 6.0).protect
+    assert not engine.handle(private, Command("help"), 6.0).protect

@@ -29,7 +29,7 @@ from state.curriculum.model import Curriculum, LocaleContent
 from state.engine import answers, data_rights, held, risk
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
-from state.engine.discreet import sensitive_keys
+from state.engine.discreet import is_discreet, sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
 from state.engine.safety.detection import GENERAL, CrisisGuide, Detection, Resource
@@ -83,6 +83,14 @@ class Engine:
 
     def handle(self, progress: Progress, message: Input, now: float) -> Reply:
         """Answer one input and update `progress` in place (see the module's ordered list)."""
+        reply = self._answer(progress, message, now)
+        if is_discreet(progress):  # someone may read the phone: no sound, no link previews
+            reply.silent, reply.previews = True, False
+        if isinstance(message, Command) and message.name in ("safetyplan", "mydata"):
+            reply.protect = True  # not to be forwarded or saved from the chat
+        return reply
+
+    def _answer(self, progress: Progress, message: Input, now: float) -> Reply:
         if isinstance(message, Due):  # a reminder's time has come: routing words it
             turn = self.turn(progress, now)
             catch_up(turn, self.version, self.earlier)
