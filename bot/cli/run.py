@@ -65,8 +65,8 @@ def cmd_run(settings: Settings) -> int:
     key, source = choose_key(os.environ.get(KEY_ENV), settings.logging.pseudonym_key.get_secret_value())
     use_key(key)
     logging.getLogger("craftbot").info(
-        "log pseudonyms keyed by the %s%s", source,
-        " (they do not link across restarts)" if source == "random" else "")
+        "log pseudonyms use a random key: they do not link across restarts" if source == "random"
+        else f"log pseudonyms are keyed by the {source}")
     engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
                          settings.crisis.resource_map())
     if engine is None:
