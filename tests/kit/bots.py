@@ -48,7 +48,9 @@ def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_conf
         f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
         "curriculum:\n"
         f"  path: {curriculum}\n"
-        "logging:\n  level: DEBUG\n" + extra_config, encoding="utf-8")
+        "logging:\n  level: DEBUG\n"
+        + ("" if "metrics:" in extra_config else "metrics:\n  listen: ''\n")  # no fixed port unless asked
+        + extra_config, encoding="utf-8")
     return config
 
 
