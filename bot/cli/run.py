@@ -62,11 +62,7 @@ def cmd_run(settings: Settings) -> int:
         print(exc, file=sys.stderr)
         return 2
     setup_logging(settings.logging.level, settings.logging.format, token)
-    key, source = choose_key(os.environ.get(KEY_ENV), settings.logging.pseudonym_key.get_secret_value())
-    use_key(key)
-    logging.getLogger("craftbot").info(
-        "log pseudonyms use a random key: they do not link across restarts" if source == "random"
-        else f"log pseudonyms are keyed by the {source}")
+    key_pseudonyms(settings)
     engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
                          settings.crisis.resource_map())
     if engine is None:
@@ -75,3 +71,12 @@ def cmd_run(settings: Settings) -> int:
     from bot.ptb.app import run_bot
 
     return run_bot(settings, engine)
+
+
+def key_pseudonyms(settings: Settings) -> None:
+    """Key the log pseudonyms: from the data key, else `logging.pseudonym_key`, else at random."""
+    key, source = choose_key(os.environ.get(KEY_ENV), settings.logging.pseudonym_key.get_secret_value())
+    use_key(key)
+    logging.getLogger("craftbot").info(
+        "log pseudonyms use a random key: they do not link across restarts" if source == "random"
+        else f"log pseudonyms are keyed by the {source}")
