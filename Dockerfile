@@ -27,10 +27,11 @@ RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
 USER 10001
 WORKDIR /data
 VOLUME ["/data"]
-# Until the bot serves /healthz (127.0.0.1:9464, a later change), healthy means: a `craftbot run`
-# process is alive (process 1 is compose's init, so every process is looked at) and the
-# database opens read-only and answers. The first minute is grace: the bot creates the database.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import glob, os, sqlite3; assert any(b'craftbot\\x00run' in open(p, 'rb').read() for p in glob.glob('/proc/[0-9]*/cmdline')); sqlite3.connect('file:' + os.environ['CRAFTBOT_STORAGE__DATABASE'] + '?mode=ro', uri=True).execute('select count(*) from sqlite_master').fetchone()"]
+# Healthy while the bot answers 200 on /healthz: its update loop has fetched from Telegram
+# lately and its database takes a write (503 "polling" or "database" otherwise). The bot serves
+# it on metrics.listen (127.0.0.1:9464 by default); the probe asks the port that
+# CRAFTBOT_METRICS__LISTEN names, if set. The first minute is grace for the first long poll.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; port = os.environ.get('CRAFTBOT_METRICS__LISTEN', ':9464').rpartition(':')[2]; urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4)"]
 ENTRYPOINT ["craftbot"]
 CMD ["run"]

@@ -88,6 +88,16 @@ class LoggingSettings(Section):
 
     level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
     format: str = Field(default="text", pattern="^(text|json)$", description="text or json lines")
+    pseudonym_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="secret for log pseudonyms when no data key is set; empty: random per process")
+
+
+class MetricsSettings(Section):
+    """Where /healthz and /metrics are served (docs/operations.md)."""
+
+    listen: str = Field(default="127.0.0.1:9464", pattern=r"^(|(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):[0-9]{1,5})$",
+                        description="host:port for /healthz and /metrics; empty: not served")
 
 
 class PrivacySettings(Section):
@@ -147,6 +157,7 @@ class Settings(BaseSettings):
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,6 +29,9 @@ from state.service.driver import Dialogue, ServiceDriver
 from state.service.pacing import Pacer
 from state.service.transcripts import StartError, parse_profile, preview, profile_answers
 
+SAVED = "Bye for now. Your progress is saved."
+ERASED = "Bye for now. Nothing about you is kept."  # after /delete, nothing is saved
+
 
 class TerminalChat:
     """One person chatting with the bot in a terminal."""
@@ -41,15 +45,18 @@ class TerminalChat:
         # A press carries no message text: the terminal has no sent message to edit.
         self.driver = ServiceDriver(conversations, user_id, language=language,
                                     dialogue=Dialogue(quote_pressed=False))
-        self.farewell = "Bye for now. Your progress is saved."
+        self.farewell = SAVED
         self.buttons: list[Button] = []
-        self.files: Path | None = None  # a private folder for charts, made when first needed
+        # A private folder (0700) for charts, made when first needed, removed when the chat ends.
+        self.files: Path | None = None
         # Reminders that come due (by CRAFTBOT_FAKE_CLOCK_FILE's clock too) show before a prompt.
         self.reminders = Scheduler(conversations, _Terminal(self), clock=conversations.clock,
                                    pacer=Pacer(per_second=1000, per_chat=0))
 
     def show(self, reply: Reply) -> None:
         """Print a reply; number its buttons so a typed number can press them."""
+        if self.farewell in (SAVED, ERASED):  # an erasure (/delete) keeps nothing, not even ids
+            self.farewell = SAVED if reply.remember else ERASED
         if reply.toast:
             self.out.write(f"({reply.toast})\n")
         if reply.edit is not None and reply.edit.buttons:
@@ -68,7 +75,7 @@ class TerminalChat:
             self.files = self.files or Path(tempfile.mkdtemp(prefix="craftbot-charts-"))
             path = self.files / f"{self.user_id}-{photo.name}"
             path.write_bytes(photo.data)
-            self.out.write(f"\n[chart saved: {path}]\n")
+            self.out.write(f"\n[chart saved: {path}]\n(it is removed when this chat ends)\n")
         self.out.flush()
 
     def show_message(self, message: Message) -> None:
@@ -98,7 +105,19 @@ class TerminalChat:
             self.show(reply)
 
     async def run(self, source: TextIO = sys.stdin, opening: Reply | None = None) -> None:
-        """Chat until end of input (or /quit); begin with `opening`, or else with /start."""
+        """Chat until end of input (or /quit); begin with `opening`, or else with /start.
+
+        The charts saved meanwhile are removed at the end.
+        """
+        try:
+            await self._chat(source, opening)
+        finally:
+            if self.files is not None:
+                shutil.rmtree(self.files, ignore_errors=True)
+                self.files = None
+        self.out.write(f"\n{self.farewell}\n")
+
+    async def _chat(self, source: TextIO, opening: Reply | None) -> None:
         if opening is not None:
             self.show(self.driver.dialogue.record(opening))
         else:
@@ -117,7 +136,6 @@ class TerminalChat:
             if not line.strip():
                 continue
             await self.send(self.parse(line))
-        self.out.write(f"\n{self.farewell}\n")
 
 
 class _Terminal:

@@ -85,23 +85,36 @@ def test_the_terminal_chat_saves_the_chart_and_shows_due_reminders(tmp_path: Pat
     clock.set(at(NY, "2024-03-09 10:00"))
     env = {**os.environ, "CRAFTBOT_FAKE_CLOCK_FILE": str(clock.path)}
     db = tmp_path / "chat.sqlite3"
+    command = [sys.executable, "-m", "bot.cli", "chat", "--curriculum", str(SAMPLE), "--db", str(db),
+               "--user", "5"]
 
     def chat(script: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "chat", "--curriculum", str(SAMPLE), "--db", str(db),
-             "--user", "5"],
-            input=script, capture_output=True, text=True, cwd=REPO, timeout=120, check=True, env=env)
+        result = subprocess.run(command, input=script, capture_output=True, text=True, cwd=REPO,
+                                timeout=120, check=True, env=env)
         return result.stdout
 
-    # onboarding, then Basics to its homework, then a check-in and /progress
+    # onboarding, then Basics to its homework, then a check-in and /progress; input stays
+    # open, so the chart is read while the chat is still running
     onboarding = "1\nRobin\n2\n1\n3\n3\n2\n"
     basics = "1\n1\n7\n2\nevenings\n2\n1\n4\n"
-    out = chat(onboarding + basics + "/checkin\n6\n1\n1\n2\n/progress\n")
-    assert "This week, notice one sober moment." in out
-    line = next(x for x in out.splitlines() if x.startswith("[chart saved: "))
-    path = Path(line.removeprefix("[chart saved: ").removesuffix("]"))
-    assert path.read_bytes().startswith(b"\x89PNG")
-    assert json.loads(Image.open(path).info["Description"])["stress"][-1] == 6.0
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                          cwd=REPO, env=env) as running:
+        assert running.stdin is not None and running.stdout is not None
+        running.stdin.write(onboarding + basics + "/checkin\n6\n1\n1\n2\n/progress\n")
+        running.stdin.flush()
+        seen = []
+        for line in running.stdout:
+            seen.append(line)
+            if line.startswith("[chart saved: "):
+                break
+        assert "This week, notice one sober moment." in "".join(seen)
+        path = Path(seen[-1].strip().removeprefix("[chart saved: ").removesuffix("]"))
+        assert path.read_bytes().startswith(b"\x89PNG")
+        assert path.parent.stat().st_mode & 0o777 == 0o700  # a private folder
+        assert json.loads(Image.open(path).info["Description"])["stress"][-1] == 6.0
+        running.stdin.close()
+        assert running.wait(timeout=60) == 0
+    assert not path.exists() and not path.parent.exists()  # removed when the chat ended
 
     clock.set(at(NY, "2024-03-11 19:00"))  # the homework check-in is due
     out = chat("1\n")

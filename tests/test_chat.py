@@ -57,3 +57,12 @@ def test_a_number_typed_at_a_free_text_prompt_is_an_answer(tmp_path: Path) -> No
     # not as a press on the consent step's second button.
     out = chat("1\n2\n", db, "--user", "4")
     assert "Who is 2 to you?" in out
+
+
+def test_after_delete_the_chat_does_not_say_progress_is_saved(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    out = chat("1\nRobin\n/delete\n1\n1\n", db, "--user", "6")
+    assert "everything I kept about you is erased" in out
+    assert "Your progress is saved" not in out and out.rstrip().endswith("Nothing about you is kept.")
+    out = chat("1\n", db, "--user", "6")  # they come back: progress is kept again
+    assert out.rstrip().endswith("Your progress is saved.")

@@ -60,7 +60,7 @@ def another_value(path: tuple[str, ...], field: FieldInfo, tmp_path: Path) -> An
     elif annotation in (int, float):
         candidates = [default + 1, default - 1, default / 2]
     elif annotation is str:
-        candidates = [f"{default}x", "json", "es"]
+        candidates = [f"{default}x", "json", "es", ""]
     elif annotation is SecretStr:
         candidates = ["123456:from-the-environment"]
     elif annotation is Path:

@@ -41,10 +41,11 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
     "orjson": ("state.store",),
-    "cryptography": ("state.store.crypto",),
+    "cryptography": ("state.store.crypto", "bot.ops.pseudonym"),  # HKDF: the log pseudonym key
     "transitions": ("state.engine.machine",),
     "rapidfuzz": ("state.engine.safety",),
     "matplotlib": ("state.reports.chart",),
+    "prometheus_client": ("bot.ops.metrics",),
     "pydantic": ("state.curriculum", "bot.config", "bot.config_sources"),
     "pydantic_core": ("state.curriculum",),
     "pydantic_settings": ("bot.config",),

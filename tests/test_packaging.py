@@ -12,8 +12,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +89,12 @@ def test_installed_craftbot_validates_and_chats_on_the_bundled_curriculum(instal
     assert done.returncode == 0 and done.stdout.startswith("usage: craftbot run")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def healthcheck() -> list[str]:
     """The Dockerfile's HEALTHCHECK command."""
     text = (REPO / "Dockerfile").read_text(encoding="utf-8")
@@ -102,16 +110,21 @@ def test_installed_craftbot_runs_the_bot_and_the_health_check_sees_it(installed:
     env = {**clean_env(tmp_path), "CRAFTBOT_TELEGRAM_TOKEN": server.token,
            "CRAFTBOT_TELEGRAM__BASE_URL": server.base_url,
            "CRAFTBOT_TELEGRAM__BASE_FILE_URL": server.base_file_url,
-           "CRAFTBOT_TELEGRAM__POLL_TIMEOUT": "1", "CRAFTBOT_STORAGE__DATABASE": str(database)}
+           "CRAFTBOT_TELEGRAM__POLL_TIMEOUT": "1", "CRAFTBOT_STORAGE__DATABASE": str(database),
+           "CRAFTBOT_METRICS__LISTEN": f"127.0.0.1:{free_port()}"}  # the check follows it
     check = [str(installed / "python"), *healthcheck()[1:]]
-    assert run(*check, cwd=tmp_path, env=env).returncode != 0  # no database yet: unhealthy
+    assert run(*check, cwd=tmp_path, env=env).returncode != 0  # no bot yet: unhealthy
     bot = subprocess.Popen([installed / "craftbot", "run"], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         server.wait_for(lambda s: bot.poll() is not None or any(m == "getUpdates" for m, _ in s.calls),
                         timeout=60)
         assert bot.poll() is None, bot.communicate()[0]
-        done = run(*check, cwd=tmp_path, env=env)
+        for _ in range(40):  # healthy once its first long poll is under way and the database writes
+            done = run(*check, cwd=tmp_path, env=env)
+            if done.returncode == 0:
+                break
+            time.sleep(0.25)
         assert done.returncode == 0, done.stderr
     finally:
         bot.terminate()

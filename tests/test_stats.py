@@ -20,6 +20,7 @@ from bot.config import BUNDLED_CURRICULUM
 from state.contracts import Command, Input, Press, Reply, TextIn
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
+from state.reports.stats import shown, suppress
 from state.service.conversations import Conversations
 from state.store.progress import SqliteProgressStore, iso_week
 from tests.kit.cli import craftbot
@@ -127,6 +128,19 @@ def test_figures_per_module_with_small_counts_suppressed(sample_db: Path) -> Non
     assert (modules["next"]["started"], modules["next"]["completed"]) == ("<5", "<5")
 
 
+@pytest.mark.parametrize(("count", "cell", "text"),
+                         [(0, 0, "0"), (1, None, "<5"), (4, None, "<5"), (5, 5, "5"), (12, 12, "12")])
+def test_zero_is_shown_and_only_one_to_four_are_suppressed(count: int, cell: int | None, text: str) -> None:
+    assert suppress(count) == cell and shown(suppress(count)) == text
+
+
+def test_weeks_with_nobody_show_zero(sample_db: Path) -> None:
+    weeks = stats_json("--db", sample_db, "--weeks", 8)["weeks"]
+    quiet = [w for w in weeks if w["week"] > iso_week(time.time() - 7 * DAY)]  # after the population
+    assert quiet and all(w["active_users"] == 0 and w["crisis_interrupts"] == 0 for w in quiet)
+    assert "<5" not in json.dumps(quiet)
+
+
 def test_weekly_activity_and_crises(sample_db: Path) -> None:
     weeks = {w["week"]: w for w in stats_json("--db", sample_db, "--weeks", 8)["weeks"]}
     assert len(weeks) == 8
@@ -197,5 +211,5 @@ def test_stats_on_the_bundled_curriculum(tmp_path: Path) -> None:
     data = stats_json("--db", db)
     first = data["modules"][0]
     assert (first["title"], first["started"], first["completed"]) == (title, 5, 5)
-    assert all(m["started"] == "<5" for m in data["modules"][1:])
+    assert all(m["started"] == 0 for m in data["modules"][1:])  # nobody: 0, not "<5"
     assert len(data["modules"]) == len(load_curriculum(BUNDLED_CURRICULUM).content(None).modules)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -10,6 +12,8 @@ from bot.cli.chat import cmd_chat
 from bot.cli.curriculum import load_engine
 from bot.cli.environment import environment_help
 from bot.config import TOKEN_ENV, Settings, load_settings
+from bot.ops.instance import AlreadyRunning, hold_instance_lock
+from bot.ops.pseudonym import choose_key, use_key
 from bot.ptb.privacy import check_at_start
 from state.service.clock import CLOCK_ENV
 from state.store.crypto import KEY_ENV
@@ -52,7 +56,13 @@ def cmd_run(settings: Settings) -> int:
             return 2
         print("Starting the terminal chat now.\n", file=sys.stderr)
         return cmd_chat(settings, argparse.Namespace(curriculum=None, db=None, user=1))
+    try:  # one bot per database: a second one would split people's updates between them
+        hold_instance_lock(settings.storage.database)
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr)
+        return 2
     setup_logging(settings.logging.level, settings.logging.format, token)
+    key_pseudonyms(settings)
     engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
                          settings.crisis.resource_map())
     if engine is None:
@@ -61,3 +71,12 @@ def cmd_run(settings: Settings) -> int:
     from bot.ptb.app import run_bot
 
     return run_bot(settings, engine)
+
+
+def key_pseudonyms(settings: Settings) -> None:
+    """Key the log pseudonyms: from the data key, else `logging.pseudonym_key`, else at random."""
+    key, source = choose_key(os.environ.get(KEY_ENV), settings.logging.pseudonym_key.get_secret_value())
+    use_key(key)
+    logging.getLogger("craftbot").info(
+        "log pseudonyms use a random key: they do not link across restarts" if source == "random"
+        else f"log pseudonyms are keyed by the {source}")

@@ -87,7 +87,7 @@ def table_lines(report: Report, database: Path) -> list[str]:
     """The report as a terminal table."""
     day = datetime.fromtimestamp(report.generated_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"craftbot statistics for {database}, {day}",
-           "Counts under 5 are shown as <5. No one is named or numbered.", ""]
+           "Counts from 1 to 4 are shown as <5 (0 as 0). No one is named or numbered.", ""]
     rows = [[m.title, shown(m.started), shown(m.completed),
              "-" if m.completion_rate is None else f"{m.completion_rate:.0%}",
              duration_text(m.median_seconds)] for m in report.modules]

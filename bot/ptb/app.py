@@ -9,7 +9,6 @@ what people write here is too personal for a group.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -27,11 +26,16 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
+from bot.ops.health import STALE_AFTER, Liveness
+from bot.ops.metrics import TURN_SECONDS, count_reply
+from bot.ops.pseudonym import pseudonym
+from bot.ops.service import Operations
 from bot.ptb.admin import AdminCommands
 from bot.ptb.command_menu import publish_commands
+from bot.ptb.observed import ObservedRequest
 from bot.ptb.privacy import Retention, data_cipher, remember
 from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
 from bot.ptb.render import Renderer, pressed_html, quietly
@@ -60,11 +64,6 @@ def connection_pool_size(settings: Settings) -> int:
     that finds none free waits a second (`pool_timeout`) and then fails.
     """
     return settings.telegram.concurrency + settings.reminders.workers + SPARE_CONNECTIONS
-
-
-def pseudonym(user_id: int) -> str:
-    """A short stable tag for a user in logs, so logs never carry Telegram ids."""
-    return hashlib.sha256(f"craftbot:{user_id}".encode()).hexdigest()[:10]
 
 
 class TelegramDoor:
@@ -136,17 +135,24 @@ class TelegramDoor:
         started = time.perf_counter()
         if update.message is not None:  # its id and date, for /hide; never its text
             await remember(self.conversations.privacy, user.id, [update.message], from_bot=False)
+        turn = time.perf_counter()
         reply = await self.conversations.handle(user.id, message, update_id=update.update_id,
                                                 language=user.language_code)
+        TURN_SECONDS.observe(time.perf_counter() - turn)
         if reply is None:
-            log.info("duplicate update skipped user=%s", pseudonym(user.id))
+            log.info("duplicate update skipped")
+            log.debug("duplicate update skipped user=%s", pseudonym(user.id))
             if query:
                 await quietly(query.answer())
             return
         await self.renderer.render(user.id, reply, query)
         self.conversations.replied(user.id, update.update_id)
-        log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
-                 type(message).__name__, len(reply.messages), (time.perf_counter() - started) * 1000)
+        seconds = time.perf_counter() - started
+        count_reply(message, reply, seconds)
+        # INFO keeps no per-person timeline: the person's pseudonym is written at DEBUG only.
+        log.info("update handled input=%s sent=%d ms=%.1f", type(message).__name__,
+                 len(reply.messages), seconds * 1000)
+        log.debug("update handled user=%s", pseudonym(user.id))
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the failure (its type only, never text) and tell the user kindly."""
@@ -179,7 +185,11 @@ def build_application(settings: Settings, engine: Engine,
     resources = settings.crisis.resource_map()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
                         lambda curriculum: Engine(curriculum, resources))
-    app = application_builder(settings, transport).build()
+    liveness = Liveness(settings.telegram.poll_timeout + STALE_AFTER,
+                        polling=lambda: app.updater is not None and app.updater.running,
+                        probe=lambda: conversations.privacy.forget_expired(clock()))
+    operations = Operations(settings.metrics.listen, liveness)
+    app = application_builder(settings, observed(settings, transport, liveness)).build()
     renderer = Renderer(app.bot, conversations.privacy)
     door = TelegramDoor(conversations, renderer)
     admin = AdminCommands(settings, reloader, door.respond)
@@ -191,12 +201,14 @@ def build_application(settings: Settings, engine: Engine,
         await retention.start()
         if settings.reminders.send:
             await reminders.start(renderer)  # due reminders, every reminders.poll_seconds
+        await operations.start()  # /healthz and /metrics; systemd's READY=1 and watchdog
         if is_fake(clock):
             log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
         log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
                  await store.count_users())
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await operations.stop()
         await reminders.stop()
         await retention.stop()
         await store.close()
@@ -206,23 +218,29 @@ def build_application(settings: Settings, engine: Engine,
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
     app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
     app.bot_data["conversations"] = conversations
+    app.bot_data["operations"] = operations
     add_handlers(app, door, admin)
     return app
 
 
-def application_builder(settings: Settings,
-                        transport: Transport | None) -> ApplicationBuilder:  # type: ignore[type-arg]
+def observed(settings: Settings, transport: Transport | None, liveness: Liveness) -> Transport:
+    """The HTTP transport (PTB's own unless given), counted and watched (`bot.ptb.observed`)."""
+    calls, updates = transport or (HTTPXRequest(connection_pool_size=connection_pool_size(settings)),
+                                   HTTPXRequest(connection_pool_size=1))
+    return ObservedRequest(calls), ObservedRequest(updates, liveness.fetched, liveness.asked)
+
+
+def application_builder(settings: Settings, transport: Transport) -> ApplicationBuilder:  # type: ignore[type-arg]
     """PTB's builder for this bot's token, server, HTTP transport and rate limiter."""
-    builder = (
+    return (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .rate_limiter(telegram_rate_limiter(settings.telegram.max_per_second))
+        .request(transport[0])
+        .get_updates_request(transport[1])
     )
-    if transport is None:
-        return builder.connection_pool_size(connection_pool_size(settings))
-    return builder.request(transport[0]).get_updates_request(transport[1])
 
 
 def add_handlers(app: Application, door: TelegramDoor,  # type: ignore[type-arg]

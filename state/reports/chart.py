@@ -98,7 +98,7 @@ def draw_report_chart(report: Report, path: Path) -> None:
         for value, offset in ((s, 0.2), (c, -0.2)):
             top.text(value or 0, r + offset, f" {shown(value)}", va="center", fontsize=8)
     top.set_yticks(list(rows), titles, fontsize=8)
-    top.set_title("Modules: people who started and completed (counts under 5 shown as <5)")
+    top.set_title("Modules: people who started and completed (counts from 1 to 4 shown as <5)")
     top.legend(loc="lower right", fontsize=8)
     places = range(len(report.weeks))
     for offset, label, values in ((-0.2, "active people", [w.active for w in report.weeks]),

@@ -1,7 +1,8 @@
 """Anonymous statistics: how modules are used and where families stop, in counts only.
 
 `build_report` turns what `state.store.reports` reads into a `Report` in which every count
-under `SUPPRESS_BELOW` is already replaced by None (shown as "<5"), rates and median times
+from 1 to `SUPPRESS_BELOW` - 1 is already replaced by None (shown as "<5"; a zero is shown as
+0: it points at no one), rates and median times
 are given only where both counts behind them are shown, and nothing names or numbers a
 person. The terminal table, the JSON and the PNG chart are all drawn from a `Report`, so
 none of them can show more than it holds.
@@ -32,16 +33,19 @@ from state.store.reports import ModuleEvent, ReportStore
 SUPPRESS_BELOW = 5
 DAY = 86400.0
 
-Cell = int | None  # None: fewer than SUPPRESS_BELOW, not shown
+Cell = int | None  # None: 1 to SUPPRESS_BELOW - 1, not shown (0 is shown)
 
 
 def suppress(count: int) -> Cell:
-    """The count, or None when it is too small to show without pointing at someone."""
-    return count if count >= SUPPRESS_BELOW else None
+    """The count, or None when it is too small to show without pointing at someone (1 to 4).
+
+    Zero is shown as it is: nobody is there to point at, and "<5" would hide that nothing happened.
+    """
+    return count if count == 0 or count >= SUPPRESS_BELOW else None
 
 
 def shown(cell: Cell) -> str:
-    """A cell as printed: the number, or "<5"."""
+    """A cell as printed: the number (0 too), or "<5" for a suppressed one."""
     return f"<{SUPPRESS_BELOW}" if cell is None else str(cell)
 
 
@@ -138,7 +142,7 @@ def _module_stats(info: ModuleInfo, events: list[ModuleEvent],
     completed = {e.user_id for e in mine if e.kind == "module_completed"}
     shown_started, shown_completed = suppress(len(started)), suppress(len(completed))
     rate = None
-    if shown_started is not None and shown_completed is not None:
+    if shown_started and shown_completed is not None:  # no rate of nobody
         rate = min(1.0, len(completed) / len(started))
     durations = _durations(mine)
     median = statistics.median(durations) if len(durations) >= SUPPRESS_BELOW else None

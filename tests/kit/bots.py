@@ -22,9 +22,9 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple
 
 from bot.config import load_settings
 from bot.ptb.app import UPDATES, build_application
@@ -48,7 +48,9 @@ def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_conf
         f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
         "curriculum:\n"
         f"  path: {curriculum}\n"
-        "logging:\n  level: DEBUG\n" + extra_config, encoding="utf-8")
+        "logging:\n  level: DEBUG\n"
+        + ("" if "metrics:" in extra_config else "metrics:\n  listen: ''\n")  # no fixed port unless asked
+        + extra_config, encoding="utf-8")
     return config
 
 
@@ -58,6 +60,7 @@ def polls(server: FakeBotApi) -> int:
 
 
 Ts = TypeVarTuple("Ts")
+T = TypeVar("T")
 
 
 class ThreadLoop(asyncio.SelectorEventLoop):
@@ -115,6 +118,7 @@ class InProcessBot:
         self._loop: ThreadLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._logged = Tracebacks()
+        self.app: Any = None  # the running Application, once started
 
     @property
     def database(self) -> Path:
@@ -156,7 +160,7 @@ class InProcessBot:
         settings = load_settings(self.config)
         engine = Engine(load_curriculum(settings.curriculum.path, settings.curriculum.default_locale),
                         settings.crisis.resource_map())
-        app = build_application(settings, engine)
+        app = self.app = build_application(settings, engine)
         loop = asyncio.get_running_loop()
         assert isinstance(loop, ThreadLoop)
         self._loop, self._stopping = loop, asyncio.Event()
@@ -177,6 +181,15 @@ class InProcessBot:
             await app.shutdown()
             if app.post_shutdown:
                 await app.post_shutdown(app)
+
+    def call(self, work: Callable[[], Awaitable[T]], timeout: float = 30) -> T:
+        """Run `work()` on the bot's event loop (from the test's thread) and return its result."""
+        assert self._loop is not None
+
+        async def run() -> T:
+            return await work()
+
+        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
 
     def hang_up(self) -> None:
         """Deliver SIGHUP to the bot (it reloads the curriculum)."""

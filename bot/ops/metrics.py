@@ -1,0 +1,102 @@
+"""The bot's metrics, in counts and timings only: no ids, no words, nothing about a person.
+
+Every metric lives in `REGISTRY` (prometheus-client's own registry, not its global one, so
+tests and a second application in one process start from a known set) and is served as
+Prometheus text by `GET /metrics` (`bot.ops.health`). Other modules import the objects
+below and count what they see:
+
+- `UPDATES` by kind, `REPLY_SECONDS`, `TURN_SECONDS`, `CRISIS` by pathway: `bot.ptb.app`;
+- `TELEGRAM_ERRORS`, `TELEGRAM_RETRY_AFTER`: every Bot API call, at the transport
+  (`bot.ptb.observed`);
+- `REMINDERS_DUE`, `REMINDERS_SENT`, `REMINDERS_FAILED`: for the reminder sender
+  (`bot.ptb.reminders`) to count;
+- `PARKED_UPDATES`: for the update loop (`bot.ptb.updater`) to count the updates it parks.
+
+Label values are short codes from a fixed set (input kinds, crisis pathway names from the
+curriculum, outcomes), so the number of series stays small.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+from state.contracts import Command, Input, Other, Press, Reply, TextIn
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+KINDS = ("text", "command", "press", "other", "edit")
+SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+UPDATES = Counter("craftbot_updates_handled", "Updates handled, by kind of input",
+                  ["kind"], registry=REGISTRY)
+REPLY_SECONDS = Histogram("craftbot_reply_seconds",
+                          "Seconds from taking up an update to its reply sent to Telegram",
+                          buckets=SECONDS, registry=REGISTRY)
+TURN_SECONDS = Histogram("craftbot_database_turn_seconds",
+                         "Seconds of one turn of the conversation service: progress read, engine,"
+                         " write and commit (the database's share of a reply)",
+                         buckets=SECONDS, registry=REGISTRY)
+PROBE_SECONDS = Gauge("craftbot_database_probe_seconds",
+                      "Seconds the last health probe's write transaction took", registry=REGISTRY)
+CRISIS = Counter("craftbot_crisis_interrupts", "Crisis interrupts, by crisis pathway",
+                 ["pathway"], registry=REGISTRY)
+REMINDERS = Counter("craftbot_reminders", "Reminders: fallen due (claimed), sent, failed",
+                    ["outcome"], registry=REGISTRY)
+REMINDERS_DUE = REMINDERS.labels(outcome="due")
+REMINDERS_SENT = REMINDERS.labels(outcome="sent")
+REMINDERS_FAILED = REMINDERS.labels(outcome="failed")
+TELEGRAM_ERRORS = Counter("craftbot_telegram_errors",
+                          "Bot API calls that failed: network (no answer), client (4xx), server (5xx)",
+                          ["kind"], registry=REGISTRY)
+TELEGRAM_RETRY_AFTER = Counter("craftbot_telegram_retry_after",
+                               "Bot API calls Telegram refused with 429 (retry after)", registry=REGISTRY)
+PARKED_UPDATES = Counter("craftbot_parked_updates",
+                         "Updates the update loop set aside instead of handling them now",
+                         registry=REGISTRY)
+SINCE_FETCH = Gauge("craftbot_seconds_since_fetch",
+                    "Seconds since the update loop last fetched updates from Telegram", registry=REGISTRY)
+
+for _kind in KINDS:  # every series exists from the start, at 0
+    UPDATES.labels(kind=_kind)
+for _kind in ("network", "client", "server"):
+    TELEGRAM_ERRORS.labels(kind=_kind)
+
+
+def input_kind(message: Input) -> str:
+    """The kind an input is counted under: text, command, press, edit or other."""
+    if isinstance(message, TextIn):
+        return "text"
+    if isinstance(message, Command):
+        return "command"
+    if isinstance(message, Press):
+        return "press"
+    if isinstance(message, Other) and message.what == "edit":
+        return "edit"
+    return "other"
+
+
+def count_reply(message: Input, reply: Reply, seconds: float) -> None:
+    """Count one handled update: its kind, how long its reply took, the crisis interrupts it held."""
+    UPDATES.labels(kind=input_kind(message)).inc()
+    REPLY_SECONDS.observe(seconds)
+    for event in reply.events:
+        if event.kind == "crisis":
+            CRISIS.labels(pathway=event.detail or "unknown").inc()
+
+
+def count_telegram_answer(code: int | None) -> None:
+    """Count a Bot API call's failure: None for no answer at all, else the HTTP status."""
+    if code is None:
+        TELEGRAM_ERRORS.labels(kind="network").inc()
+    elif code == 429:
+        TELEGRAM_RETRY_AFTER.inc()
+        TELEGRAM_ERRORS.labels(kind="client").inc()
+    elif 400 <= code < 500:
+        TELEGRAM_ERRORS.labels(kind="client").inc()
+    elif code >= 500:
+        TELEGRAM_ERRORS.labels(kind="server").inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The registry in Prometheus's text format, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
