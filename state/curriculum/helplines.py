@@ -38,6 +38,7 @@ NAME, DETAILS = "_name", "_details"
 STRUCTURE = frozenset({"id", "kind", "next", "start", "save", "suggest", "requires", "otherwise",
                        "when", "open_when", "value", "set"})
 LOCALE_TEXTS = ("ui", "defaults", "commands", "discreet")  # locale.yaml sections read as text
+TEXT_SPAN = 5000  # characters: a text is shorter than Telegram's 4096 plus its quoting
 
 
 def canonical(key: str) -> str:
@@ -67,16 +68,19 @@ def check_numbers(curriculum: Curriculum, resources: Collection[str] = US_KEYS) 
     """Numbers written out, and crisis-line placeholders that `resources` (keys) leave unfilled."""
     keys = frozenset(canonical(k) for k in resources)
     out: list[Diagnostic] = []
-    raw: dict[Path, str] = {}
+    raw = _RawFiles()
     for content in curriculum.locales.values():
         missing: dict[str, list[tuple[Located, PathKey, str]]] = {}
         for source, path, text in _texts(content):
-            out.extend(_literals(source, path, text, raw))
+            found = literal_numbers(text)
+            places = raw.places(source, path, [f.text for f in found]) if found else []
+            out.extend(Diagnostic(str(source.file), line, col, "error", _advice(literal))
+                       for literal, (line, col) in zip(found, places, strict=True))
             for name in placeholders(text):
                 role = role_of(name)
                 if role is not None and role not in keys:
                     missing.setdefault(role, []).append((source, path, name))
-        out.extend(_unfilled(role, uses) for role, uses in missing.items())
+        out.extend(_unfilled(role, uses, raw) for role, uses in missing.items())
     return out
 
 
@@ -106,19 +110,6 @@ def _strings(data: Any, path: PathKey) -> Iterator[tuple[PathKey, str]]:
             yield from _strings(item, (*path, i))
 
 
-def _literals(source: Located, path: PathKey, text: str, raw: dict[Path, str]) -> Iterator[Diagnostic]:
-    found = literal_numbers(text)
-    if not found:
-        return
-    if source.file not in raw:
-        raw[source.file] = source.file.read_text(encoding="utf-8")
-    line, col = source.where(path)
-    cursor = _offset(raw[source.file], line, col)
-    for literal in found:
-        cursor, (at_line, at_col) = _place(raw[source.file], cursor, literal, (line, col))
-        yield Diagnostic(str(source.file), at_line, at_col, "error", _advice(literal))
-
-
 def _advice(literal: Literal) -> str:
     use = {"emergency number": "{emergency} (or {lifeline} for the crisis line)",
            "SMS short code": "the line's details, such as {dv_hotline_details}"
@@ -128,6 +119,33 @@ def _advice(literal: Literal) -> str:
             f" write {use}, filled from the configured crisis lines")
 
 
+class _RawFiles:
+    """The files' own text, read once, to point inside a text at what was found there."""
+
+    def __init__(self) -> None:
+        self.text: dict[Path, str] = {}
+
+    def places(self, source: Located, path: PathKey, needles: list[str]) -> list[tuple[int, int]]:
+        """The (line, column) of each needle, in order, within the text at `path`.
+
+        A needle not found as written (escaped, or folded over lines) gets the text's own place.
+        """
+        if source.file not in self.text:
+            self.text[source.file] = source.file.read_text(encoding="utf-8")
+        raw = self.text[source.file]
+        node = source.where(path)
+        start = cursor = _offset(raw, *node)
+        out = []
+        for needle in needles:
+            index = raw.find(needle, cursor)
+            if index == -1 or index - start > TEXT_SPAN:
+                out.append(node)
+                continue
+            cursor = index + len(needle)
+            out.append((raw.count("\n", 0, index) + 1, index - raw.rfind("\n", 0, index)))
+        return out
+
+
 def _offset(raw: str, line: int, col: int) -> int:
     start = 0
     for _ in range(line - 1):
@@ -135,19 +153,12 @@ def _offset(raw: str, line: int, col: int) -> int:
     return start + col - 1
 
 
-def _place(raw: str, cursor: int, literal: Literal, node: tuple[int, int]) -> tuple[int, tuple[int, int]]:
-    """Where in the file a literal stands: searched from `cursor` (the node's place at first)."""
-    index = raw.find(literal.text, cursor)
-    if index == -1 or index - cursor > literal.start + 400:  # written with escapes or folded
-        return cursor, node
-    line = raw.count("\n", 0, index) + 1
-    return index + len(literal.text), (line, index - raw.rfind("\n", 0, index))
-
-
-def _unfilled(role: str, uses: list[tuple[Located, PathKey, str]]) -> Diagnostic:
+def _unfilled(role: str, uses: list[tuple[Located, PathKey, str]], raw: _RawFiles) -> Diagnostic:
     source, path, name = uses[0]
+    line, col = raw.places(source, path, ["{" + name + "}"])[0]
     more = f" (and {len(uses) - 1} more use(s))" if len(uses) > 1 else ""
-    return source.diagnostic(path, f"{{{name}}}{more} is filled from the crisis line '{role}', which"
-                                   " the configured crisis resources do not have; add"
-                                   f" `{role}:` under crisis.resources in the configuration (see"
-                                   " config.example.yaml), or leave the placeholder out")
+    return Diagnostic(str(source.file), line, col, "error",
+                      f"{{{name}}}{more} is filled from the crisis line '{role}', which the"
+                      " configured crisis resources do not have; add"
+                      f" `{role}:` under crisis.resources in the configuration (see"
+                      " config.example.yaml), or leave the placeholder out")
