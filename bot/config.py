@@ -110,14 +110,16 @@ class PrivacySettings(Section):
 class ResourceSettings(Section):
     """One crisis line or service, shown when words of crisis interrupt and by /safety."""
 
-    name: str = Field(min_length=1, description="what people call it, such as 911")
-    details: str = Field(min_length=1, description="how to reach it and what it is for")
+    name: str = Field(min_length=1, description="what people call it, such as 911; fills {key_name}")
+    number: str = Field(default="", description="the number people call, filling {key} in lessons;"
+                                                " leave it out when the name is the number (911)")
+    details: str = Field(min_length=1, description="how to reach it and what it is for; fills {key_details}")
     show_for: list[str] = Field(default_factory=list,
                                 description="pathways whose message shows it (safety: /safety); empty: all")
 
 
 def _us_resources() -> dict[str, ResourceSettings]:
-    return {key: ResourceSettings(name=r.name, details=r.details, show_for=list(r.show_for))
+    return {key: ResourceSettings(name=r.name, number=r.number, details=r.details, show_for=list(r.show_for))
             for key, r in US_RESOURCES.items()}
 
 
@@ -126,11 +128,13 @@ class CrisisSettings(Section):
 
     resources: dict[str, ResourceSettings] = Field(
         default_factory=_us_resources,
-        description="crisis lines by id; giving any replaces all the defaults; `emergency` fills {emergency}")
+        description="crisis lines by key (emergency, lifeline, dv_hotline, treatment_line, or more);"
+                    " giving any replaces all the defaults; each fills {key}, {key_name}, {key_details}")
 
     def resource_map(self) -> dict[str, Resource]:
-        """The resources as the engine takes them."""
-        return {key: Resource(r.name, r.details, tuple(r.show_for)) for key, r in self.resources.items()}
+        """The resources as the engine takes them (and, by key, as validation checks lessons)."""
+        return {key: Resource(r.name, r.details, tuple(r.show_for), r.number)
+                for key, r in self.resources.items()}
 
 
 class ReminderSettings(Section):

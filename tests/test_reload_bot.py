@@ -35,9 +35,13 @@ def onboard(player: Player) -> None:
     assert "“Getting started”" in texts(player.press("No"))
 
 
-# A region's own crisis line: a reloaded curriculum must still show the configured ones.
+# A region's own crisis lines: a reloaded curriculum must still show the configured ones. Every
+# line the lessons name is configured, or the bot would not start (state/curriculum/helplines.py).
 LOCAL_LINE = ("crisis:\n  resources:\n    emergency:\n      name: Testland Emergency 555\n"
-              "      details: the test region's emergency number\n")
+              "      details: the test region's emergency number\n"
+              + "".join(f"    {key}:\n      name: Testland {key}\n      number: 555-{i}\n"
+                        f"      details: the test region's {key}\n"
+                        for i, key in enumerate(("lifeline", "dv_hotline", "treatment_line"))))
 
 
 def start_bot(server: FakeBotApi, workdir: Path, curriculum: Path) -> BotProcess:

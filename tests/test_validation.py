@@ -224,6 +224,34 @@ CASES: dict[str, tuple[list[Edit], list[Expect]]] = {
         [Replace(B, "{loved_one} usually use?", "{lovedone} usually use?")],
         [Expect(B, '"When does {lovedone}', "unknown placeholder {lovedone}",
                 "did you mean 'loved_one'?")]),
+    # crisis numbers are never written out (state/curriculum/helplines.py, phones.py)
+    "literal_emergency_number": (
+        [Replace(OB, "If anyone is in danger, call {emergency}.", "If anyone is in danger, call 911.")],
+        [Expect(OB, "911.", "the emergency number '911' is written out", "write {emergency}")]),
+    "literal_phone_and_short_code": (  # two in one text, each at its own column
+        [Replace(OB, '"{dv_hotline_name}: {dv_hotline_details}.',
+                 '"Hotline: 1-800-799-7233, or text START to 88788.')],
+        [Expect(OB, "1-800-799-7233", "the phone number '1-800-799-7233' is written out",
+                "write the line's placeholder: {lifeline}, {dv_hotline}"),
+         Expect(OB, "text START to 88788", "the SMS short code 'text START to 88788'",
+                "such as {dv_hotline_details}")]),
+    "literal_international_number_in_a_label": (
+        [Replace(B, 'label: "You never help"', 'label: "Call 0808 2000 247"')],
+        [Expect(B, "0808 2000 247", "the phone number '0808 2000 247' is written out",
+                "filled from the configured crisis lines")]),
+    "literal_number_in_a_block_of_ui_text": (
+        [Replace(L, "In danger? Call {emergency}.", "In danger? Call 112 or 999.")],
+        [Expect(L, "112 or", "the emergency number '112'", "write {emergency}"),
+         Expect(L, "999.", "the emergency number '999'", "write {emergency}")]),
+    "figures_are_not_numbers": (  # times, years, ranges, percentages, counts: no diagnostic
+        [Replace(B, '"How stressed are you today?"',
+                 '"At 19:00 on 2024-05-01, in 1999 (2003-2005), 64% of 1,000 or 10 000 families,'
+                 ' 2 to 3 of 10 steps, 1-10, $999, 24/7, 988lifeline.org: how stressed are you?"')],
+        []),
+    "unknown_crisis_line_placeholder": (
+        [Replace(OB, "{dv_hotline_details}", "{dv_hotline_detail}")],
+        [Expect(OB, '"{dv_hotline_name}', "unknown placeholder {dv_hotline_detail}",
+                "did you mean 'dv_hotline_details'?")]),
     "unknown_risk_level": (
         [Replace(B, "{key: relationship, equals: partner}", "{risk: hihg}")],
         [Expect(B, "hihg}", "unknown risk level 'hihg'", "did you mean 'high'?")]),

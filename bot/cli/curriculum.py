@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from state.curriculum.diagnostics import CurriculumError
+from state.curriculum.helplines import US_KEYS
 from state.curriculum.loader import load_curriculum, own_default_locale
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import Module
@@ -35,10 +36,12 @@ def load_engine(path: Path, default_locale: str = "en",
                 resources: Mapping[str, Resource] | None = None) -> Engine | None:
     """Load and validate the curriculum; print the problems and return None if invalid.
 
-    `resources` are the crisis lines from the configuration (default: the US ones).
+    `resources` are the crisis lines from the configuration (default: the US ones); a lesson
+    placeholder that none of them fills (`{lifeline}` without a `lifeline`) is an error.
     """
     try:
-        return Engine(load_curriculum(path, default_locale), resources)
+        keys = US_KEYS if resources is None else resources
+        return Engine(load_curriculum(path, default_locale, keys), resources)
     except CurriculumError as exc:
         print(exc.report(), file=sys.stderr)
         print(f"craftbot: the curriculum in {path} has errors; not starting.", file=sys.stderr)

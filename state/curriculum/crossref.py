@@ -9,11 +9,12 @@ Each finding points at the exact line and column and says what to do about it.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from state.curriculum.crisis import CRISIS_PLACEHOLDERS, crisis_texts
 from state.curriculum.diagnostics import Diagnostic
+from state.curriculum.helplines import ROLES, US_KEYS, filled_by
 from state.curriculum.markup import TELEGRAM_LIMIT, markup_problem
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import (
@@ -42,14 +43,19 @@ BUILTIN_KEYS = frozenset({  # saved by the engine, not by a step (between_sessio
     "checkin_loved_one_day", "checkin_every", "reminders", "timezone", "reminder_time",
     RISK_LEVEL_KEY, RISK_FLAGS_KEY,  # the risk profile (state/engine/risk.py)
 })
-ENGINE_PLACEHOLDERS = frozenset({"emergency"})  # filled from the configuration, not an answer
 
 
-def check_references(curriculum: Curriculum) -> list[Diagnostic]:
-    """Every cross-reference problem in the curriculum."""
+def check_references(curriculum: Curriculum, resources: Collection[str] = US_KEYS) -> list[Diagnostic]:
+    """Every cross-reference problem in the curriculum.
+
+    `resources` are the keys of the configured crisis lines: their placeholders, and those of
+    every role (`state.curriculum.helplines` reports the roles that are not configured), are
+    filled by the engine, not from answers.
+    """
+    fills = filled_by((*ROLES, *resources))
     out: list[Diagnostic] = []
     for content in curriculum.locales.values():
-        out.extend(_check_locale(content))
+        out.extend(_check_locale(content, fills))
     default = curriculum.locales.get(curriculum.default_locale)
     if curriculum.locales and default is None:
         out.append(Diagnostic(str(curriculum.root), 1, 1, "error",
@@ -57,16 +63,17 @@ def check_references(curriculum: Curriculum) -> list[Diagnostic]:
     return out
 
 
-def _check_locale(content: LocaleContent) -> Iterator[Diagnostic]:
+def _check_locale(content: LocaleContent, fills: frozenset[str]) -> Iterator[Diagnostic]:
     locale_file = content.folder / "locale.yaml"
     if content.locale is not None and content.locale_source is not None:
-        yield from _check_locale_file(content)
+        yield from _check_locale_file(content, fills)
     elif not locale_file.exists():  # an invalid one has had its problems reported already
         yield Diagnostic(str(locale_file), 1, 1, "error",
                          f"{content.code}/ has no locale.yaml; copy one from another locale and"
                          " translate it (it holds locale:, name:, crisis: and ui:)")
     yield from _check_onboarding(content)
-    saved = _saved_keys(content)
+    answers = _saved_keys(content)
+    saved = None if answers is None else answers | fills  # placeholders may use either
     known = frozenset(content.modules) | frozenset(content.rejected)
     for module in content.modules.values():
         source = content.sources[module.id]
@@ -90,7 +97,7 @@ def _check_onboarding(content: LocaleContent) -> Iterator[Diagnostic]:
                          " people start with")
 
 
-def _check_locale_file(content: LocaleContent) -> Iterator[Diagnostic]:
+def _check_locale_file(content: LocaleContent, fills: frozenset[str]) -> Iterator[Diagnostic]:
     assert content.locale and content.locale_source
     source = content.locale_source
     if content.locale.locale.split("-")[0] != content.code.split("-")[0]:
@@ -114,7 +121,7 @@ def _check_locale_file(content: LocaleContent) -> Iterator[Diagnostic]:
         problem = markup_problem(text)
         if problem:
             yield source.diagnostic(("ui", key), f"text has {problem}")
-    crisis_keys = CRISIS_PLACEHOLDERS | frozenset(content.locale.defaults)
+    crisis_keys = CRISIS_PLACEHOLDERS | frozenset(content.locale.defaults) | fills
     for path, text in crisis_texts(content.locale.crisis):
         yield from _check_text(text, path, source, crisis_keys, soft=False)
 
@@ -323,7 +330,7 @@ def _check_text(text: str, path: PathKey, source: Located, saved: frozenset[str]
     if saved is None:
         return
     for name in placeholders(text):
-        if name not in saved and name not in ENGINE_PLACEHOLDERS:
+        if name not in saved:
             yield source.diagnostic(path, f"unknown placeholder {{{name}}}: "
                                           + _unknown_key(name, saved))
 

@@ -2,7 +2,8 @@
 
 Pass one (here) checks each file's shape against `state.curriculum.schema` and turns pydantic's
 errors into `file:line:col` diagnostics that say how to fix them. Pass two
-(`state.curriculum.crossref`) checks references between steps and modules. `load_curriculum` runs both
+(`state.curriculum.crossref`) checks references between steps and modules, and
+`state.curriculum.helplines` that no text writes a crisis number itself. `load_curriculum` runs them all
 and raises `CurriculumError` when anything is an error, so nothing invalid is ever served.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import types
+from collections.abc import Collection
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -19,6 +21,7 @@ from pydantic_core import ErrorDetails
 
 from state.curriculum.crossref import check_references
 from state.curriculum.diagnostics import CurriculumError, Diagnostic
+from state.curriculum.helplines import US_KEYS, check_numbers
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import STEP_KINDS, Locale, Module
 from state.curriculum.versions import MOVES_FILE, read_moves
@@ -27,8 +30,13 @@ from state.curriculum.yamlsource import Located, PathKey, load_located
 LOCALE_FILE = "locale.yaml"
 
 
-def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum, list[Diagnostic]]:
-    """Read and check a curriculum folder; return it with every diagnostic found."""
+def read_curriculum(root: Path, default_locale: str = "en", resources: Collection[str] = US_KEYS,
+                    ) -> tuple[Curriculum, list[Diagnostic]]:
+    """Read and check a curriculum folder; return it with every diagnostic found.
+
+    `resources`: the keys of the configured crisis lines, which fill `{lifeline}` and the
+    like (default: those of the United States defaults).
+    """
     problems: list[Diagnostic] = []
     locales: dict[str, LocaleContent] = {}
     digest = hashlib.sha256()
@@ -52,7 +60,8 @@ def read_curriculum(root: Path, default_locale: str = "en") -> tuple[Curriculum,
             if looks_like_locale else "no locale folders found; put modules in a folder such as en/"
         )))
     curriculum = Curriculum(root, locales, default_locale, digest.hexdigest()[:12])
-    problems.extend(check_references(curriculum))
+    problems.extend(check_references(curriculum, resources))
+    problems.extend(check_numbers(curriculum, resources))
     problems.extend(read_moves(curriculum))
     curriculum.warnings = sorted(p for p in problems if not p.is_error)
     return curriculum, sorted(set(problems))
@@ -73,9 +82,13 @@ def own_default_locale(root: Path) -> str:
     return "en" if "en" in codes or not codes else codes[0]
 
 
-def load_curriculum(root: Path, default_locale: str = "en") -> Curriculum:
-    """Load a curriculum for serving; raise CurriculumError if it has any error."""
-    curriculum, problems = read_curriculum(root, default_locale)
+def load_curriculum(root: Path, default_locale: str = "en",
+                    resources: Collection[str] = US_KEYS) -> Curriculum:
+    """Load a curriculum for serving; raise CurriculumError if it has any error.
+
+    `resources`: the keys of the configured crisis lines (see `read_curriculum`).
+    """
+    curriculum, problems = read_curriculum(root, default_locale, resources)
     if any(p.is_error for p in problems):
         raise CurriculumError(problems)
     return curriculum

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 UI_KEYS: dict[str, frozenset[str]] = {
     "welcome_back": frozenset(),
-    "help": frozenset(),
+    "help": frozenset({"emergency"}),
     "menu_title": frozenset(),
     "menu_done": frozenset({"title"}),
     "menu_in_progress": frozenset({"title"}),

@@ -78,7 +78,7 @@ class Engine:
         risk.refresh(progress.answers)  # progress saved before the profile existed gets it now
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
-        turn.fills = {"emergency": self.guides[content.code].emergency}
+        turn.fills = self.guides[content.code].fills  # {emergency}, {lifeline}, ... configured
         return turn
 
     def handle(self, progress: Progress, message: Input, now: float) -> Reply:

@@ -50,7 +50,7 @@ class Turn:
         self.now = now
         self.reply = Reply()
         self.sensitive: frozenset[str] = frozenset()  # answer keys of `sensitive: true` steps
-        self.fills: dict[str, str] = {}  # placeholders from the configuration ({emergency})
+        self.fills: dict[str, str] = {}  # crisis lines from the configuration ({emergency}, {lifeline} ...)
         self.was_discreet = is_discreet(progress)  # to say so when an answer turns it on
 
     # -- saying things -------------------------------------------------------------------

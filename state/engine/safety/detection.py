@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from state.curriculum.helplines import ROLES, canonical, placeholders_of
 from state.curriculum.schema import Crisis, Question
 from state.engine.safety.detector import LEGACY_PATHWAY, CrisisDetector, Detection
 
@@ -23,34 +24,42 @@ class Resource:
     """A crisis line or service, from the configuration.
 
     `show_for` lists the pathways whose message shows it (and `safety` for /safety); empty
-    means every one.
+    means every one. `number` is what people call, filling `{key}` in lessons; without one the
+    name stands in (the emergency number's name is its number: "911").
     """
 
     name: str
     details: str
     show_for: tuple[str, ...] = ()
+    number: str = ""
 
     def shown_for(self, pathway: str) -> bool:
         """Whether this resource belongs in a pathway's message."""
         return not self.show_for or pathway in self.show_for
 
+    def fills(self, key: str) -> dict[str, str]:
+        """What this resource puts into a text: `{key}`, `{key_name}` and `{key_details}`."""
+        number, name, details = placeholders_of(canonical(key))
+        return {number: self.number or self.name, name: self.name, details: self.details}
+
 
 # The United States defaults, as verified in the clinical reference (craft.md, safety table).
+# Their keys are the roles lessons name (state.curriculum.helplines.ROLES).
 US_RESOURCES: dict[str, Resource] = {
     "emergency": Resource("911", "immediate danger or medical emergency"),
     "lifeline": Resource(
         "988 Suicide & Crisis Lifeline",
         "call or text 988, chat at 988lifeline.org; covers substance-use crises too;"
-        " press 1 for veterans, 2 for Spanish"),
+        " press 1 for veterans, 2 for Spanish", number="988"),
     "dv_hotline": Resource(
         "National Domestic Violence Hotline",
         "1-800-799-7233 (TTY 1-800-787-3224), text START to 88788, chat at thehotline.org",
-        ("violence", "own_danger", LEGACY_PATHWAY, GENERAL)),
-    "samhsa": Resource(
+        ("violence", "own_danger", LEGACY_PATHWAY, GENERAL), number="1-800-799-7233"),
+    "treatment_line": Resource(
         "SAMHSA National Helpline",
         "1-800-662-4357 (TTY 1-800-487-4889), free, confidential, 24/7, English and Spanish;"
         " treatment referral, not counselling",
-        ("loved_one_emergency", "loved_one_suicide", LEGACY_PATHWAY, GENERAL)),
+        ("loved_one_emergency", "loved_one_suicide", LEGACY_PATHWAY, GENERAL), number="1-800-662-4357"),
 }
 EMERGENCY = "emergency"  # the resource whose name fills `{emergency}` ("911")
 
@@ -63,13 +72,35 @@ class CrisisGuide:
         """`locale`: the locale's code, for its trained crisis model (rules only without one)."""
         self.crisis = crisis
         self.detector = CrisisDetector.from_locale(crisis, locale)
-        self.resources = dict(US_RESOURCES if resources is None else resources)
+        given = US_RESOURCES if resources is None else resources
+        self.resources = {canonical(key): r for key, r in given.items()}  # `samhsa` as before
+
+    @property
+    def _emergency(self) -> Resource | None:
+        return self.resources.get(EMERGENCY) or next(iter(self.resources.values()), None)
 
     @property
     def emergency(self) -> str:
-        """The emergency number's name ("911"), for `{emergency}`."""
-        found = self.resources.get(EMERGENCY)
-        return found.name if found else next((r.name for r in self.resources.values()), "")
+        """The emergency number ("911"), for `{emergency}`: its number, else its name."""
+        found = self._emergency
+        return (found.number or found.name) if found else ""
+
+    @property
+    def fills(self) -> dict[str, str]:
+        """Every crisis-line placeholder the resources fill (`{lifeline}`, `{lifeline_name}` ...).
+
+        `{emergency}` is always filled: by the first resource when none has that key. A role
+        the configuration leaves out (start-up refuses that when a lesson uses it, see
+        `state.curriculum.helplines`) falls back to the emergency line rather than a blank.
+        """
+        emergency = self._emergency
+        found = {EMERGENCY: self.emergency}
+        for role in ROLES:
+            if emergency is not None and role not in self.resources:
+                found.update(emergency.fills(role))
+        for key, resource in self.resources.items():
+            found.update(resource.fills(key))
+        return found
 
     def resource_lines(self, pathway: str, shown: set[str] | None = None) -> str:
         """The resources a pathway shows, one `**name**: details` line each.
