@@ -119,7 +119,11 @@ class Database:
         await self._writer.start(prepare)
         cipher = self.cipher
         if cipher is not None:  # rows kept in clear before the key was set (state.store.sealing)
-            await self.write(lambda db: seal_clear(db, cipher))
+            try:
+                await self.write(lambda db: seal_clear(db, cipher))
+            except BaseException:
+                await self._writer.stop()
+                raise
         self.inline.open()
         self._checkpointer = Checkpointer(self.path, wal=self._wal)
         self._checkpointer.start()

@@ -29,8 +29,8 @@ from state.contracts import CheckinRecord
 from state.storage import Cipher
 from state.store.crypto import DataKeyError, is_sealed, seal, unseal
 
-__all__ = ["VALUES", "checkin_data", "checkin_record", "checkin_values", "is_token", "open_detail",
-           "reseal", "seal_clear", "seal_detail"]
+__all__ = ["VALUES", "checkin_data", "checkin_record", "checkin_values", "is_token", "key_fits",
+           "open_detail", "reseal", "seal_clear", "seal_detail"]
 
 VALUES = ("stress", "sober_days", "rewards", "loved_one_day")
 # Fernet: version byte 0x80 and a 64-bit timestamp whose top bytes are zero, base64url.
@@ -79,13 +79,35 @@ def open_detail(cipher: Cipher | None, stored: str | None) -> str | None:
     return cipher.decrypt(stored)
 
 
+def key_fits(db: sqlite3.Connection, cipher: Cipher) -> bool:
+    """Whether the cipher opens a sealed value already stored (True when none is)."""
+    sample = (db.execute("SELECT data FROM users WHERE substr(data, 1, 1) != '{' LIMIT 1").fetchone()
+              or db.execute("SELECT data FROM checkins WHERE substr(data, 1, 1) != '{' LIMIT 1").fetchone()
+              or db.execute("SELECT detail FROM events WHERE substr(detail, 1, 6) = 'gAAAAA'"
+                            " LIMIT 1").fetchone())
+    if sample is None:
+        return True
+    try:
+        cipher.decrypt(str(sample[0]))
+    except DataKeyError:
+        return False
+    return True
+
+
 def seal_clear(db: sqlite3.Connection, cipher: Cipher) -> int:
-    """Seal the check-ins and event details still stored in clear; how many rows (0: all sealed)."""
-    checkins = [(cipher.encrypt(data), row_id) for row_id, data in db.execute(PLAIN_CHECKINS)]
-    details = [(cipher.encrypt(detail), row_id) for row_id, detail in db.execute(PLAIN_DETAILS)
-               if not is_token(detail)]
-    db.executemany("UPDATE checkins SET data = ? WHERE id = ?", checkins)
-    db.executemany("UPDATE events SET detail = ? WHERE id = ?", details)
+    """Seal the check-ins and event details still stored in clear; how many rows (0: all sealed).
+
+    Nothing is sealed with a key that cannot open what is sealed already (a wrong key): the
+    caller's key check says so (`PrivacyData.key_status`), and no row is sealed with it.
+    """
+    checkins = db.execute(PLAIN_CHECKINS).fetchall()
+    details = [(row_id, detail) for row_id, detail in db.execute(PLAIN_DETAILS) if not is_token(detail)]
+    if not (checkins or details) or not key_fits(db, cipher):
+        return 0
+    db.executemany("UPDATE checkins SET data = ? WHERE id = ?",
+                   [(cipher.encrypt(data), row_id) for row_id, data in checkins])
+    db.executemany("UPDATE events SET detail = ? WHERE id = ?",
+                   [(cipher.encrypt(detail), row_id) for row_id, detail in details])
     return len(checkins) + len(details)
 
 
