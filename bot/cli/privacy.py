@@ -69,7 +69,8 @@ async def cmd_rotate_key(database: Path) -> int:
         count = await PrivacyData(store).rotate(cipher)
     finally:
         await store.close()
-    print(f"re-encrypted {count} user(s) with the first key in {KEY_ENV}.")
+    print(f"re-encrypted {count} user(s), their check-ins and event details, with the first key"
+          f" in {KEY_ENV}.")
     if cipher.count > 1:
         print(f"Once every running bot has the new key, keep only it in {KEY_ENV}.")
     return 0

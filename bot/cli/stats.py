@@ -2,6 +2,7 @@
 
 It prints the figures of `state.reports.stats` as a table, as JSON with `--json`, and draws
 them as a PNG chart with `--png`. It reads the database read-only, beside a running bot.
+With CRAFTBOT_DATA_KEY set it opens the sealed crisis pathways to count them by pathway.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings, load_settings
+from bot.ptb.privacy import data_cipher
 from state.curriculum.loader import read_curriculum
 from state.reports.chart import draw_report_chart
 from state.reports.stats import ModuleInfo, Report, build_report, duration_text, shown
+from state.store.crypto import DataKeyError
 from state.store.reports import ReportError, ReportStore
 
 
@@ -57,10 +60,10 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     folder = args.curriculum or settings.curriculum.path
     modules = modules_of(folder, settings.curriculum.default_locale)
     try:
-        with ReportStore(database) as store:
+        with ReportStore(database, data_cipher()) as store:  # the key opens crisis pathways
             report = build_report(store, modules, now=time.time(), idle_days=args.idle_days,
                                   weeks=args.weeks)
-    except ReportError as exc:
+    except (ReportError, DataKeyError) as exc:
         print(f"craftbot stats: {exc}", file=sys.stderr)
         return 2
     if args.json:

@@ -32,6 +32,7 @@ from state.store.checkpoint import Checkpointer, WalRestart
 from state.store.connection import Job, Writer
 from state.store.inline import Inline
 from state.store.schema import prepare
+from state.store.sealing import seal_clear
 
 log = logging.getLogger("craftbot.store")
 T = TypeVar("T")
@@ -90,7 +91,9 @@ def rollback(db: sqlite3.Connection) -> None:
 class Database:
     """One SQLite file, opened for one process that writes (see the module's text).
 
-    With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`).
+    With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`),
+    and so are check-in values and event details (`state.store.sealing`): opening the store
+    with one seals those still stored in clear.
     """
 
     def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
@@ -107,13 +110,20 @@ class Database:
         self._flushing: asyncio.Task[None] | None = None
 
     async def open(self) -> Self:
-        """Create the file privately if needed, open it, apply migrations, start checkpoints."""
+        """Create the file privately if needed, open it, apply migrations, seal, start checkpoints."""
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             os.chmod(self.path, 0o600)
         await self._writer.start(prepare)
+        cipher = self.cipher
+        if cipher is not None:  # rows kept in clear before the key was set (state.store.sealing)
+            try:
+                await self.write(lambda db: seal_clear(db, cipher))
+            except BaseException:
+                await self._writer.stop()
+                raise
         self.inline.open()
         self._checkpointer = Checkpointer(self.path, wal=self._wal)
         self._checkpointer.start()

@@ -13,7 +13,7 @@ writer thread (`state.store.core`), so none of it runs on the event loop:
   journal (a reader in another process can delay the truncation, never other chats);
 - `purge` erases people inactive for longer than the retention period, and
   `forget_expired` the message records /hide can no longer use;
-- `rotate` re-encrypts every progress blob with the first data key.
+- `rotate` re-encrypts every progress blob, check-in and event detail with the first data key.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
 from state.store.crypto import is_sealed, unseal
+from state.store.sealing import checkin_values, open_detail, reseal
 
 __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
 
@@ -108,11 +109,25 @@ def key_sample(db: sqlite3.Connection) -> tuple[int, int, str | None]:
 
 
 def rotate(db: sqlite3.Connection, cipher: Cipher) -> int:
-    """Seal every progress blob with the cipher's current key; how many."""
+    """Seal every progress blob, check-in and event detail with the cipher's current key.
+
+    How many progress blobs (people) were sealed.
+    """
     rows = db.execute("SELECT user_id, data FROM users").fetchall()
     fresh = [(cipher.rotate(data) if is_sealed(data) else cipher.encrypt(data), uid) for uid, data in rows]
     db.executemany("UPDATE users SET data = ? WHERE user_id = ?", fresh)
+    reseal(db, cipher)
     return len(fresh)
+
+
+def opened(cipher: Cipher | None, table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """An exported row with what is sealed in it opened (check-in values, an event's detail)."""
+    if table == "checkins":
+        data = row.pop("data", None)
+        return {**row, **checkin_values(cipher, data)}
+    if table == "events" and "detail" in row:
+        return {**row, "detail": open_detail(cipher, row["detail"])}
+    return row
 
 
 class PrivacyData:
@@ -166,6 +181,7 @@ class PrivacyData:
         for table, rows in tables.items():
             if table == "users":  # the progress blob decrypted, its other columns as they are
                 found["progress"] = json.loads(unseal(self.store.cipher, rows[0].pop("data")))
+            rows = [opened(self.store.cipher, table, row) for row in rows]
             found["tables"][table] = [{k: _plain(v) for k, v in row.items()} for row in rows]
         return found
 

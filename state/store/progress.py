@@ -25,6 +25,7 @@ from state.store.core import Database
 from state.store.crypto import seal, unseal
 from state.store.privacy import PrivacyData
 from state.store.reminders import ReminderStore
+from state.store.sealing import seal_detail
 from state.store.versions import CurriculumVersions
 
 __all__ = ["Nudge", "Session", "SqliteProgressStore", "iso_week"]
@@ -100,8 +101,9 @@ def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Sessio
     if week != session.counted_week:  # counted once a week: the row read in this transaction says
         db.execute(COUNT_ACTIVE_WEEK, (week,))
     if events:
-        db.executemany(INSERT_EVENT, [(progress.user_id, e.kind, e.module, e.step, e.detail,
-                                       progress.updated_at) for e in events])
+        db.executemany(INSERT_EVENT, [(progress.user_id, e.kind, e.module, e.step,
+                                       seal_detail(cipher, e.detail), progress.updated_at)
+                                      for e in events])
 
 
 class SqliteProgressStore(Database):

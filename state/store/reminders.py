@@ -24,6 +24,7 @@ from typing import Any
 from state.contracts import NUDGE, CheckinRecord
 from state.storage import Reminder
 from state.store.core import Database
+from state.store.sealing import checkin_data, checkin_record
 
 __all__ = ["WAITING", "Reminder", "ReminderStore"]
 
@@ -151,11 +152,10 @@ class ReminderStore:
 
     async def add_checkin(self, user_id: int, record: CheckinRecord) -> None:
         """Keep one check-in."""
+        data = checkin_data(self.store.cipher, record)  # sealed with a data key
         await self.store.run(lambda db: db.execute(
-            "INSERT INTO checkins (user_id, at, day, period_days, stress, sober_days, rewards,"
-            " loved_one_day) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (user_id, record.at, record.day, record.period_days, record.stress, record.sober_days,
-             record.rewards, record.loved_one_day)))
+            "INSERT INTO checkins (user_id, at, day, period_days, data) VALUES (?, ?, ?, ?, ?)",
+            (user_id, record.at, record.day, record.period_days, data)))
 
     async def reachable_again(self, user_id: int) -> bool:
         """Forget that a user was unreachable; True if they were."""
@@ -217,9 +217,10 @@ class ReminderStore:
     async def checkins(self, user_id: int, since: float) -> list[CheckinRecord]:
         """The user's check-ins since `since`, oldest first."""
         rows = await self.store.read(lambda db: db.execute(
-            "SELECT at, day, period_days, stress, sober_days, rewards, loved_one_day FROM checkins"
+            "SELECT at, day, period_days, data FROM checkins"
             " WHERE user_id = ? AND at >= ? ORDER BY at", (user_id, since)).fetchall())
-        return [CheckinRecord(*row) for row in rows]
+        cipher = self.store.cipher
+        return [checkin_record(cipher, *row) for row in rows]
 
     async def count_by_status(self) -> dict[str, int]:
         """How many reminders are in each status (for admins, tests and benchmarks)."""

@@ -3,7 +3,9 @@
 Reports run from the command line beside a live bot, so they open the database read-only
 (SQLite's WAL lets them read while the bot writes) with the standard library, not
 through the bot's single async writer. They return counts and timestamps, never text:
-the progress blobs (which may be encrypted) are only peeked at for a user's locale.
+the progress blobs (which may be encrypted) are only peeked at for a user's locale. With
+a data key the crisis pathways in event details are sealed (`state.store.sealing`): given
+the key, `event_details` opens them to count them; without it they count as `SEALED`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from state.contracts import Fingerprints
+from state.storage import Cipher
+from state.store.sealing import is_token, open_detail
+
+SEALED = "(encrypted: run with the data key)"  # event details no key was given to open
 
 
 class ReportError(Exception):
@@ -43,11 +49,12 @@ class ModuleEvent:
 class ReportStore:
     """One read-only connection to a craftbot database."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
         if not path.is_file():
             raise ReportError(f"{path}: no such database file")
         uri = path.resolve().as_uri() + "?mode=ro"
         self.path = path
+        self.cipher = cipher  # opens sealed event details (crisis pathways); see event_details
         self.db = sqlite3.connect(uri, uri=True)
         self.db.execute("PRAGMA busy_timeout=5000")
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -113,13 +120,21 @@ class ReportStore:
             "SELECT at FROM events WHERE kind = ? ORDER BY at", (kind,))]
 
     def event_details(self, kind: str) -> dict[str, int]:
-        """How many events of one kind carry each detail (a crisis pathway, for instance)."""
+        """How many events of one kind carry each detail (a crisis pathway, for instance).
+
+        Sealed details are opened with the cipher; without one they are counted together
+        under `SEALED` (DataKeyError when a cipher is given that cannot open them).
+        """
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(events)")}
         if "detail" not in columns:
             return {}
-        return {str(d): int(n) for d, n in self.db.execute(
-            "SELECT detail, count(*) FROM events WHERE kind = ? AND detail IS NOT NULL"
-            " GROUP BY detail ORDER BY detail", (kind,))}
+        counts: dict[str, int] = {}
+        for stored, n in self.db.execute(
+                "SELECT detail, count(*) FROM events WHERE kind = ? AND detail IS NOT NULL"
+                " GROUP BY detail", (kind,)):
+            detail = SEALED if is_token(stored) and self.cipher is None else open_detail(self.cipher, stored)
+            counts[str(detail)] = counts.get(str(detail), 0) + int(n)
+        return dict(sorted(counts.items()))
 
     def user_count(self) -> int:
         """How many people have progress stored."""

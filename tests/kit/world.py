@@ -22,6 +22,7 @@ from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.service.driver import find_button
 from state.service.pacing import Pacer, SimulatedTime
+from state.storage import Cipher
 from state.store.progress import SqliteProgressStore
 from state.store.reminders import Reminder, ReminderStore
 from tests.kit.curricula import practice_curriculum
@@ -74,15 +75,16 @@ class RecordingSender:
 class World:
     """Engine, store, conversations and dispatcher on one SQLite file, in simulated time."""
 
-    def __init__(self, folder: Path, curriculum: Path, start: float) -> None:
+    def __init__(self, folder: Path, curriculum: Path, start: float, cipher: Cipher | None = None) -> None:
         self.path = folder / "bot.sqlite3"
+        self.cipher = cipher
         self.engine = Engine(load_curriculum(curriculum))
         self.time = SimulatedTime(start)
         self.sender = RecordingSender(self.time)
         self.last: dict[int, Reply] = {}
 
     async def open(self) -> World:
-        self.store = await SqliteProgressStore(self.path).open()
+        self.store = await SqliteProgressStore(self.path, self.cipher).open()
         self.conversations = Conversations(self.engine, self.store, self.time.now)
         self.pacer = Pacer(25, 1.0, now=self.time.now, sleep=self.time.sleep)
         self.scheduler = Scheduler(self.conversations, self.sender, clock=self.time.now, pacer=self.pacer)
@@ -173,11 +175,12 @@ def said(reply: Reply) -> str:
     return "\n".join(to_plain(m.html) for m in reply.messages)
 
 
-async def make_world(tmp_path: Path) -> World:
+async def make_world(tmp_path: Path, cipher: Cipher | None = None) -> World:
     """A world on the practice curriculum, on the Saturday before US summer time begins
-    (Sunday 2024-03-10), so a two-day homework check-in falls on the other side of it."""
+    (Sunday 2024-03-10), so a two-day homework check-in falls on the other side of it.
+    With a cipher, the store seals what it keeps (`state.store.crypto`)."""
     curriculum = practice_curriculum(tmp_path / "curriculum")
-    return await World(tmp_path, curriculum, at(NY, "2024-03-09 10:00")).open()
+    return await World(tmp_path, curriculum, at(NY, "2024-03-09 10:00"), cipher).open()
 
 
 def record(day: str, stress: int | None, sober: int | None, rewards: int | None,
