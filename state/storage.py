@@ -45,10 +45,12 @@ class Inactive:
 
 @dataclass(frozen=True)
 class KeyStatus:
-    """How the stored progress blobs are kept: how many sealed, how many plain."""
+    """How the stored progress blobs are kept: how many sealed, how many plain, how many of the
+    sealed ones the key could not open (counted only when every row is checked)."""
 
     sealed: int
     plain: int
+    unreadable: int = 0
 
 
 class Cipher(Protocol):
@@ -189,7 +191,7 @@ class PrivacyRecords(MessageRecords, Protocol):
     async def counts(self, now: float) -> dict[str, int]:
         """How many people are stored and how many were active lately."""
 
-    async def key_status(self) -> KeyStatus:
+    async def key_status(self, *, every: bool = False) -> KeyStatus:
         """Count sealed and plain progress, proving the key opens a sealed one."""
 
     async def rotate(self, cipher: Cipher) -> int:

@@ -138,3 +138,28 @@ def test_the_cipher_itself() -> None:
     with pytest.raises(DataKeyError, match=r"key 2 .* is not a valid key"):
         DataCipher.from_text(f"{one}, short")
     assert DataCipher.from_text(" , ") is None
+
+
+async def test_every_sealed_row_is_checked_and_a_damaged_one_is_counted(tmp_path: Path) -> None:
+    database = tmp_path / "bot.sqlite3"
+    key, other = new_key(), new_key()
+    store = await SqliteProgressStore(database, DataCipher.from_text(key)).open()
+    for user_id in (1, 2, 3):
+        await store.save(written(user_id), [])
+    await store.close()
+    store = await SqliteProgressStore(database, DataCipher.from_text(other)).open()
+    await store.save(written(4), [])  # one row sealed with a key that is then lost
+    await store.close()
+
+    store = await SqliteProgressStore(database, DataCipher.from_text(key)).open()
+    try:
+        status = await PrivacyData(store).key_status(every=True)
+        assert (status.sealed, status.plain, status.unreadable) == (4, 0, 1)
+    finally:
+        await store.close()
+    store = await SqliteProgressStore(database, DataCipher.from_text(new_key())).open()
+    try:
+        with pytest.raises(DataKeyError, match="cannot decrypt"):  # the wrong key opens none
+            await PrivacyData(store).key_status(every=True)
+    finally:
+        await store.close()

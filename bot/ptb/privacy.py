@@ -21,6 +21,7 @@ from pathlib import Path
 from telegram import Message as TelegramMessage
 
 from state.service.tasks import stop_task
+from state.storage import KeyStatus
 from state.store.crypto import KEY_ENV, DataCipher
 from state.store.privacy import DAY, HOUR, PrivacyData
 from state.store.progress import SqliteProgressStore
@@ -60,14 +61,19 @@ async def open_store(path: Path) -> SqliteProgressStore:
 def check_at_start(database: Path) -> None:
     """Before `run`: prove the key fits, and warn loudly when data is or will be unencrypted."""
 
-    async def check() -> tuple[int, bool]:
+    async def check() -> tuple[KeyStatus, bool]:
         store = await open_store(database)
-        try:
-            return (await PrivacyData(store).key_status()).plain, store.cipher is not None
+        try:  # every sealed row, not a sample: damaged ones are found now, not mid-crisis
+            return await PrivacyData(store).key_status(every=True), store.cipher is not None
         finally:
             await store.close()
 
-    plain, keyed = asyncio.run(check())
+    status, keyed = asyncio.run(check())
+    plain = status.plain
+    if status.unreadable:
+        log.warning("%d of %d stored user(s) cannot be decrypted (damaged, or sealed with a key"
+                    " no longer given); they still get crisis help and can /delete", status.unreadable,
+                    status.sealed)
     if not keyed:
         print(NO_KEY.format(database=database), file=sys.stderr, flush=True)
         log.warning("%s is not set: answers are stored unencrypted", KEY_ENV)

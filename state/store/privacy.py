@@ -24,7 +24,7 @@ from typing import Any
 
 from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
-from state.store.crypto import is_sealed, unseal
+from state.store.crypto import DataKeyError, is_sealed, unseal
 from state.store.sealing import checkin_values, open_detail, reseal
 
 __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
@@ -95,17 +95,23 @@ def purge(db: sqlite3.Connection, before: float, expired: float) -> list[Inactiv
     return gone
 
 
-def key_sample(db: sqlite3.Connection) -> tuple[int, int, str | None]:
-    """(sealed, plain, one sealed blob) over every stored progress blob."""
-    sealed = plain = 0
-    sample: str | None = None
+def key_check(db: sqlite3.Connection, cipher: Cipher | None, every: bool) -> tuple[KeyStatus, str | None]:
+    """Count sealed and plain progress blobs and try the key on the first sealed one, or on
+    every one; with the counts, one blob the key could not open (None when all opened)."""
+    sealed = plain = unreadable = 0
+    failed: str | None = None
     for (data,) in db.execute("SELECT data FROM users"):
-        if is_sealed(data):
-            sealed += 1
-            sample = sample or data
-        else:
+        if not is_sealed(data):
             plain += 1
-    return sealed, plain, sample
+            continue
+        sealed += 1
+        if every or sealed == 1:
+            try:
+                unseal(cipher, data)
+            except DataKeyError:
+                unreadable += 1
+                failed = failed or data
+    return KeyStatus(sealed, plain, unreadable), failed
 
 
 def rotate(db: sqlite3.Connection, cipher: Cipher) -> int:
@@ -223,12 +229,20 @@ class PrivacyData:
 
     # -- keys --------------------------------------------------------------------------------
 
-    async def key_status(self) -> KeyStatus:
-        """Count sealed and plain blobs, and prove the key opens a sealed one (DataKeyError if not)."""
-        sealed, plain, sample = await self.store.read(key_sample)
-        if sample is not None:
-            unseal(self.store.cipher, sample)
-        return KeyStatus(sealed, plain)
+    async def key_status(self, *, every: bool = False) -> KeyStatus:
+        """Count sealed and plain blobs and prove the key opens them (`every` one, or the first).
+
+        Raises `DataKeyError` (saying what to do) when the key opens none of those it tried:
+        the wrong key, or none. A few that fail among many that open are damaged rows, or
+        rows sealed with a key since dropped: they are counted in `unreadable`, and those
+        people still get crisis help and can erase their data (`state.service`).
+        """
+        cipher = self.store.cipher
+        status, failed = await self.store.read(lambda db: key_check(db, cipher, every))
+        tried = status.sealed if every else min(status.sealed, 1)
+        if failed is not None and status.unreadable == tried:
+            unseal(cipher, failed)  # raises the explanatory error
+        return status
 
     async def rotate(self, cipher: Cipher) -> int:
         """Re-encrypt every progress blob with the cipher's first key (plain ones too)."""
