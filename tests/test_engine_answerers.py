@@ -278,3 +278,10 @@ def test_discreet_mode_sends_without_sound_or_previews_and_protects_the_plan(eng
     assert engine.handle(shared, Command("safetyplan"), 6.0).protect
     assert engine.handle(private, Command("mydata"), 6.0).protect
     assert not engine.handle(private, Command("help"), 6.0).protect
+
+
+def test_what_hide_leaves_behind_says_nothing_about_clearing_in_discreet_mode(engine: Engine) -> None:
+    private = engine.handle(onboarded(engine), Command("hide"), 5.0)
+    assert "Clear history" in said(private)
+    shared = engine.handle(onboarded(engine, shared="Yes, maybe"), Command("hide"), 5.0)
+    assert said(shared) and all(word not in said(shared).lower() for word in ("clear", "remov", "delet"))

@@ -30,11 +30,13 @@ from state.contracts import (
     Input,
     Message,
     Press,
+    Progress,
     Reply,
 )
 from state.curriculum.markup import to_html
 from state.curriculum.model import LocaleContent
 from state.engine.callbacks import PRIVACY, callback, parse
+from state.engine.discreet import is_discreet, outside_text
 
 COMMANDS = frozenset({"hide", "mydata", "delete"})
 CONFIRM_SECONDS = 600
@@ -73,17 +75,26 @@ def wants(message: Input) -> bool:
     return isinstance(message, Press) and parse(message.data)[0] == PRIVACY
 
 
-def answer(content: LocaleContent, message: Input, now: float) -> Reply:
+def answer(content: LocaleContent, progress: Progress, message: Input, now: float) -> Reply:
     """Answer a privacy command or one of the /delete buttons."""
     texts = Texts(content)
     if isinstance(message, Command):
         if message.name == "hide":
-            return Reply(messages=[texts.say("hide_done")], orders=[HideRecent()], save=False)
+            return Reply(messages=[hide_done(texts, content, progress)], orders=[HideRecent()], save=False)
         if message.name == "mydata":
             return Reply(orders=[ExportData(content.code)], save=False)
         return texts.ask("delete_confirm", "delete_yes_button", "d1", now)
     assert isinstance(message, Press)
     return _on_press(texts, message, now)
+
+
+def hide_done(texts: Texts, content: LocaleContent, progress: Progress) -> Message:
+    """The one message /hide leaves: how to clear older history, or, in discreet mode, words
+    that say nothing about clearing (someone may read the phone)."""
+    assert content.locale is not None
+    if is_discreet(progress):
+        return Message(to_html(outside_text(progress, "hide", "", content.locale), {}, texts.defaults))
+    return texts.say("hide_done")
 
 
 def _on_press(texts: Texts, press: Press, now: float) -> Reply:

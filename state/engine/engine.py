@@ -100,7 +100,7 @@ class Engine:
         guide = self.guides[self.content(progress).code]
         found = guide.detector.detect(flow.free_text(message))  # at every step, always first
         if not found and data_rights.wants(message):
-            return data_rights.answer(self.content(progress), message, now)
+            return data_rights.answer(self.content(progress), progress, message, now)
         turn = self.turn(progress, now)
         moved = catch_up(turn, self.version, self.earlier)  # content published since last time
         progress.updated_at = now
