@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.ptb.admin import AdminCommands
 from bot.ptb.command_menu import publish_commands
 from bot.ptb.privacy import Retention, data_cipher, remember
+from bot.ptb.quiet import quiet_library_logs
 from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
 from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
@@ -168,6 +169,7 @@ def build_application(settings: Settings, engine: Engine,
     `transport` is the HTTP client for (calls, getUpdates); python-telegram-bot's own
     (`HTTPXRequest`) unless given, as bench/transport.py does to compare another.
     """
+    quiet_library_logs()  # no update or message text in any library log record
     store = SqliteProgressStore(settings.storage.database, data_cipher())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,

@@ -16,6 +16,10 @@ answered. `CommitFirstUpdater` replaces it for long polling:
   updates are still being handled after `LINGER` (a chart being drawn, a slow call), it
   asks for more anyway, so one slow update does not hold everyone else back. Those few
   come back in each answer, as they are not confirmed yet, and are skipped;
+- the batch is fetched as raw JSON and parsed one update at a time: an update that cannot
+  be parsed is parked (its id, kind and size counted in `parked`, never its content) and
+  the offset moves past it, where PTB's own `get_updates` would fail the whole batch
+  forever and log every user's text at CRITICAL;
 - errors while fetching are logged and retried with a growing pause, as PTB does.
 """
 
@@ -23,15 +27,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections import deque
+import warnings
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from telegram import Update
 from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, Updater
+from telegram.warnings import PTBUserWarning
 
 log = logging.getLogger("craftbot.updates")
 
@@ -39,6 +46,11 @@ MAX_PAUSE = 30.0  # seconds between fetch retries at most
 BATCH = 100  # Telegram's largest getUpdates batch
 STRAGGLERS = 4  # ask for more while no more than this many updates are still being handled
 LINGER = 0.03  # ...for this long (seconds); and then this often, as each answer repeats them
+READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
+
+# getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
+# PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 
 def chat_key(update: Update) -> int:
@@ -58,6 +70,8 @@ class CommitFirstUpdater(Updater):
         self.application = application
         self.concurrency = max(1, concurrency)
         self.handled = 0
+        self.parked = 0  # updates that could not be parsed, skipped (metrics read this)
+        self.parked_kinds: Counter[str] = Counter()
         self._next = 0  # one past the newest update handed to a chat
         self._pending: set[int] = set()  # ids of updates not yet handled
         self._chats: dict[int, deque[Update]] = {}
@@ -101,7 +115,7 @@ class CommitFirstUpdater(Updater):
             await asyncio.gather(*self._workers, return_exceptions=True)
         if self._next:
             try:  # confirm what was handled, so it is not delivered again
-                await self.bot.get_updates(offset=self._offset(), limit=1, timeout=0)
+                await self._get(offset=self._offset(), limit=1, timeout=0)
             except TelegramError as exc:
                 log.warning("could not confirm the last updates (%s); they will come again",
                             type(exc).__name__)
@@ -143,15 +157,23 @@ class CommitFirstUpdater(Updater):
             pause = 1.0
             if updates is None:  # stopping
                 return
-            for update in updates:
-                if update.update_id >= self._next:  # the others are in hand already
+            for raw in updates:  # in order: an update is parsed, then queued, then the next
+                update = self._parse(raw)
+                if update is not None:
                     self._dispatch(update)
             if interval:
                 await self._wait(interval)
 
-    async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Update] | None:
-        """The next updates from the current offset, or None when asked to stop."""
-        fetch = asyncio.ensure_future(self.bot.get_updates(
+    async def _get(self, **params: Any) -> list[Any]:
+        """getUpdates, unparsed: a list of JSON objects (Telegram's answer as it came)."""
+        seconds = float(params.get("timeout") or 0)
+        raw = await self.bot.do_api_request("getUpdates", api_kwargs=params,
+                                            read_timeout=seconds + READ_MARGIN)
+        return list(raw) if isinstance(raw, list) else []
+
+    async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Any] | None:
+        """The next updates from the current offset, unparsed, or None when asked to stop."""
+        fetch = asyncio.ensure_future(self._get(
             offset=self._offset(), limit=BATCH, timeout=wait, allowed_updates=allowed))
         stopping = asyncio.ensure_future(self._stop.wait())
         await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -161,7 +183,33 @@ class CommitFirstUpdater(Updater):
             with contextlib.suppress(asyncio.CancelledError, TelegramError):
                 await fetch
             return None
-        return list(fetch.result())
+        return fetch.result()
+
+    def _parse(self, raw: Any) -> Update | None:
+        """One update from its JSON; None for one already in hand or one that cannot be parsed.
+
+        An update that cannot be parsed is parked: counted by kind, its id, kind and size
+        logged (never its content), and the offset moves past it.
+        """
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if isinstance(update_id, int) and update_id < self._next:
+            return None  # in hand or handled: Telegram repeats what the offset has not passed
+        try:
+            return Update.de_json(raw, self.bot)
+        except Exception as exc:  # any parse failure parks the update
+            self._park(raw, update_id, exc)
+            return None
+
+    def _park(self, raw: Any, update_id: Any, exc: Exception) -> None:
+        kinds = [key for key in raw if key != "update_id"] if isinstance(raw, dict) else []
+        kind = kinds[0] if len(kinds) == 1 else "unknown"
+        self.parked += 1
+        self.parked_kinds[kind] += 1
+        if isinstance(update_id, int):
+            self._next = max(self._next, update_id + 1)
+        log.warning("update %s parked: cannot be parsed (%s), kind=%s bytes=%d",
+                    update_id if isinstance(update_id, int) else "?", type(exc).__name__, kind,
+                    len(json.dumps(raw, default=str)))
 
     def _dispatch(self, update: Update) -> None:
         """Queue an update behind its chat's earlier ones; start the chat's worker if idle."""
