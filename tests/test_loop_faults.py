@@ -80,3 +80,27 @@ def test_the_library_loggers_carry_no_payloads(server: FakeBotApi, tmp_path: Pat
 
 def _engine() -> Engine:
     return Engine(load_curriculum(SAMPLE))
+
+
+async def test_crisis_help_is_sent_again_until_telegram_takes_it(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    server.fail("sendMessage", FIRST, 502, 502)  # the first two tries of the crisis reply
+    async with running(settings_for(server, tmp_path)):
+        server.inject_message(FIRST, "Honestly I want to die some days")
+        await until(server, lambda s: s.sent(FIRST))
+    text = " ".join(m["text"] for m in server.sent(FIRST))
+    assert "988" in text and "911" in text
+    assert [e["error_code"] for e in server.errors] == [502, 502]
+    assert "Sorry" not in text
+
+
+async def test_a_429_in_one_chat_holds_that_chat_only(server: FakeBotApi, tmp_path: Path) -> None:
+    server.flood(FIRST, 3)
+    async with running(settings_for(server, tmp_path)):
+        server.inject_message(FIRST, "/start")
+        await until(server, lambda s: s.errors)  # FIRST's reply refused: hold that chat 3 s
+        server.inject_message(SECOND, "/start")
+        await until(server, lambda s: s.sent(SECOND))
+        assert server.sent(FIRST) == []  # still held, and SECOND was answered all the same
+        await until(server, lambda s: s.sent(FIRST))  # then FIRST's reply goes out
+    assert "someone you love" in server.sent(FIRST)[0]["text"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -32,9 +33,10 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.ptb.admin import AdminCommands
 from bot.ptb.command_menu import publish_commands
+from bot.ptb.outbox import Budget
 from bot.ptb.privacy import Retention, data_cipher, remember
 from bot.ptb.quiet import quiet_library_logs
-from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
+from bot.ptb.reminders import ReminderLoop
 from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
 from state.contracts import Command, Input, Other, Press, TextIn
@@ -206,10 +208,20 @@ def build_application(settings: Settings, engine: Engine,
 
     app.post_init, app.post_shutdown = post_init, post_shutdown
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
+    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations))
     app.bot_data["conversations"] = conversations
     add_handlers(app, door, admin)
     return app
+
+
+def urgent(conversations: Conversations) -> Callable[[Update], bool]:
+    """Whether an update must be read even from a flooded chat: words of crisis, /safety."""
+    def check(update: Update) -> bool:
+        message, user = update.effective_message, update.effective_user
+        text = (message.text or message.caption) if message is not None else None
+        return bool(text) and conversations.engine.answers_without_progress(
+            TextIn(text or ""), user.language_code if user else None)
+    return check
 
 
 def application_builder(settings: Settings,
@@ -220,7 +232,7 @@ def application_builder(settings: Settings,
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(telegram_rate_limiter(settings.telegram.max_per_second))
+        .rate_limiter(Budget(settings.telegram.max_per_second))  # replies and reminders share it
     )
     if transport is None:
         return builder.connection_pool_size(connection_pool_size(settings))
