@@ -104,3 +104,31 @@ async def test_a_429_in_one_chat_holds_that_chat_only(server: FakeBotApi, tmp_pa
         assert server.sent(FIRST) == []  # still held, and SECOND was answered all the same
         await until(server, lambda s: s.sent(FIRST))  # then FIRST's reply goes out
     assert "someone you love" in server.sent(FIRST)[0]["text"]
+
+
+async def test_a_reply_that_fails_part_way_is_completed_once_and_hidden_whole(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    server.fail("sendMessage", FIRST, 0, 502)  # the first message goes, the second fails once
+    async with running(settings_for(server, tmp_path)):
+        server.inject_message(FIRST, "/start")
+        await until(server, lambda s: len(s.sent(FIRST)) >= 2)
+        shown = [m["message_id"] for m in server.sent(FIRST)]
+        texts = [m["text"] for m in server.sent(FIRST)]
+        assert len(set(texts)) == len(texts), "nothing sent twice"
+        server.inject_message(FIRST, "/hide")
+        await until(server, lambda s: set(shown) <= {m for _, m in s.deleted})
+
+
+async def test_words_after_a_lost_question_see_the_question_again(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    async with running(settings_for(server, tmp_path)):
+        server.inject_message(FIRST, "/start")
+        await until(server, lambda s: s.sent(FIRST) and s.sent(FIRST)[-1].get("reply_markup"))
+        before = len(server.sent(FIRST))
+        question = server.sent(FIRST)[-1]["text"]
+        server.fail("sendMessage", FIRST, *[502] * 5)  # the next reply never arrives (nor "sorry")
+        server.inject_message(FIRST, "/start")
+        await until(server, lambda s: len([e for e in s.errors if e["error_code"] == 502]) == 5)
+        server.inject_message(FIRST, "some words")
+        await until(server, lambda s: len(s.sent(FIRST)) > before)
+    assert server.sent(FIRST)[-1]["text"] == question  # shown again, not taken as an answer

@@ -146,7 +146,11 @@ class TelegramDoor:
             if query:
                 await quietly(query.answer())
             return
-        await self.renderer.render(user.id, reply, query)
+        try:
+            await self.renderer.render(user.id, reply, query)
+        except Exception:
+            self.conversations.not_replied(user.id)  # their next words will not answer it
+            raise
         self.conversations.replied(user.id, update.update_id)
         log.info("update handled user=%s input=%s sent=%d ms=%.1f", pseudonym(user.id),
                  type(message).__name__, len(reply.messages), (time.perf_counter() - started) * 1000)
