@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -36,8 +37,10 @@ from bot.ops.service import Operations
 from bot.ptb.admin import AdminCommands
 from bot.ptb.command_menu import publish_commands
 from bot.ptb.observed import ObservedRequest
+from bot.ptb.outbox import Budget
 from bot.ptb.privacy import Retention, data_cipher, remember
-from bot.ptb.reminders import ReminderLoop, telegram_rate_limiter
+from bot.ptb.quiet import quiet_library_logs
+from bot.ptb.reminders import ReminderLoop
 from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
 from state.contracts import Command, Input, Other, Press, TextIn
@@ -145,7 +148,11 @@ class TelegramDoor:
             if query:
                 await quietly(query.answer())
             return
-        await self.renderer.render(user.id, reply, query)
+        try:
+            await self.renderer.render(user.id, reply, query)
+        except Exception:
+            self.conversations.not_replied(user.id)  # their next words will not answer it
+            raise
         self.conversations.replied(user.id, update.update_id)
         seconds = time.perf_counter() - started
         count_reply(message, reply, seconds)
@@ -174,6 +181,7 @@ def build_application(settings: Settings, engine: Engine,
     `transport` is the HTTP client for (calls, getUpdates); python-telegram-bot's own
     (`HTTPXRequest`) unless given, as bench/transport.py does to compare another.
     """
+    quiet_library_logs()  # no update or message text in any library log record
     store = SqliteProgressStore(settings.storage.database, data_cipher())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
@@ -216,7 +224,7 @@ def build_application(settings: Settings, engine: Engine,
 
     app.post_init, app.post_shutdown = post_init, post_shutdown
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency)
+    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations))
     app.bot_data["conversations"] = conversations
     app.bot_data["operations"] = operations
     add_handlers(app, door, admin)
@@ -230,6 +238,16 @@ def observed(settings: Settings, transport: Transport | None, liveness: Liveness
     return ObservedRequest(calls), ObservedRequest(updates, liveness.fetched, liveness.asked)
 
 
+def urgent(conversations: Conversations) -> Callable[[Update], bool]:
+    """Whether an update must be read even from a flooded chat: words of crisis, /safety."""
+    def check(update: Update) -> bool:
+        message, user = update.effective_message, update.effective_user
+        text = (message.text or message.caption) if message is not None else None
+        return bool(text) and conversations.engine.answers_without_progress(
+            TextIn(text or ""), user.language_code if user else None)
+    return check
+
+
 def application_builder(settings: Settings, transport: Transport) -> ApplicationBuilder:  # type: ignore[type-arg]
     """PTB's builder for this bot's token, server, HTTP transport and rate limiter."""
     return (
@@ -237,7 +255,7 @@ def application_builder(settings: Settings, transport: Transport) -> Application
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(telegram_rate_limiter(settings.telegram.max_per_second))
+        .rate_limiter(Budget(settings.telegram.max_per_second))  # replies and reminders share it
         .request(transport[0])
         .get_updates_request(transport[1])
     )

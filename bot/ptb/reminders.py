@@ -21,13 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from telegram.error import BadRequest, Forbidden, RetryAfter
-from telegram.ext import AIORateLimiter, BaseRateLimiter
 
+from bot.ptb.outbox import REMINDER, retry_seconds
 from bot.ptb.render import Renderer
 from state.contracts import Due, Message
 from state.service.conversations import Clock, Conversations
@@ -198,10 +197,9 @@ class TelegramSender:
     async def send(self, chat_id: int, message: Message) -> None:
         """Send one message as a reply would look (split if long), keeping its ids for /hide."""
         try:
-            await self.renderer.send(chat_id, message, remember_each=True)
+            await self.renderer.send(chat_id, message, remember_each=True, priority=REMINDER)
         except RetryAfter as exc:
-            wait = exc.retry_after
-            raise RetryLater(wait if isinstance(wait, int | float) else wait.total_seconds()) from exc
+            raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
             raise Unreachable(type(exc).__name__) from exc
         except BadRequest as exc:
@@ -233,35 +231,3 @@ class ReminderLoop:
         """Stop between sends (an interrupted send is recovered at the next start)."""
         await stop_task(self._task)
         self._task = None
-
-
-class NoRateLimit(BaseRateLimiter[int]):
-    """Sends at once: for load tests against a local fake server (`telegram.max_per_second: 0`)."""
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to stop."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Make the call."""
-        return await callback(*args, **kwargs)
-
-
-def telegram_rate_limiter(per_second: int) -> BaseRateLimiter[int]:
-    """The limiter for every call the bot makes: Telegram's ~30 messages a second overall.
-
-    A "retry after" is waited out and the call tried once more, for replies as for reminders.
-    """
-    if per_second <= 0:
-        return NoRateLimit()
-    return AIORateLimiter(overall_max_rate=per_second, overall_time_period=1, max_retries=1)

@@ -9,23 +9,33 @@ through a `Renderer`, so a message looks the same whichever way it comes:
   the pressed message: only its keyboard when its text stays, else text and keyboard;
 - then the messages in `Reply.delete` are deleted, and documents, messages and photos
   sent in that order; "typing…" first when more than two messages follow;
-- what the bot sent is remembered for /hide (ids and dates, never text), unless the
-  reply says the person's data was just erased.
+- what the bot sent is remembered for /hide (ids and dates, never text) as soon as each
+  message is sent, unless the reply says the person's data was just erased.
 
-An answer, edit or delete that Telegram refuses does not stop the rest of the reply.
+An answer, edit or delete that Telegram refuses does not stop the rest of the reply. A
+message that fails for a passing reason (a 5xx, a timeout, a 429 beyond the budget's
+retries) is sent again after a growing pause, and the reply goes on from there: nothing
+already shown is sent twice. A crisis reply (its events include a crisis interrupt) is
+retried until Telegram takes it or the process stops, and goes first in the outgoing
+budget (`bot.ptb.outbox`); any other reply gives up after `attempts` and raises.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import Message as TelegramMessage
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import ExtBot
 
+from bot.ptb.outbox import CRISIS, REMINDER, REPLY
 from bot.ptb.privacy import remember
 from state.contracts import Message, Reply
 from state.curriculum.markup import split_message
@@ -35,6 +45,31 @@ log = logging.getLogger("craftbot.bot")
 
 TOAST_LIMIT = 200  # characters Telegram shows of an answer to a button press
 TYPING_AFTER = 2  # more messages than this in one reply: show "typing…" first
+CRISIS_EVENTS = frozenset({"crisis", "crisis_check"})
+
+
+def is_crisis(reply: Reply) -> bool:
+    """Whether this reply carries crisis help (its events include a crisis interrupt)."""
+    return any(event.kind in CRISIS_EVENTS for event in reply.events)
+
+
+def passing(exc: Exception) -> bool:
+    """Whether a failed call may well succeed if tried again (not a refusal)."""
+    return isinstance(exc, RetryAfter) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest))
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Pauses between tries of one message: `first`, doubling, at most `most` seconds."""
+
+    first: float = 0.5
+    most: float = 30.0
+    attempts: int = 4  # tries of one message in an ordinary reply (crisis help: no limit)
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait after try number `attempt` failed."""
+        return float(min(self.most, self.first * 2 ** attempt))
 
 
 def keyboard(message: Message) -> InlineKeyboardMarkup | None:
@@ -66,26 +101,52 @@ async def quietly(call: Awaitable[Any]) -> None:
 class Renderer:
     """Sends engine replies to private chats with one bot, remembering them for /hide."""
 
-    def __init__(self, bot: Bot, privacy: PrivacyData) -> None:
+    def __init__(self, bot: ExtBot[int], privacy: PrivacyData, backoff: Backoff | None = None,
+                 ) -> None:
         self.bot = bot
         self.privacy = privacy
+        self.backoff = backoff or Backoff()
+        self.retries = 0  # messages sent again after a passing failure
 
     async def send(self, chat_id: int, message: Message, *, remember_each: bool = False,
-                   ) -> list[TelegramMessage]:
+                   priority: int = REMINDER) -> list[TelegramMessage]:
         """One message, split to fit, its buttons under the last part.
 
         With `remember_each` every part is remembered for /hide as soon as Telegram has it,
         so parts already shown stay hideable when a later one fails (reminders retry).
         """
-        parts = split_message(message.html)
         sent = []
-        for i, part in enumerate(parts):
-            markup = keyboard(message) if i == len(parts) - 1 else None
-            sent.append(await self.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
-                                                    reply_markup=markup))
+        for part in self._parts(chat_id, message, priority):
+            sent.append(await part())
             if remember_each:
                 await self.remember(chat_id, sent[-1:])
         return sent
+
+    def _parts(self, chat_id: int, message: Message, priority: int,
+               ) -> list[Callable[[], Awaitable[TelegramMessage]]]:
+        """One call per part of the message (a long text is split)."""
+        parts = split_message(message.html)
+
+        def call(i: int) -> Callable[[], Awaitable[TelegramMessage]]:
+            markup = keyboard(message) if i == len(parts) - 1 else None
+            return lambda: self.bot.send_message(chat_id, parts[i], parse_mode=ParseMode.HTML,
+                                                 reply_markup=markup, rate_limit_args=priority)
+        return [call(i) for i in range(len(parts))]
+
+    async def _surely(self, call: Callable[[], Awaitable[TelegramMessage]], *, crisis: bool,
+                      ) -> TelegramMessage:
+        """Make a send, again after a growing pause while it fails for a passing reason."""
+        for attempt in itertools.count():
+            try:
+                return await call()
+            except (NetworkError, RetryAfter) as exc:
+                if not passing(exc) or (not crisis and attempt + 1 >= self.backoff.attempts):
+                    raise
+                self.retries += 1
+                log.warning("a send failed (%s); trying again%s", type(exc).__name__,
+                            " (crisis help)" if crisis else "")
+                await asyncio.sleep(self.backoff.pause(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def remember(self, chat_id: int, sent: list[TelegramMessage]) -> None:
         """Keep the ids and dates of messages the bot sent to this chat, for /hide."""
@@ -102,15 +163,27 @@ class Renderer:
             await quietly(self._edit(query, reply.edit))
         for message_id in reply.delete:
             await quietly(self.bot.delete_message(chat_id, message_id))
-        sent = [await self.bot.send_document(chat_id, document.data, filename=document.name)
-                for document in reply.documents]
-        for message in reply.messages:
-            sent += await self.send(chat_id, message)
-        for photo in reply.photos:  # after the messages: the /progress chart
-            sent.append(await self.bot.send_photo(chat_id, photo.data, filename=photo.name))
-        if reply.remember:
-            await self.remember(chat_id, sent)
+        crisis = is_crisis(reply)
+        sent = []
+        for call in self._calls(chat_id, reply, CRISIS if crisis else REPLY):
+            sent.append(await self._surely(call, crisis=crisis))
+            if reply.remember:  # at once: a later failure leaves what was shown hideable
+                await self.remember(chat_id, sent[-1:])
         return sent
+
+    def _calls(self, chat_id: int, reply: Reply, priority: int,
+               ) -> list[Callable[[], Awaitable[TelegramMessage]]]:
+        """The sends of a reply in order: documents, messages (split), photos (the chart)."""
+        def document(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
+            return lambda: self.bot.send_document(chat_id, data, filename=name,
+                                                  rate_limit_args=priority)
+
+        def photo(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
+            return lambda: self.bot.send_photo(chat_id, data, filename=name, rate_limit_args=priority)
+        calls = [document(d.data, d.name) for d in reply.documents]
+        for message in reply.messages:
+            calls += self._parts(chat_id, message, priority)
+        return calls + [photo(p.data, p.name) for p in reply.photos]
 
     def _edit(self, query: CallbackQuery, edit: Message) -> Awaitable[Any]:
         """The call that makes the pressed message read as `edit`: its keyboard alone if it can."""

@@ -12,10 +12,21 @@ answered. `CommitFirstUpdater` replaces it for long polling:
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
   each chat's updates strictly in order, which is what the engine needs. While one chat
   waits for Telegram or the database, another is served;
-- when everything in hand is handled it long-polls again at once; but when a few
-  updates are still being handled after `LINGER` (a chart being drawn, a slow call), it
-  asks for more anyway, so one slow update does not hold everyone else back. Those few
-  come back in each answer, as they are not confirmed yet, and are skipped;
+- when everything in hand is handled it long-polls again at once; while updates are
+  still being handled (a chart being drawn, a chat held by a 429, a flood from one
+  person) it keeps asking for more every `BUSY_POLL` seconds (or as soon as one is
+  handled), so no chat holds another back. The updates in hand come back in each answer,
+  as they are not confirmed yet; every id below the newest one queued is in hand or done
+  (ids only grow), so they are skipped without being parsed. Telegram answers at most
+  100 updates from the offset, so the bounded queues below keep that window moving;
+- each chat's queue holds at most `QUEUE_LIMIT` updates. Beyond that an update is
+  answered once with a plain "slow down" and dropped (counted in `dropped`), unless
+  `urgent` says it must be read (words of crisis: never dropped); a press on the same
+  message as a press still waiting is merged into it (answered, not queued);
+- the batch is fetched as raw JSON and parsed one update at a time: an update that cannot
+  be parsed is parked (its id, kind and size counted in `parked`, never its content) and
+  the offset moves past it, where PTB's own `get_updates` would fail the whole batch
+  forever and log every user's text at CRITICAL;
 - errors while fetching are logged and retried with a growing pause, as PTB does.
 """
 
@@ -23,22 +34,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+import warnings
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import Update
 from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, Updater
+from telegram.warnings import PTBUserWarning
 
 log = logging.getLogger("craftbot.updates")
 
 MAX_PAUSE = 30.0  # seconds between fetch retries at most
 BATCH = 100  # Telegram's largest getUpdates batch
-STRAGGLERS = 4  # ask for more while no more than this many updates are still being handled
-LINGER = 0.03  # ...for this long (seconds); and then this often, as each answer repeats them
+BUSY_POLL = 0.05  # seconds between fetches while updates are in hand (unless one is handled)
+QUEUE_LIMIT = 20  # updates waiting in one chat before more are turned away
+SLOW_DOWN = ("I'm still reading your earlier messages, so I missed some of the latest ones. "
+             "Please wait for my answer, then send the rest again.")
+READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
+
+# getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
+# PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 
 def chat_key(update: Update) -> int:
@@ -53,11 +73,17 @@ def chat_key(update: Update) -> int:
 class CommitFirstUpdater(Updater):
     """Long polling that confirms an update to Telegram only after it has been handled."""
 
-    def __init__(self, application: Application, concurrency: int = 32) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: Application, concurrency: int = 32,  # type: ignore[type-arg]
+                 urgent: Callable[[Update], bool] | None = None) -> None:
         super().__init__(application.bot, application.update_queue)
         self.application = application
         self.concurrency = max(1, concurrency)
+        self.urgent = urgent or (lambda update: False)
         self.handled = 0
+        self.dropped = 0  # turned away from a full chat queue (the person was told)
+        self.merged = 0  # presses merged into one waiting on the same message
+        self.parked = 0  # updates that could not be parsed, skipped (metrics read this)
+        self.parked_kinds: Counter[str] = Counter()
         self._next = 0  # one past the newest update handed to a chat
         self._pending: set[int] = set()  # ids of updates not yet handled
         self._chats: dict[int, deque[Update]] = {}
@@ -101,7 +127,7 @@ class CommitFirstUpdater(Updater):
             await asyncio.gather(*self._workers, return_exceptions=True)
         if self._next:
             try:  # confirm what was handled, so it is not delivered again
-                await self.bot.get_updates(offset=self._offset(), limit=1, timeout=0)
+                await self._get(offset=self._offset(), limit=1, timeout=0)
             except TelegramError as exc:
                 log.warning("could not confirm the last updates (%s); they will come again",
                             type(exc).__name__)
@@ -113,18 +139,12 @@ class CommitFirstUpdater(Updater):
     async def _poll(self, wait: Any, allowed: list[str] | None, interval: float,
                     on_error: Callable[[TelegramError], None] | None) -> None:
         pause = 1.0
-        asked = 0.0
+        fresh = True  # the last answer brought new updates: ask again at once
         while self.running:
-            # Wait until everything in hand is handled (then a long poll picks up what comes
-            # next at once), or until only a few stragglers have been at it for LINGER.
-            while self._pending and self.running:
-                left = asked + LINGER - time.monotonic()
-                if len(self._pending) <= STRAGGLERS and left <= 0:
-                    break
-                await self._until_handled(left if len(self._pending) <= STRAGGLERS else None)
+            if self._pending and not fresh:  # nothing new came: wait a moment, or for one done
+                await self._until_handled(BUSY_POLL)
             if not self.running:
                 return
-            asked = time.monotonic()
             try:
                 updates = await self._fetch(0 if self._pending else wait, allowed)
             except (InvalidToken, Forbidden) as exc:
@@ -143,15 +163,25 @@ class CommitFirstUpdater(Updater):
             pause = 1.0
             if updates is None:  # stopping
                 return
-            for update in updates:
-                if update.update_id >= self._next:  # the others are in hand already
+            before = self._next
+            for raw in updates:  # in order: an update is parsed, then queued, then the next
+                update = self._parse(raw)
+                if update is not None:
                     self._dispatch(update)
+            fresh = self._next != before
             if interval:
                 await self._wait(interval)
 
-    async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Update] | None:
-        """The next updates from the current offset, or None when asked to stop."""
-        fetch = asyncio.ensure_future(self.bot.get_updates(
+    async def _get(self, **params: Any) -> list[Any]:
+        """getUpdates, unparsed: a list of JSON objects (Telegram's answer as it came)."""
+        seconds = float(params.get("timeout") or 0)
+        raw = await self.bot.do_api_request("getUpdates", api_kwargs=params,
+                                            read_timeout=seconds + READ_MARGIN)
+        return list(raw) if isinstance(raw, list) else []
+
+    async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Any] | None:
+        """The next updates from the current offset, unparsed, or None when asked to stop."""
+        fetch = asyncio.ensure_future(self._get(
             offset=self._offset(), limit=BATCH, timeout=wait, allowed_updates=allowed))
         stopping = asyncio.ensure_future(self._stop.wait())
         await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -161,21 +191,79 @@ class CommitFirstUpdater(Updater):
             with contextlib.suppress(asyncio.CancelledError, TelegramError):
                 await fetch
             return None
-        return list(fetch.result())
+        return fetch.result()
+
+    def _parse(self, raw: Any) -> Update | None:
+        """One update from its JSON; None for one already in hand or one that cannot be parsed.
+
+        An update that cannot be parsed is parked: counted by kind, its id, kind and size
+        logged (never its content), and the offset moves past it.
+        """
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        if isinstance(update_id, int) and update_id < self._next:
+            return None  # in hand or handled: Telegram repeats what the offset has not passed
+        try:
+            return Update.de_json(raw, self.bot)
+        except Exception as exc:  # any parse failure parks the update
+            self._park(raw, update_id, exc)
+            return None
+
+    def _park(self, raw: Any, update_id: Any, exc: Exception) -> None:
+        kinds = [key for key in raw if key != "update_id"] if isinstance(raw, dict) else []
+        kind = kinds[0] if len(kinds) == 1 else "unknown"
+        self.parked += 1
+        self.parked_kinds[kind] += 1
+        if isinstance(update_id, int):
+            self._next = max(self._next, update_id + 1)
+        log.warning("update %s parked: cannot be parsed (%s), kind=%s bytes=%d",
+                    update_id if isinstance(update_id, int) else "?", type(exc).__name__, kind,
+                    len(json.dumps(raw, default=str)))
 
     def _dispatch(self, update: Update) -> None:
         """Queue an update behind its chat's earlier ones; start the chat's worker if idle."""
         self._next = update.update_id + 1
-        self._pending.add(update.update_id)
         key = chat_key(update)
         queue = self._chats.get(key)
         if queue is not None:
+            if self._turned_away(key, queue, update):
+                return
+            self._pending.add(update.update_id)
             queue.append(update)
             return
+        self._pending.add(update.update_id)
         self._chats[key] = deque([update])
         worker = asyncio.create_task(self._serve(key), name=f"craftbot:chat:{key}")
         self._workers.add(worker)
         worker.add_done_callback(self._workers.discard)
+
+    def _turned_away(self, key: int, queue: deque[Update], update: Update) -> bool:
+        """Whether an update is merged or turned away rather than queued (then it is done)."""
+        press = update.callback_query
+        if press is not None and press.message is not None and any(
+                q.callback_query is not None and q.callback_query.message is not None
+                and q.callback_query.message.message_id == press.message.message_id
+                for q in list(queue)[1:]):  # the same keyboard pressed while a press waits
+            self.merged += 1
+            self._later(self.bot.answer_callback_query(press.id))
+            return True
+        if len(queue) < QUEUE_LIMIT or self.urgent(update):
+            return False
+        self.dropped += 1
+        if not any(q.update_id < 0 for q in queue):  # tell them once per overflow
+            self._later(self.bot.send_message(key, SLOW_DOWN))
+            queue.append(Update(-update.update_id))  # marks the overflow told; skipped
+        return True
+
+    def _later(self, call: Coroutine[Any, Any, Any]) -> None:
+        """A call whose answer nobody waits for (its failure is logged by kind only)."""
+        async def run() -> None:
+            try:
+                await call
+            except TelegramError as exc:
+                log.info("a notice could not be sent: %s", type(exc).__name__)
+        task = asyncio.create_task(run())
+        self._workers.add(task)
+        task.add_done_callback(self._workers.discard)
 
     async def _serve(self, key: int) -> None:
         """Handle one chat's queued updates in order, then stop."""
@@ -183,8 +271,9 @@ class CommitFirstUpdater(Updater):
         try:
             while queue:
                 update = queue[0]
-                async with self._slots:
-                    await self._process(update)
+                if update.update_id >= 0:
+                    async with self._slots:
+                        await self._process(update)
                 queue.popleft()
                 self._pending.discard(update.update_id)
                 self._done.set()

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from state.contracts import Due, Input, Reply
+from state.contracts import Due, Input, Other, Reply, TextIn
 from state.engine.engine import Engine
 from state.service.datarights import DataRights
 from state.service.orders import FollowUp, FollowUpOptions
@@ -37,6 +37,7 @@ class Conversations:
         self.rights = DataRights(engine, self.privacy)
         self.followup = FollowUp(engine, store, followup)  # reminders, check-ins, the chart
         self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
+        self.undelivered: set[int] = set()  # people whose last reply did not reach them whole
 
     def use(self, engine: Engine) -> None:
         """Serve a newly loaded curriculum from the next update on (see `state.service.reload`)."""
@@ -47,6 +48,15 @@ class Conversations:
     def replied(self, user_id: int, update_id: int) -> None:
         """The reply to this update has been sent completely (see `state.service.redelivery`)."""
         self.deliveries.sent(user_id, update_id)
+        self.undelivered.discard(user_id)
+
+    def not_replied(self, user_id: int) -> None:
+        """Sending the reply failed part-way: their next words answer no question they saw.
+
+        So their next text or media (not words of crisis, a command or a press) is answered
+        with the question they are on, shown again, and taken as an answer only after that.
+        """
+        self.undelivered.add(user_id)
 
     async def handle(self, user_id: int, message: Input, *, update_id: int = 0,
                      language: str | None = None) -> Reply | None:
@@ -75,6 +85,10 @@ class Conversations:
             progress = session.progress or self.engine.new_progress(user_id, language, now)
             if update_id and update_id <= progress.last_update_id:  # delivered again after a crash
                 return self.deliveries.answer_again(self.engine, progress, update_id, now)
+            if user_id in self.undelivered and isinstance(message, TextIn | Other) and not (
+                    self.engine.answers_without_progress(message, language)):
+                self.undelivered.discard(user_id)
+                return self.engine.current_question(progress, now)  # not an answer to it yet
             reply = self.engine.handle(progress, message, now)
             if reply.save:
                 progress.last_update_id = max(progress.last_update_id, update_id)

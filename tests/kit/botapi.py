@@ -23,6 +23,7 @@ from typing import Any, Generic, Self, TypeVar
 
 from aiohttp import web
 
+from .botapi_limits import Faults, Limits
 from .botapi_rules import (
     CHAT_ACTIONS,
     CONFLICT,
@@ -126,6 +127,8 @@ class FakeBotApi:
         self._blocked: set[int] = set()
         self._left: set[int] = set()
         self._flood: dict[int, int] = {}
+        self.limits: Limits | None = None  # Telegram's flood limits, when `enforce_limits()`
+        self._faults = Faults()
         self._files: dict[str, dict[str, Any]] = {}
         self._actions: list[tuple[int, str]] = []
         self._poll_gen = self._in_flight = self._port = 0
@@ -240,6 +243,8 @@ class FakeBotApi:
                 raise ApiError(404, "Not Found")
             if method == "getUpdates":
                 result: Any = await self._get_updates(params)
+            elif status := self._fault(method, params):
+                raise ApiError(status, "Bad Gateway" if status == 502 else "Internal Server Error")
             else:
                 with self._cond:
                     result = getattr(self, f"_m_{method}")(params, files)
@@ -805,6 +810,33 @@ class FakeBotApi:
         """The user unblocks the bot."""
         with self._cond:
             self._blocked.discard(user_id)
+
+    def enforce_limits(self, overall: float = 30, chat_burst: float = 5, chat_rate: float = 1.0,
+                       ) -> Limits:
+        """From now on answer sends beyond Telegram's limits with 429 (tests/kit/botapi_limits.py)."""
+        with self._cond:
+            self.limits = Limits(time.monotonic, chat_burst=chat_burst, chat_rate=chat_rate)
+            self.limits.overall.burst = self.limits.overall.rate = overall
+            return self.limits
+
+    def fail(self, method: str, chat_id: int | None, *statuses: int) -> None:
+        """The next calls of ``method`` (to ``chat_id``; None: any chat) answer these statuses."""
+        with self._cond:
+            self._faults.plan(method, chat_id, *statuses)
+
+    def _fault(self, method: str, params: Params) -> int:
+        """A planned failure (a 5xx status) or a 429 beyond the limits for this call; 0 if none."""
+        raw = params.get("chat_id")
+        chat = int_arg(raw) if raw not in (None, "") else None
+        with self._cond:
+            status = self._faults.take(method, chat)
+            if status or self.limits is None:
+                return status
+            retry_after = self.limits.check(method, chat)
+        if retry_after:
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}",
+                           {"retry_after": retry_after})
+        return 0
 
     def flood(self, chat_id: int, retry_after: int) -> None:
         """The next send or edit in ``chat_id`` fails: 429 with ``retry_after`` seconds."""

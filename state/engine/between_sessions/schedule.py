@@ -16,6 +16,7 @@ out of quiet hours; the kinds of reminder are in `state.contracts`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,6 +42,7 @@ DEFAULT_TIME = 19 * 60
 DEFAULT_QUIET = (21 * 60, 9 * 60)
 DEFAULT_CHECK_IN_DAYS = 3  # for a homework step without `check_in_days`
 SNOOZE_HOURS = 3.0
+JITTER_SECONDS = 600  # reminders come up to this much before or after the chosen time
 
 
 def _setting(answers: Mapping[str, Any], defaults: Mapping[str, str], key: str) -> str:
@@ -144,3 +146,19 @@ def snooze_until(prefs: ReminderPrefs, now: float, choice: str) -> float:
 def nudge_due(prefs: ReminderPrefs, now: float, days: float) -> float:
     """The one gentle nudge for someone who stopped mid-module: `days` later, at the slot."""
     return prefs.next_slot(now, days=max(1, round(days)))
+
+
+def jitter(user_id: int, spread: int = JITTER_SECONDS) -> int:
+    """A small offset in seconds, stable for one person, in [-spread, spread].
+
+    Most people keep one of a few reminder times (09:00, 12:30, 19:00); spreading each
+    person's by a few minutes turns a wave falling due at once into a trickle.
+    """
+    digest = hashlib.sha256(f"craftbot:jitter:{user_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (2 * spread + 1) - spread
+
+
+def jittered(prefs: ReminderPrefs, user_id: int, when: float) -> float:
+    """`when` moved by the person's jitter, unless that would fall in their quiet hours."""
+    moved = when + jitter(user_id)
+    return when if prefs.quiet_now(moved) else moved

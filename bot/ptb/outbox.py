@@ -1,0 +1,175 @@
+"""One outgoing budget per bot token: crisis help first, one chat's 429 holds that chat only.
+
+Telegram lets a bot send about 30 messages a second overall and about one a second to one
+chat (short bursts pass); beyond that it answers 429 "retry after N". python-telegram-bot's
+`AIORateLimiter` treats every 429 as the whole bot's and serves calls first come, first
+served, so one flooded chat or a wave of reminders makes everyone wait. `Budget` is the
+bot's `BaseRateLimiter` instead (every Bot API call passes through it, replies and
+reminders alike):
+
+- messages (sends and edits) queue for the overall rate by priority: `CRISIS` replies,
+  then `REPLY` (someone just wrote), then `REMINDER`, then `BULK`; the caller says which
+  with PTB's `rate_limit_args`; calls that send nothing (answers to presses, deletes,
+  "typing…", getMe) are not counted;
+- each chat has its own bucket (`aiolimiter.AsyncLimiter`: `chat_burst` messages at once,
+  one a second sustained), taken before the overall queue, so a chat that must wait
+  holds no slot anyone else could use. Reminders and bulk wait for it; replies take from
+  it when they can but never wait (the person who just wrote paces them, and their
+  updates queue per chat in `bot.ptb.updater`); a 429 for the chat still holds them;
+- a 429 for a call to one chat holds that chat for `retry_after`; a 429 for a call to no
+  chat holds every call. The call is then tried again, up to `max_retries` times.
+
+`per_second <= 0` turns the rates off (a local fake server in tests and benches); holds
+and priorities stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+CRISIS, REPLY, REMINDER, BULK = 0, 1, 2, 3
+COUNTED = frozenset({
+    "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "sendVoice", "sendAudio",
+    "sendVideo", "sendAnimation", "sendSticker", "copyMessage", "forwardMessage",
+    "editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia",
+})
+CHATS_KEPT = 10_000  # chat buckets remembered (least recently used dropped first)
+
+Result = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked to wait, in seconds."""
+    wait = exc.retry_after
+    return float(wait) if isinstance(wait, int | float) else wait.total_seconds()
+
+
+def chat_of(data: dict[str, Any]) -> int | None:
+    """The chat a call is about, if it names one by number."""
+    raw = data.get("chat_id")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.lstrip("-").isdigit():
+        return int(raw)
+    return None
+
+
+class Budget(BaseRateLimiter[int]):
+    """The bot's outgoing calls, within Telegram's limits, in order of priority."""
+
+    def __init__(self, per_second: float = 30.0, *, chat_burst: int = 5, max_retries: int = 3,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.overall = AsyncLimiter(per_second, 1.0) if per_second > 0 else None
+        self.chat_burst = chat_burst if per_second > 0 else 0
+        self.max_retries = max_retries
+        self.now = now
+        self.holds = 0  # 429s answered so far
+        self._held_until: dict[int | None, float] = {}  # None: every chat
+        self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+        self._pump: asyncio.Task[None] | None = None
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Stop granting turns."""
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Result]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Result:
+        """Make the call when its chat and its priority allow; after a 429, hold and retry."""
+        chat = chat_of(data)
+        priority = REPLY if rate_limit_args is None else rate_limit_args
+        for attempt in itertools.count():
+            await self.turn(chat, priority, counted=endpoint in COUNTED)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                self.hold(chat, retry_seconds(exc))
+                if attempt >= self.max_retries:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def hold(self, chat: int | None, seconds: float) -> None:
+        """Telegram answered 429: nothing more to `chat` (None: to anyone) for `seconds`."""
+        self.holds += 1
+        until = self.now() + seconds
+        self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
+
+    def held(self, chat: int | None) -> float:
+        """Seconds until a call to `chat` may go as far as 429s are concerned (0: now)."""
+        until = max(self._held_until.get(None, 0.0),
+                    self._held_until.get(chat, 0.0) if chat is not None else 0.0)
+        return max(0.0, until - self.now())
+
+    async def turn(self, chat: int | None, priority: int, *, counted: bool = True) -> None:
+        """Wait for this call's turn: its chat's hold and bucket, then the overall queue."""
+        await self._sit_out(chat)
+        if not counted:
+            return
+        if chat is not None and self.chat_burst:
+            bucket = self._bucket(chat)
+            if priority >= REMINDER or bucket.has_capacity():
+                await bucket.acquire()
+        await self._overall(priority)
+
+    async def _sit_out(self, chat: int | None) -> None:
+        """Return once no 429 holds calls to `chat` (a hold may grow while waiting)."""
+        for _ in itertools.count():
+            wait = self.held(chat)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    def _bucket(self, chat: int) -> AsyncLimiter:
+        bucket = self._chats.pop(chat, None) or AsyncLimiter(self.chat_burst, float(self.chat_burst))
+        self._chats[chat] = bucket
+        if len(self._chats) > CHATS_KEPT:
+            self._chats.popitem(last=False)
+        return bucket
+
+    async def _overall(self, priority: int) -> None:
+        """A slot of the overall rate; the most urgent waiting call gets the next one."""
+        if self.overall is None:
+            return
+        if not self._waiting and self.overall.has_capacity():
+            await self.overall.acquire()
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._order), turn))
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.create_task(self._grant(), name="craftbot:budget")
+        await turn
+
+    async def _grant(self) -> None:
+        """Hand out slots of the overall rate to waiting calls, most urgent first."""
+        assert self.overall is not None
+        while self._waiting:
+            await self._sit_out(None)
+            await self.overall.acquire()
+            while self._waiting:
+                _, _, turn = heapq.heappop(self._waiting)
+                if not turn.done():
+                    turn.set_result(None)
+                    break

@@ -1,0 +1,39 @@
+"""No head-of-line blocking: a flooded chat holds nobody else back and keeps its order.
+
+SLOW sends 150 messages in a burst; QUICK writes right after and is answered within a
+second, while SLOW's queue keeps `QUEUE_LIMIT` updates in order and tells them once to slow
+down. The offset passes everything once it is all handled. A chat stuck on one update
+(tests/test_ptb_updater.py) holds nobody back either, within Telegram's window of 100.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bot.ptb.updater import SLOW_DOWN, CommitFirstUpdater
+from tests.kit.botapi import FakeBotApi
+from tests.test_ptb_updater import QUICK, SLOW, offsets, running, settings_for, until
+
+
+def told(server: FakeBotApi) -> int:
+    """How many times SLOW was asked to slow down."""
+    return sum(1 for m in server.sent(SLOW) if SLOW_DOWN[:20] in m["text"])
+
+
+async def test_a_flooded_chat_holds_nobody_back(server: FakeBotApi, tmp_path: Path) -> None:
+    async with running(settings_for(server, tmp_path)) as app:
+        first = server.inject_message(SLOW, "/start")["update_id"]
+        for i in range(150):
+            server.inject_message(SLOW, f"message {i}")
+        started = time.monotonic()
+        quick = server.inject_message(QUICK, "/start")["update_id"]
+        await until(server, lambda s: s.sent(QUICK))
+        assert time.monotonic() - started < 1.0
+        await until(server, lambda s: max(offsets(s)) > quick)
+        updater = app.updater
+        assert isinstance(updater, CommitFirstUpdater)
+        assert updater.dropped + updater.handled >= 151 and updater.dropped > 0
+    assert told(server) >= 1
+    assert max(offsets(server)) > first + 150
+
