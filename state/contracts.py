@@ -140,6 +140,9 @@ class Message:
 
     html: str
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # For someone whose phone may be read (discreet mode): no sound, no link previews.
+    silent: bool = False
+    previews: bool = True
 
 
 @dataclass(frozen=True)
@@ -257,9 +260,5 @@ class Reply:
     remember: bool = True
     orders: list[Order] = field(default_factory=list)
     save: bool = True
-    # How it is sent, for someone whose phone may be read (discreet mode): without a sound,
-    # without link previews, and (the safety plan, the data export) protected from
-    # forwarding and saving.
-    silent: bool = False
-    previews: bool = True
+    # The safety plan and the data export: protected from forwarding and saving.
     protect: bool = False

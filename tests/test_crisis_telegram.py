@@ -113,3 +113,19 @@ def test_invisible_characters_do_not_hide_crisis_words(server: FakeBotApi, bot: 
     player = Player(server, 4101)
     onboard(player, "No")
     assert "988" in texts(player.send("i want to ki\u200bll my\u00adself"))
+
+
+def test_discreet_mode_sends_quietly_and_protects_the_safety_plan(server: FakeBotApi,
+                                                                   bot: InProcessBot) -> None:
+    player = Player(server, 4102)
+    onboard(player, "Yes, maybe")  # someone else may read the phone: discreet mode
+    player.send("/safety")
+    calls = [params for method, params in server.calls if method == "sendMessage"
+             and str(params.get("chat_id")) == "4102"]
+    last = calls[-1]
+    assert str(last.get("disable_notification")).lower() == "true"
+    assert "is_disabled" in str(last.get("link_preview_options"))
+    player.send("/safetyplan")
+    plan = [params for method, params in server.calls if method == "sendMessage"
+            and str(params.get("chat_id")) == "4102"][-1]
+    assert str(plan.get("protect_content")).lower() == "true"

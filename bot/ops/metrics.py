@@ -8,9 +8,8 @@ below and count what they see:
 - `UPDATES` by kind, `REPLY_SECONDS`, `TURN_SECONDS`, `CRISIS` by pathway: `bot.ptb.app`;
 - `TELEGRAM_ERRORS`, `TELEGRAM_RETRY_AFTER`: every Bot API call, at the transport
   (`bot.ptb.observed`);
-- `REMINDERS_DUE`, `REMINDERS_SENT`, `REMINDERS_FAILED`: for the reminder sender
-  (`bot.ptb.reminders`) to count;
-- `PARKED_UPDATES`: for the update loop (`bot.ptb.updater`) to count the updates it parks.
+- `REMINDERS_DUE`, `REMINDERS_SENT`, `REMINDERS_FAILED`: the reminder sender (`bot.ptb.reminders`);
+- `PARKED_UPDATES`: the update loop (`bot.ptb.updater`), for each update it parks.
 
 Label values are short codes from a fixed set (input kinds, crisis pathway names from the
 curriculum, outcomes), so the number of series stays small.

@@ -26,6 +26,7 @@ from typing import Protocol
 
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from bot.ops.metrics import REMINDERS_DUE, REMINDERS_FAILED, REMINDERS_SENT
 from bot.ptb.outbox import REMINDER, retry_seconds
 from bot.ptb.render import Renderer
 from state.contracts import Due, Message
@@ -117,6 +118,7 @@ class Scheduler:
         while True:
             batch = await self.reminders.claim_due(at, self.batch, user_id)
             report.claimed += len(batch)
+            REMINDERS_DUE.inc(len(batch))
             queue = deque(spread(batch))
             await asyncio.gather(*(self._work(queue, report) for _ in range(min(self.workers, len(batch)))))
             if len(batch) < self.batch:
@@ -144,6 +146,7 @@ class Scheduler:
         except Unreachable:
             await self.reminders.unreachable(reminder.user_id, reminder.id, self.clock())
             report.unreachable += 1
+            REMINDERS_FAILED.inc()
             log.info("reminder %d: the person cannot be reached; their reminders stop", reminder.id)
             return
         except RetryLater as exc:
@@ -154,9 +157,11 @@ class Scheduler:
             log.exception("reminder %d failed; it will be tried again", reminder.id)
             await self.reminders.release(reminder.id, self.clock() + self.backoff)
             report.released += 1
+            REMINDERS_FAILED.inc()
             return
         await self.reminders.mark_sent(reminder.id, self.clock())
         report.sent += 1
+        REMINDERS_SENT.inc()
 
     async def _send(self, chat_id: int, message: Message, report: DispatchReport) -> None:
         """Send one message when the pacer allows; on "retry after", wait as told and retry."""

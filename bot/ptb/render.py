@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram import Message as TelegramMessage
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
@@ -43,6 +43,7 @@ from state.store.privacy import PrivacyData
 
 log = logging.getLogger("craftbot.bot")
 
+NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)  # hotline and treatment links show no card
 TOAST_LIMIT = 200  # characters Telegram shows of an answer to a button press
 TYPING_AFTER = 2  # more messages than this in one reply: show "typing…" first
 CRISIS_EVENTS = frozenset({"crisis", "crisis_check"})
@@ -122,15 +123,19 @@ class Renderer:
                 await self.remember(chat_id, sent[-1:])
         return sent
 
-    def _parts(self, chat_id: int, message: Message, priority: int,
+    def _parts(self, chat_id: int, message: Message, priority: int, protect: bool = False,
                ) -> list[Callable[[], Awaitable[TelegramMessage]]]:
         """One call per part of the message (a long text is split)."""
         parts = split_message(message.html)
 
+        previews = None if message.previews else NO_PREVIEWS
+
         def call(i: int) -> Callable[[], Awaitable[TelegramMessage]]:
             markup = keyboard(message) if i == len(parts) - 1 else None
-            return lambda: self.bot.send_message(chat_id, parts[i], parse_mode=ParseMode.HTML,
-                                                 reply_markup=markup, rate_limit_args=priority)
+            return lambda: self.bot.send_message(
+                chat_id, parts[i], parse_mode=ParseMode.HTML, reply_markup=markup,
+                disable_notification=message.silent, link_preview_options=previews,
+                protect_content=protect, rate_limit_args=priority)
         return [call(i) for i in range(len(parts))]
 
     async def _surely(self, call: Callable[[], Awaitable[TelegramMessage]], *, crisis: bool,
@@ -174,15 +179,18 @@ class Renderer:
     def _calls(self, chat_id: int, reply: Reply, priority: int,
                ) -> list[Callable[[], Awaitable[TelegramMessage]]]:
         """The sends of a reply in order: documents, messages (split), photos (the chart)."""
+        silent = any(m.silent for m in reply.messages)  # files travel as quietly as the words
+
         def document(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
-            return lambda: self.bot.send_document(chat_id, data, filename=name,
-                                                  rate_limit_args=priority)
+            return lambda: self.bot.send_document(chat_id, data, filename=name, disable_notification=silent,
+                                                  protect_content=reply.protect, rate_limit_args=priority)
 
         def photo(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
-            return lambda: self.bot.send_photo(chat_id, data, filename=name, rate_limit_args=priority)
+            return lambda: self.bot.send_photo(chat_id, data, filename=name, disable_notification=silent,
+                                               protect_content=reply.protect, rate_limit_args=priority)
         calls = [document(d.data, d.name) for d in reply.documents]
         for message in reply.messages:
-            calls += self._parts(chat_id, message, priority)
+            calls += self._parts(chat_id, message, priority, reply.protect)
         return calls + [photo(p.data, p.name) for p in reply.photos]
 
     def _edit(self, query: CallbackQuery, edit: Message) -> Awaitable[Any]:

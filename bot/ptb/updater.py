@@ -46,6 +46,8 @@ from telegram.error import Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, Updater
 from telegram.warnings import PTBUserWarning
 
+from bot.ops.metrics import PARKED_UPDATES
+
 log = logging.getLogger("craftbot.updates")
 
 MAX_PAUSE = 30.0  # seconds between fetch retries at most
@@ -213,6 +215,7 @@ class CommitFirstUpdater(Updater):
         kind = kinds[0] if len(kinds) == 1 else "unknown"
         self.parked += 1
         self.parked_kinds[kind] += 1
+        PARKED_UPDATES.inc()
         if isinstance(update_id, int):
             self._next = max(self._next, update_id + 1)
         log.warning("update %s parked: cannot be parsed (%s), kind=%s bytes=%d",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import replace
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
 from state.curriculum.model import Curriculum, LocaleContent
@@ -85,7 +86,7 @@ class Engine:
         """Answer one input and update `progress` in place (see the module's ordered list)."""
         reply = self._answer(progress, message, now)
         if is_discreet(progress):  # someone may read the phone: no sound, no link previews
-            reply.silent, reply.previews = True, False
+            reply.messages = [replace(m, silent=True, previews=False) for m in reply.messages]
         if isinstance(message, Command) and message.name in ("safetyplan", "mydata"):
             reply.protect = True  # not to be forwarded or saved from the chat
         return reply
