@@ -224,7 +224,8 @@ def build_application(settings: Settings, engine: Engine,
 
     app.post_init, app.post_shutdown = post_init, post_shutdown
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations))
+    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
+                                     lambda update: door.ui(language_of(update), "slow_down"))
     app.bot_data["conversations"] = conversations
     app.bot_data["operations"] = operations
     add_handlers(app, door, admin)
@@ -236,6 +237,11 @@ def observed(settings: Settings, transport: Transport | None, liveness: Liveness
     calls, updates = transport or (HTTPXRequest(connection_pool_size=connection_pool_size(settings)),
                                    HTTPXRequest(connection_pool_size=1))
     return ObservedRequest(calls), ObservedRequest(updates, liveness.fetched, liveness.asked)
+
+
+def language_of(update: Update) -> str | None:
+    """The language Telegram says the update's sender uses, if any."""
+    return update.effective_user.language_code if update.effective_user else None
 
 
 def urgent(conversations: Conversations) -> Callable[[Update], bool]:

@@ -76,11 +76,13 @@ class CommitFirstUpdater(Updater):
     """Long polling that confirms an update to Telegram only after it has been handled."""
 
     def __init__(self, application: Application, concurrency: int = 32,  # type: ignore[type-arg]
-                 urgent: Callable[[Update], bool] | None = None) -> None:
+                 urgent: Callable[[Update], bool] | None = None,
+                 slow_down: Callable[[Update], str] | None = None) -> None:
         super().__init__(application.bot, application.update_queue)
         self.application = application
         self.concurrency = max(1, concurrency)
         self.urgent = urgent or (lambda update: False)
+        self.slow_down = slow_down or (lambda update: SLOW_DOWN)  # in the person's language
         self.handled = 0
         self.dropped = 0  # turned away from a full chat queue (the person was told)
         self.merged = 0  # presses merged into one waiting on the same message
@@ -253,7 +255,7 @@ class CommitFirstUpdater(Updater):
             return False
         self.dropped += 1
         if not any(q.update_id < 0 for q in queue):  # tell them once per overflow
-            self._later(self.bot.send_message(key, SLOW_DOWN))
+            self._later(self.bot.send_message(key, self.slow_down(update)))
             queue.append(Update(-update.update_id))  # marks the overflow told; skipped
         return True
 

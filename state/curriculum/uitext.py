@@ -9,6 +9,7 @@ from __future__ import annotations
 
 UI_KEYS: dict[str, frozenset[str]] = {
     "welcome_back": frozenset(),
+    "slow_down": frozenset(),  # a chat sent more than the bot can read at once
     "help": frozenset({"emergency"}),
     "menu_title": frozenset(),
     "menu_done": frozenset({"title"}),
