@@ -212,13 +212,18 @@ def test_words_held_during_a_homework_review_go_back_to_the_review() -> None:
     assert "held" not in chat.progress.pending
 
 
-def test_held_words_are_kept_whole_and_an_old_keep_button_cannot_move_them() -> None:
+def at_the_first_free_text_step_of_triggers() -> Chat:
     chat = ready_for(onboard(bundled()), "triggers")
     chat.open("triggers")
     while not isinstance(chat.step(), TextStep):
         step = chat.step()
         assert step is not None
         chat.send(first_answer(step, actions(step, chat.progress.seq)).inputs[0])
+    return chat
+
+
+def test_held_words_are_kept_whole_and_an_old_keep_button_cannot_move_them() -> None:
+    chat = at_the_first_free_text_step_of_triggers()
     first_step = chat.progress.step
     long_words = (HELD + " " + "and the list goes on " * 100).strip()  # over two thousand characters
     chat.type(long_words)
@@ -234,12 +239,7 @@ def test_held_words_are_kept_whole_and_an_old_keep_button_cannot_move_them() -> 
 
 
 def test_held_words_saved_by_an_older_version_still_come_back() -> None:
-    chat = ready_for(onboard(bundled()), "triggers")
-    chat.open("triggers")
-    while not isinstance(chat.step(), TextStep):
-        step = chat.step()
-        assert step is not None
-        chat.send(first_answer(step, actions(step, chat.progress.seq)).inputs[0])
+    chat = at_the_first_free_text_step_of_triggers()
     step = chat.step()
     assert isinstance(step, TextStep)
     chat.progress.pending["held"] = "words from before"  # a bare string, as older versions kept

@@ -158,7 +158,8 @@ async def test_a_reader_during_erasure_holds_up_no_other_chat(engine: Engine,
             await staying.send(TextIn("mornings are calm"))
             slowest, turns = max(slowest, time.perf_counter() - started), turns + 1
         assert await erasing > 0
-        assert slowest < 1.0, slowest  # a checkpoint waiting for the reader would freeze it for 5 s
+        assert slowest < 0.2, slowest  # other chats answered within 200 ms (a checkpoint waiting for
+        # the reader used to freeze every chat for the 5 s busy timeout)
     finally:
         reader.execute("COMMIT")
         reader.close()

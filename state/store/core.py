@@ -115,7 +115,9 @@ class Database:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            os.chmod(self.path, 0o600)
+            for file in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                if file.exists():  # a journal restored with `cp` under umask 022 was 0644
+                    os.chmod(file, 0o600)
         await self._writer.start(prepare)
         cipher = self.cipher
         if cipher is not None:  # rows kept in clear before the key was set (state.store.sealing)
