@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -202,27 +203,9 @@ def build_application(settings: Settings, engine: Engine,
     door = TelegramDoor(conversations, renderer)
     admin = AdminCommands(settings, reloader, door.respond)
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        await store.open()
-        await admin.start(app.bot)  # records this version's steps; SIGHUP reloads the curriculum
-        await publish_commands(app.bot, engine)
-        await retention.start()
-        if settings.reminders.send:
-            await reminders.start(renderer)  # due reminders, every reminders.poll_seconds
-        await operations.start()  # /healthz and /metrics; systemd's READY=1 and watchdog
-        if is_fake(clock):
-            log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
-        log.info("bot started: curriculum %s, %d stored user(s)", engine.version,
-                 await store.count_users())
-
-    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
-        await operations.stop()
-        await reminders.stop()
-        await retention.stop()
-        await store.close()
-        log.info("bot stopped")
-
-    app.post_init, app.post_shutdown = post_init, post_shutdown
+    lifecycle = Lifecycle(engine, store, admin, retention, reminders if settings.reminders.send else None,
+                          renderer, operations, clock)
+    app.post_init, app.post_shutdown = lifecycle.start, lifecycle.stop
     # Confirms updates to Telegram only once handled; chats concurrently, each in order.
     app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
                                      lambda update: door.ui(language_of(update), "slow_down"))
@@ -230,6 +213,43 @@ def build_application(settings: Settings, engine: Engine,
     app.bot_data["operations"] = operations
     add_handlers(app, door, admin)
     return app
+
+
+@dataclass
+class Lifecycle:
+    """What starts with the bot and stops with it, in order (PTB's post_init / post_shutdown)."""
+
+    engine: Engine
+    store: SqliteProgressStore
+    admin: AdminCommands
+    retention: Retention
+    reminders: ReminderLoop | None  # None when `reminders.send` is off
+    renderer: Renderer
+    operations: Operations
+    clock: Callable[[], float]
+
+    async def start(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Open the store, then the rounds and the health endpoint."""
+        await self.store.open()
+        await self.admin.start(app.bot)  # records this version's steps; SIGHUP reloads the curriculum
+        await publish_commands(app.bot, self.engine)
+        await self.retention.start()
+        if self.reminders is not None:
+            await self.reminders.start(self.renderer)  # due reminders, every reminders.poll_seconds
+        await self.operations.start()  # /healthz and /metrics; systemd's READY=1 and watchdog
+        if is_fake(self.clock):
+            log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
+        log.info("bot started: curriculum %s, %d stored user(s)", self.engine.version,
+                 await self.store.count_users())
+
+    async def stop(self, app: Application) -> None:  # type: ignore[type-arg]
+        """Stop in the reverse order; the store closes last."""
+        await self.operations.stop()
+        if self.reminders is not None:
+            await self.reminders.stop()
+        await self.retention.stop()
+        await self.store.close()
+        log.info("bot stopped")
 
 
 def observed(settings: Settings, transport: Transport | None, liveness: Liveness) -> Transport:
