@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from state.store.crypto import KEY_ENV, new_key
 from tests.kit.botapi import FakeBotApi
 from tests.kit.bots import InProcessBot
 from tests.kit.player import Player, texts
@@ -129,3 +131,27 @@ def test_discreet_mode_sends_quietly_and_protects_the_safety_plan(server: FakeBo
     plan = [params for method, params in server.calls if method == "sendMessage"
             and str(params.get("chat_id")) == "4102"][-1]
     assert str(plan.get("protect_content")).lower() == "true"
+
+
+def test_a_row_that_cannot_be_decrypted_still_gets_help_and_can_be_erased(
+        server: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    curriculum = tmp_path / "curriculum"
+    shutil.copytree(TESTS / "curriculum", curriculum)
+    monkeypatch.setenv(KEY_ENV, new_key())
+    first = InProcessBot(server, tmp_path, curriculum).start()
+    player = Player(server, 4300)
+    onboard(player, "No")
+    first.stop()
+    monkeypatch.setenv(KEY_ENV, new_key())  # the key the row was sealed with is lost
+    bot = InProcessBot(server, tmp_path, curriculum).start()
+    try:
+        assert "988" in texts(player.send("i want to kill myself"))
+        assert "988" in texts(player.send("/safety"))
+        player.send("/delete")
+        player.press("Yes, erase")
+        assert "erased" in texts(player.press("Erase everything now"))
+    finally:
+        bot.stop()
+    assert server.errors == []
+    with sqlite3.connect(bot.database) as db:  # erased without ever being decrypted
+        assert db.execute("SELECT count(*) FROM users WHERE user_id = 4300").fetchone()[0] == 0
