@@ -45,9 +45,8 @@ async def test_journals_left_readable_are_made_private_at_open(tmp_path: Path) -
     store = await SqliteProgressStore(database).open()
     await store.close()
     for suffix in ("-wal", "-shm"):  # as a `cp` under umask 022 would leave them
-        journal = Path(f"{database}{suffix}")
-        journal.touch()
-        os.chmod(journal, 0o644)
+        os.close(os.open(f"{database}{suffix}", os.O_CREAT | os.O_WRONLY, 0o644))
+        os.chmod(f"{database}{suffix}", 0o644)
     store = await SqliteProgressStore(database).open()
     try:
         for suffix in ("", "-wal", "-shm"):
