@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -75,18 +77,20 @@ def export(db: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, Any
     return found
 
 
-def shred(cipher: Cipher | None, user_ids: list[int]) -> int:
+def shred(keys: Keyring | KeyStore | None, user_ids: list[int]) -> int:
     """Destroy these people's data keys, so nothing sealed with them can be read again; how many."""
-    return cipher.shred(user_ids) if isinstance(cipher, Keyring) else 0
+    if isinstance(keys, Keyring):
+        return keys.shred(user_ids)
+    return keys.remove(user_ids) if keys is not None else 0
 
 
-def erase(db: sqlite3.Connection, user_ids: list[int], cipher: Cipher | None = None) -> int:
+def erase(db: sqlite3.Connection, user_ids: list[int], keys: Keyring | KeyStore | None = None) -> int:
     """Destroy these users' keys, then delete every row about them, from every table; how many rows.
 
     The keys go first, in a commit of their own: if deleting the rows then fails, what is
     left is already unreadable, and erasing again deletes it.
     """
-    shred(cipher, user_ids)
+    shred(keys, user_ids)
     deleted = 0
     for table in user_tables(db):
         for user_id in user_ids:
@@ -103,10 +107,10 @@ def inactive(db: sqlite3.Connection, before: float) -> list[Inactive]:
 
 
 def purge(db: sqlite3.Connection, before: float, expired: float,
-          cipher: Cipher | None = None) -> list[Inactive]:
+          keys: Keyring | KeyStore | None = None) -> list[Inactive]:
     """Erase people last seen before `before`, and message records older than `expired`."""
     gone = inactive(db, before)
-    erase(db, [person.user_id for person in gone], cipher)
+    erase(db, [person.user_id for person in gone], keys)
     db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (expired,))
     return gone
 
@@ -160,6 +164,25 @@ class PrivacyData:
     def __init__(self, store: Database) -> None:
         self.store = store
 
+    @contextmanager
+    def keys(self) -> Iterator[Keyring | KeyStore | None]:
+        """Where erasure destroys keys: the store's keyring, or (opened without the operator key,
+        as `craftbot purge` is) the key store itself, when there is one: no key is needed to
+        destroy one."""
+        cipher = self.store.cipher
+        if isinstance(cipher, Keyring):
+            yield cipher
+            return
+        path = key_store_path(self.store.path)
+        if str(path) == ":memory:" or not path.exists():
+            yield None
+            return
+        keys = KeyStore(path)
+        try:
+            yield keys
+        finally:
+            keys.close()
+
     async def user_tables(self) -> list[str]:
         """Every table with a `user_id` column: where data about a person can be."""
         return await self.store.run(user_tables)
@@ -212,8 +235,8 @@ class PrivacyData:
     async def erase(self, user_id: int) -> int:
         """Delete every row about a user, overwrite the bytes, truncate the WAL; rows deleted."""
         self.store.drop_buffered(user_id)
-        cipher = self.store.cipher
-        deleted = await self.store.write(lambda db: erase(db, [user_id], cipher))
+        with self.keys() as keys:
+            deleted = await self.store.write(lambda db: erase(db, [user_id], keys))
         await self.store.checkpoint()
         return deleted
 
@@ -228,8 +251,8 @@ class PrivacyData:
     async def purge(self, now: float, days: int) -> list[Inactive]:
         """Erase everyone inactive for more than `days` days, and expired message records."""
         before = now - days * DAY if days > 0 else float("-inf")
-        cipher = self.store.cipher
-        gone = await self.store.write(lambda db: purge(db, before, now - HIDE_WINDOW, cipher))
+        with self.keys() as keys:
+            gone = await self.store.write(lambda db: purge(db, before, now - HIDE_WINDOW, keys))
         await self.store.checkpoint()
         return gone
 

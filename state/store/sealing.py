@@ -33,7 +33,7 @@ from state.store.crypto import DataKeyError, is_sealed, seal, unseal
 from state.store.keyring import Keyring, for_person
 
 __all__ = ["VALUES", "checkin_data", "checkin_record", "checkin_values", "is_token", "key_fits",
-           "migrate", "open_detail", "seal_clear", "seal_detail"]
+           "legacy_count", "migrate", "open_detail", "seal_clear", "seal_detail"]
 
 VALUES = ("stress", "sober_days", "rewards", "loved_one_day")
 # Fernet: version byte 0x80 and a 64-bit timestamp whose top bytes are zero, base64url.
@@ -126,6 +126,12 @@ def seal_clear(db: sqlite3.Connection, cipher: Cipher) -> int:
     if not (checkins or details or people) or not key_fits(db, cipher):
         return 0
     return _reseal(db, cipher, people, checkins, details)
+
+
+def legacy_count(db: sqlite3.Connection) -> int:
+    """How many values are sealed with the operator key alone (from before person keys)."""
+    return sum(int(db.execute(f"SELECT count(*) FROM {table} WHERE {LEGACY.format(column)}").fetchone()[0])
+               for table, column in (("users", "data"), ("checkins", "data"), ("events", "detail")))
 
 
 def migrate(db: sqlite3.Connection, cipher: Cipher) -> int:
