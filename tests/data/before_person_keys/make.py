@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from pathlib import Path
 
 from state.contracts import CheckinRecord, Event, Progress
@@ -26,10 +27,10 @@ async def main() -> None:
     for user_id, name in ((71, "Ana"), (72, "Ben")):
         progress = Progress(user_id=user_id, module="basics", step="intro", created_at=1.0,
                             updated_at=1_700_000_000.0, answers={"loved_one_name": name})
-        await store.save(progress, [Event("crisis", None, None, "violence"), Event("discreet", None, None, "on")])
+        events = [Event("crisis", None, None, "violence"), Event("discreet", None, None, "on")]
+        await store.save(progress, events)
         await store.reminders.add_checkin(user_id, CheckinRecord(100.0, "2024-03-09", 1, 7, 3, 2, "not_used"))
     await store.close()
-    import sqlite3
     db = sqlite3.connect(target)
     db.execute("VACUUM")
     db.close()
