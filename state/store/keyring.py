@@ -43,6 +43,7 @@ __all__ = ["CACHE_SIZE", "CACHE_TTL", "SCHEMA", "KeyCheck", "KeyStore", "Keyring
 
 CACHE_SIZE = 4096  # unwrapped keys kept in memory: the people active in the last few minutes
 CACHE_TTL = 300.0  # seconds an unwrapped key stays in memory after it was unwrapped
+LOOK_EVERY = 1.0  # seconds between looks for other processes' changes when only opening values
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS person_keys ("
     " user_id BIGINT PRIMARY KEY,"
@@ -179,6 +180,7 @@ class Keyring:
         self._cache: OrderedDict[str, tuple[PersonKey, int, float]] = OrderedDict()  # key id -> key
         self._key_of: dict[int, str] = {}  # user id -> key id, for what is cached
         self._seen: int | None = None
+        self._looked = float("-inf")
 
     @property
     def count(self) -> int:
@@ -273,7 +275,10 @@ class Keyring:
 
     def _by_key(self, kid: str) -> PersonKey:
         with self._lock:
-            self._check_elsewhere()
+            # Opening with a key another process destroyed a moment ago reads only what it
+            # erased; sealing with one would lose new data, so `key_for` looks every time.
+            if self.clock() - self._looked >= LOOK_EVERY:
+                self._check_elsewhere()
             key = self._cached(kid)
             if key is not None:
                 return key
@@ -309,6 +314,7 @@ class Keyring:
     def _check_elsewhere(self) -> None:
         """Empty the cache when another process changed the key store (erased someone, say)."""
         version = self.keys.version()
+        self._looked = self.clock()
         if version != self._seen:
             self._cache.clear()
             self._key_of.clear()
