@@ -13,7 +13,8 @@ Printed, per operation: median and p99 in microseconds.
 - turn: `session()` for a random person of --users (read, open, seal, write, commit);
 - new person: the first save of someone new (a key made, wrapped, written with fsync);
 - rotate: every key (after) or every value (before) re-sealed with a new operator key, in total;
-- erase: `privacy.erase` of one person (after: their key destroyed first).
+- erase: `privacy.erase` of one person (after: their key destroyed first);
+- moving over: opening a database written before person keys seals every value with them.
 
     .venv/bin/python bench/sealing.py [--users 1000] [--turns 2000]
 """
@@ -172,10 +173,19 @@ async def main(users: int, turns: int) -> None:
         await old.close()
         await new.close()
 
+        moved = await filled(folder, "moved", OperatorOnly(operator), users)  # as before person keys
+        await moved.close()
+        start = time.perf_counter()
+        moved = await SqliteProgressStore(folder / "moved.sqlite3", operator).open()  # moves them over
+        move = time.perf_counter() - start
+        await moved.close()
+
     print(f"person keys vs the operator key alone; µs, median and p99 ({turns} turns, {users} people)")
     print(f"{'':32} {'before (operator key)':>17}  {'after (person key)':>17}  {'after, cold cache':>17}")
     for what, *cells in rows:
         print(f"{what:32} {cells[0]}  {cells[1]}  {cells[2]}")
+    print(f"moving {users} people ({2 * users} values) from the operator key to person keys, once at"
+          f" open: {move * 1e3:.0f} ms in all, {move / (2 * users) * 1e6:.1f} µs a value")
 
 
 if __name__ == "__main__":

@@ -117,6 +117,17 @@ class KeyStore:
         assert found is not None  # written just now, or already there
         return found
 
+    def add_many(self, rows: list[tuple[int, str, str, str, float]]) -> None:
+        """Keep new keys for many people in one transaction (one sync), those who have one kept."""
+        db = self.connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(ADD, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     def remove(self, user_ids: Iterable[int]) -> int:
         """Destroy people's keys, overwriting their bytes and emptying the journal; how many."""
         db = self.connection()
@@ -228,6 +239,18 @@ class Keyring:
                 row = self.keys.add(user_id, key.kid, wrap(self.operator, secret),
                                     self.operator.key_ids[0], time.time())
             return self._keep(row[0], user_id, row[1])
+
+    def ensure(self, user_ids: Iterable[int]) -> None:
+        """Make keys, in one transaction, for those of these people who have none (moving many over)."""
+        with self._lock:
+            have = {uid for uid, _, _, _ in self.keys.rows()}
+            now, wrapper = time.time(), self.operator.key_ids[0]
+            rows = []
+            for uid in sorted(set(user_ids) - have):
+                key, secret = PersonKey.new()
+                rows.append((uid, key.kid, wrap(self.operator, secret), wrapper, now))
+            if rows:
+                self.keys.add_many(rows)
 
     def shred(self, user_ids: Iterable[int]) -> int:
         """Destroy people's keys (so all their sealed data is unreadable) and forget them here; how many."""
