@@ -129,6 +129,10 @@ async def test_a_backup_made_before_a_delete_cannot_be_read_for_that_person_only
         assert ben is not None and ben.answers["safety_plan"] == "walk to the river"
         status = await store.privacy.key_status(every=True)  # counted, and the bot still starts
         assert (status.sealed, status.unreadable, status.keys, status.unwrappable) == (2, 1, 1, 0)
+        found = await store.privacy.export(ANA)  # /mydata says what cannot be read, and fails not
+        assert found is not None and found["progress"] is None
+        assert found["tables"]["users"][0]["data"].startswith("(cannot be read")
+        assert found["tables"]["checkins"][0]["values"].startswith("(cannot be read")
         await store.privacy.erase(ANA)  # what the restore brought back is deleted again
         assert await store.privacy.export(ANA) is None
     finally:

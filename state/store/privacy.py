@@ -39,6 +39,7 @@ __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus",
 HIDE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 HIDE_MARGIN = 10 * 60.0  # skip messages this close to the limit: clocks differ, deletes take time
 HOUR = 3600.0
+UNREADABLE = "(cannot be read: sealed with a key that was erased, lost or damaged)"
 DAY = 24 * HOUR
 
 USER_TABLES = (
@@ -149,12 +150,19 @@ def rotate(db: sqlite3.Connection, keyring: Keyring, operator: DataCipher) -> tu
 
 
 def opened(cipher: Cipher | None, table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """An exported row with what is sealed in it opened (check-in values, an event's detail)."""
-    if table == "checkins":
-        data = row.pop("data", None)
-        return {**row, **checkin_values(cipher, data)}
-    if table == "events" and "detail" in row:
-        return {**row, "detail": open_detail(cipher, row["detail"])}
+    """An exported row with what is sealed in it opened (check-in values, an event's detail).
+
+    What cannot be opened (its person key erased before a backup was restored, or damaged)
+    is said to be so, rather than failing the whole export.
+    """
+    try:
+        if table == "checkins":
+            data = row.pop("data", None)
+            return {**row, **checkin_values(cipher, data)}
+        if table == "events" and "detail" in row:
+            return {**row, "detail": open_detail(cipher, row["detail"])}
+    except DataKeyError:
+        return {**row, ("values" if table == "checkins" else "detail"): UNREADABLE}
     return row
 
 
@@ -227,7 +235,11 @@ class PrivacyData:
         found: dict[str, Any] = {"user_id": user_id, "progress": None, "tables": {}}
         for table, rows in tables.items():
             if table == "users":  # the progress blob decrypted, its other columns as they are
-                found["progress"] = json.loads(unseal(self.store.cipher, rows[0].pop("data")))
+                data = rows[0].pop("data")
+                try:
+                    found["progress"] = json.loads(unseal(self.store.cipher, data))
+                except DataKeyError:
+                    rows[0]["data"] = UNREADABLE
             rows = [opened(self.store.cipher, table, row) for row in rows]
             found["tables"][table] = [{k: _plain(v) for k, v in row.items()} for row in rows]
         return found
