@@ -278,3 +278,46 @@ async def test_purge_without_the_operator_key_still_destroys_the_keys(tmp_path: 
     assert done.returncode == 0, done.stderr
     assert "erased 2 user(s)" in done.stdout
     assert key_rows(database) == {}
+
+
+async def test_a_key_store_backup_is_the_limit_until_the_operator_key_is_rotated_and_destroyed(
+        tmp_path: Path) -> None:
+    old, new = new_key(), new_key()
+    database = tmp_path / "data" / "bot.sqlite3"
+    await two_people(database, old)
+    config = config_for(tmp_path, database)
+    db_copy, keys_copy = tmp_path / "backups" / "db.sqlite3", tmp_path / "key-backups" / "keys.sqlite3"
+    assert craftbot("backup", db_copy, "--config", config, cwd=tmp_path).returncode == 0
+    done = craftbot("keys", "backup", keys_copy, "--config", config, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "for days, not years" in done.stdout and stat.S_IMODE(os.stat(keys_copy).st_mode) == 0o600
+    again = craftbot("keys", "backup", keys_copy, "--config", config, cwd=tmp_path)
+    assert again.returncode == 1 and "exists" in again.stderr
+    store = await SqliteProgressStore(database, operator(old)).open()
+    try:
+        await store.privacy.erase(ANA)
+    finally:
+        await store.close()
+
+    async def ana_from_the_backups(key: str) -> Progress | None:
+        """Both backups of the same day, put back together elsewhere, read with this key."""
+        elsewhere = tmp_path / f"elsewhere-{key[:6]}" / "bot.sqlite3"
+        elsewhere.parent.mkdir()
+        shutil.copyfile(db_copy, elsewhere)
+        shutil.copyfile(keys_copy, key_store_path(elsewhere))
+        store = await SqliteProgressStore(elsewhere, operator(key)).open()
+        try:
+            return await store.load(ANA)
+        finally:
+            await store.close()
+
+    assert await ana_from_the_backups(old) is not None  # the limit: a key-store backup from before
+    done = craftbot("rotate-key", "--config", config, env=env_with(f"{new},{old}"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with pytest.raises(DataKeyError):  # OLD destroyed, NEW never wrapped her key: gone for good
+        await ana_from_the_backups(new)
+    store = await SqliteProgressStore(database, operator(new)).open()
+    try:
+        assert await store.load(BEN) is not None and await store.load(ANA) is None
+    finally:
+        await store.close()
