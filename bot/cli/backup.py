@@ -36,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"backup written: {args.file} ({pages} pages, readable by its owner only)")
     if key_store_path(database).exists():  # the person keys are kept out of this copy on purpose
         print(f"The person keys are not in it: back up {key_store_path(database)} with `craftbot keys"
-              " backup FILE`, apart and for days, not years (docs/operations.md, Keys).")
+              " backup FILE`, apart and for days, not years (docs/operations.md, Backups).")
     return 0
