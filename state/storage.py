@@ -46,11 +46,14 @@ class Inactive:
 @dataclass(frozen=True)
 class KeyStatus:
     """How the stored progress blobs are kept: how many sealed, how many plain, how many of the
-    sealed ones the key could not open (counted only when every row is checked)."""
+    sealed ones the key could not open (counted only when every row is checked); and how many
+    person keys the key store holds, and how many of those the operator key cannot unwrap."""
 
     sealed: int
     plain: int
     unreadable: int = 0
+    keys: int = 0
+    unwrappable: int = 0
 
 
 class Cipher(Protocol):

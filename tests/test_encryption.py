@@ -54,7 +54,7 @@ async def test_with_a_key_no_written_word_is_in_the_files(tmp_path: Path) -> Non
     assert any(PHRASE.encode() in d for d in file_bytes(tmp_path / "plain.sqlite3").values())
 
 
-async def test_rotation_re_encrypts_everything_with_the_new_key(tmp_path: Path) -> None:
+async def test_rotation_re_wraps_every_key_with_the_new_key_and_seals_what_was_plain(tmp_path: Path) -> None:
     old, new = new_key(), new_key()
     database = tmp_path / "bot.sqlite3"
     store = await SqliteProgressStore(database, DataCipher.from_text(old)).open()
@@ -66,7 +66,7 @@ async def test_rotation_re_encrypts_everything_with_the_new_key(tmp_path: Path) 
 
     done = cli("rotate-key", "--config", str(config_for(tmp_path, database)), key=f"{new},{old}")
     assert done.returncode == 0, done.stderr
-    assert "re-encrypted 2 user(s)" in done.stdout
+    assert "re-wrapped 2 person key(s)" in done.stdout  # person 2's plain row was sealed on opening
 
     store = await SqliteProgressStore(database, DataCipher.from_text(new)).open()
     status = await PrivacyData(store).key_status()

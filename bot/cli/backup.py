@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import load_settings
 from state.store.backup import BackupExists, backup
+from state.store.keyring import key_store_path
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,4 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"craftbot: {args.file} exists; give a new file name", file=sys.stderr)
         return 1
     print(f"backup written: {args.file} ({pages} pages, readable by its owner only)")
+    if key_store_path(database).exists():  # the person keys are kept out of this copy on purpose
+        print(f"The person keys are not in it: back up {key_store_path(database)} with `craftbot keys"
+              " backup FILE`, apart and for days, not years (docs/operations.md, Backups).")
     return 0

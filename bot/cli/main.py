@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
-from bot.cli import backup, book, chat, graph, privacy, run, safety, stats, transcripts, validate
+from bot.cli import backup, book, chat, graph, keys, privacy, run, safety, stats, transcripts, validate
 from bot.config_sources import ConfigError
 from state.store.crypto import DataKeyError
 
@@ -33,13 +33,14 @@ most used:
 # In the order `craftbot --help` lists them.
 REGISTRATIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (  # type: ignore[type-arg]
     run.add_command, chat.add_command, validate.add_command, stats.add_command, privacy.add_commands,
-    backup.add_command,
+    keys.add_command, backup.add_command,
     graph.add_command, book.add_command, transcripts.add_command, safety.add_command)
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run.run, "chat": chat.run, "validate": validate.run, "stats": stats.run,
     **dict.fromkeys(privacy.COMMANDS, privacy.run), "graph": graph.run, "book": book.run,
     "test-curriculum": transcripts.run, "safety": safety.run, "backup": backup.run,
+    "keys": keys.run,
 }
 
 

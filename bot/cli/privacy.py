@@ -1,8 +1,10 @@
 """The operator's privacy commands: `craftbot keygen`, `craftbot rotate-key`, `craftbot purge`.
 
 - `keygen` prints a new data key for CRAFTBOT_DATA_KEY.
-- `rotate-key` re-encrypts everyone's stored data with the first key in CRAFTBOT_DATA_KEY
-  (`NEW,OLD`: any listed key opens the old data), plain rows included.
+- `rotate-key` re-wraps every person's data key with the first key in CRAFTBOT_DATA_KEY
+  (`NEW,OLD`: any listed key unwraps the old ones); the data itself is not re-encrypted, so
+  it takes a moment however much is stored. Values still in clear or sealed with the
+  operator key alone (from before person keys) are sealed with person keys.
 - `purge` erases the data of people inactive for longer than `privacy.retention_days`
   (the bot also does this daily); `--dry-run` only counts them.
 
@@ -30,7 +32,8 @@ COMMANDS = ("keygen", "rotate-key", "purge")
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register the privacy subcommands on the `craftbot` parser."""
     sub.add_parser("keygen", help=f"print a new data key for {KEY_ENV}")
-    rotate = sub.add_parser("rotate-key", help=f"re-encrypt all stored data with the first key in {KEY_ENV}")
+    rotate = sub.add_parser("rotate-key",
+                            help=f"re-wrap every person's data key with the first key in {KEY_ENV}")
     rotate.add_argument("--config", type=Path, help="settings file")
     purge = sub.add_parser("purge", help="erase the data of people inactive for privacy.retention_days")
     purge.add_argument("--config", type=Path, help="settings file")
@@ -58,21 +61,27 @@ def cmd_keygen() -> int:
 
 
 async def cmd_rotate_key(database: Path) -> int:
-    """Re-encrypt every stored progress blob with the first key in the environment."""
+    """Re-wrap every person key with the first key in the environment; seal what is left over."""
     cipher = data_cipher()
     if cipher is None:
         print(f"craftbot: {KEY_ENV} is not set. Set it to NEW,OLD (the new key first, then the"
               " key(s) the data was encrypted with) and run this again.", file=sys.stderr)
         return 2
-    store = await SqliteProgressStore(database, cipher).open()
+    store = await SqliteProgressStore(database, cipher).open()  # opening seals older values
     try:
-        count = await PrivacyData(store).rotate(cipher)
+        privacy = PrivacyData(store)
+        count = await privacy.rotate(cipher)
+        status = await privacy.key_status(every=True)
     finally:
         await store.close()
-    print(f"re-encrypted {count} user(s), their check-ins and event details, with the first key"
-          f" in {KEY_ENV}.")
+    print(f"re-wrapped {count} person key(s) with the first key in {KEY_ENV}; their data was not"
+          " re-encrypted (it is sealed with those keys).")
+    if status.unreadable:
+        print(f"{status.unreadable} user(s) cannot be decrypted (damaged, or erased since a restored"
+              " backup); `craftbot keys status` counts them.")
     if cipher.count > 1:
-        print(f"Once every running bot has the new key, keep only it in {KEY_ENV}.")
+        print(f"Once every running bot has the new key, keep only it in {KEY_ENV}; old key-store"
+              " backups, wrapped with the old key, then become unreadable too.")
     return 0
 
 

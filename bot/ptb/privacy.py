@@ -71,9 +71,12 @@ def check_at_start(database: Path) -> None:
     status, keyed = asyncio.run(check())
     plain = status.plain
     if status.unreadable:
-        log.warning("%d of %d stored user(s) cannot be decrypted (damaged, or sealed with a key"
-                    " no longer given); they still get crisis help and can /delete", status.unreadable,
-                    status.sealed)
+        log.warning("%d of %d stored user(s) cannot be decrypted (damaged, sealed with a key"
+                    " no longer given, or erased since a restored backup); they still get crisis"
+                    " help and can /delete", status.unreadable, status.sealed)
+    if status.unwrappable:
+        log.warning("%d of %d person key(s) cannot be unwrapped with the key(s) in %s; see"
+                    " `craftbot keys status`", status.unwrappable, status.keys, KEY_ENV)
     if not keyed:
         print(NO_KEY.format(database=database), file=sys.stderr, flush=True)
         log.warning("%s is not set: answers are stored unencrypted", KEY_ENV)

@@ -31,6 +31,7 @@ from state.storage import Cipher
 from state.store.checkpoint import Checkpointer, WalRestart
 from state.store.connection import Job, Writer
 from state.store.inline import Inline
+from state.store.keyring import Keyring, keyring_for
 from state.store.schema import prepare
 from state.store.sealing import seal_clear
 
@@ -92,13 +93,14 @@ class Database:
     """One SQLite file, opened for one process that writes (see the module's text).
 
     With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`),
-    and so are check-in values and event details (`state.store.sealing`): opening the store
-    with one seals those still stored in clear.
+    and so are check-in values and event details (`state.store.sealing`), each person's with
+    their own data key from the key store beside the file (`state.store.keyring`): opening
+    the store with one seals those still stored in clear or with the operator key alone.
     """
 
     def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
         self.path = path
-        self.cipher = cipher
+        self.cipher = keyring_for(path, cipher)
         self._writer = Writer(path)
         self._wal = WalRestart()
         self.inline = Inline(path, self._wal)
@@ -147,6 +149,8 @@ class Database:
             self._checkpointer = None
         await self._writer.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
         await self._writer.stop()
+        if isinstance(self.cipher, Keyring):
+            self.cipher.close()
 
     async def run(self, job: Job[T]) -> T:
         """Run a job inside whatever transaction is open, on its connection (reads, mostly)."""

@@ -1,26 +1,42 @@
-"""Encryption at rest for what people write: one key (or a list, newest first) from the environment.
+"""Encryption at rest for what people write: the operator's key, and each person's data key.
 
-The store seals each user's whole progress blob (answers, safety plan, everything typed)
-with Fernet from the `cryptography` library: AES-128-CBC with an HMAC-SHA256 tag, so a
-stolen database file reveals no words and a tampered one is refused. Several keys may be
-given, comma-separated, newest first (MultiFernet): the first encrypts, any of them
-decrypts, and `rotate` re-encrypts old data with the first.
+Two levels (see docs/security.md, "Keys"):
+
+- The operator's key (or a list, newest first) comes from the environment. It is a Fernet
+  key from the `cryptography` library (AES-128-CBC with an HMAC-SHA256 tag). Several keys
+  may be given, comma-separated, newest first (MultiFernet): the first encrypts, any of
+  them decrypts, and `rotate` re-encrypts with the first. Today it seals only each
+  person's data key (`wrap`), kept in the key store (`state.store.keyring`); values
+  sealed with it directly (`gAAAAA...`) are from before person keys, read and re-sealed.
+- Each person's data key is a random 256-bit AES-GCM key (an AEAD). Their progress blob,
+  check-ins and event details are sealed with it (`PersonKey.seal`): `p1:<key id>:<nonce
+  and ciphertext>`, the key id naming the key in the key store, and bound to the
+  ciphertext as associated data. Destroying the key makes every copy unreadable.
 
 Without a key the data is stored as plain JSON, so the terminal chat works out of the box;
 `craftbot run` warns loudly about it. Plain rows start with `{`, sealed rows with a Fernet
-token (`gAAAAA`), so a database can move from plain to sealed with `craftbot rotate-key`.
+token (`gAAAAA`) or a person token (`p1:`), so a database can move from plain to sealed.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 from collections.abc import Sequence
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from state.storage import Cipher
 
 KEY_ENV = "CRAFTBOT_DATA_KEY"
 PLAIN_PREFIX = "{"
+PERSON_PREFIX = "p1:"  # a value sealed with a person's data key: p1:<key id>:<base64url>
+KID_CHARS = 16  # a key id: 8 random bytes, in hex
+HEX = frozenset("0123456789abcdef")
+NONCE_BYTES = 12
 
 
 class DataKeyError(Exception):
@@ -47,7 +63,9 @@ class DataCipher:
                     f"key {number} in {KEY_ENV} is not a valid key: it must be 44 characters of"
                     " url-safe base64, as printed by `craftbot keygen`") from None
         self.count = len(fernets)
+        self.key_ids = [key_id(key.strip()) for key in keys]  # what each key is called in the key store
         self._fernet = MultiFernet(fernets)
+        self._fernets = fernets
 
     @classmethod
     def from_text(cls, text: str | None) -> DataCipher | None:
@@ -76,6 +94,73 @@ class DataCipher:
         except InvalidToken:
             self.decrypt(token)  # raises the explanatory error
             raise
+
+    def opener(self, token: str) -> str | None:
+        """The id of the listed key that opens a token (None when none does)."""
+        for kid, fernet in zip(self.key_ids, self._fernets, strict=True):
+            try:
+                fernet.decrypt(token.encode("ascii"))
+            except (InvalidToken, UnicodeEncodeError):
+                continue
+            return kid
+        return None
+
+
+def key_id(key: str) -> str:
+    """A short public name for an operator key (a hash: it reveals nothing of the key)."""
+    return hashlib.sha256(b"craftbot operator key id\0" + key.encode("ascii")).hexdigest()[:12]
+
+
+class PersonKey:
+    """One person's data key: AES-256-GCM, named by a random id that sealed values carry."""
+
+    def __init__(self, kid: str, secret: bytes) -> None:
+        self.kid = kid
+        self._aead = AESGCM(secret)
+        self._aad = kid.encode("ascii")  # a value sealed under one key id opens under no other
+
+    @classmethod
+    def new(cls) -> tuple[PersonKey, bytes]:
+        """A fresh random key and its secret (to wrap and store)."""
+        secret = AESGCM.generate_key(bit_length=256)
+        return cls(os.urandom(8).hex(), secret), secret
+
+    def seal(self, text: str) -> str:
+        """`p1:<key id>:<nonce + ciphertext + tag, base64url>`."""
+        nonce = os.urandom(NONCE_BYTES)
+        body = nonce + self._aead.encrypt(nonce, text.encode("utf-8"), self._aad)
+        return f"{PERSON_PREFIX}{self.kid}:{base64.urlsafe_b64encode(body).rstrip(b'=').decode('ascii')}"
+
+    def open(self, token: str) -> str:
+        """The text a person token holds; DataKeyError when it is damaged or not this key's."""
+        if person_key_id(token) != self.kid:
+            raise DataKeyError("a sealed value is damaged or was sealed with another person's key")
+        body = token[len(PERSON_PREFIX) + KID_CHARS + 1:]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._aad).decode("utf-8")
+        except (InvalidTag, ValueError):  # the tag is checked over all of it: nothing else need be
+            raise DataKeyError("a sealed value is damaged: its tag does not match") from None
+
+
+def person_key_id(token: str) -> str | None:
+    """The key id a person token names (None for anything else). Slices, not a regular
+    expression: this runs on every value opened, and a progress blob is kilobytes long."""
+    end = len(PERSON_PREFIX) + KID_CHARS
+    if not token.startswith(PERSON_PREFIX) or len(token) <= end + 1 or token[end] != ":":
+        return None
+    kid = token[len(PERSON_PREFIX):end]
+    return kid if HEX.issuperset(kid) else None
+
+
+def wrap(operator: DataCipher, secret: bytes) -> str:
+    """A data key sealed with the operator's current key, as stored in the key store."""
+    return operator.encrypt(base64.urlsafe_b64encode(secret).decode("ascii"))
+
+
+def unwrap(operator: DataCipher, wrapped: str) -> bytes:
+    """A data key opened with any of the operator's keys; DataKeyError when none opens it."""
+    return base64.urlsafe_b64decode(operator.decrypt(wrapped))
 
 
 def is_sealed(stored: str) -> bool:

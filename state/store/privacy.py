@@ -8,30 +8,38 @@ writer thread (`state.store.core`), so none of it runs on the event loop:
   are buffered and written with the next transaction (usually the turn itself);
 - `export` gathers every row about a user, from every table that has a `user_id` column
   (found in `sqlite_master`, so tables added by later migrations are included unasked);
-- `erase` deletes those rows with `secure_delete` on, then truncates the WAL on the
-  checkpoint thread, so the bytes are overwritten in the database file and gone from the
-  journal (a reader in another process can delay the truncation, never other chats);
-- `purge` erases people inactive for longer than the retention period, and
+- `erase` first destroys the person's data key (`state.store.keyring`), so every copy of
+  what was sealed with it (a backup, a replica, a journal) is unreadable from then on; then
+  deletes their rows with `secure_delete` on and truncates the WAL on the checkpoint
+  thread, so the bytes are overwritten in the database file and gone from the journal (a
+  reader in another process can delay the truncation, never other chats);
+- `purge` erases people inactive for longer than the retention period the same way, and
   `forget_expired` the message records /hide can no longer use;
-- `rotate` re-encrypts every progress blob, check-in and event detail with the first data key.
+- `rotate` re-wraps every person key with the first operator key (the data is not touched)
+  and seals with person keys what was sealed with the operator key alone.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
-from state.store.crypto import DataKeyError, is_sealed, unseal
-from state.store.sealing import checkin_values, open_detail, reseal
+from state.store.crypto import DataCipher, DataKeyError, is_sealed, unseal
+from state.store.keyring import Keyring, KeyStore, PersonKeyMissing, key_store_path
+from state.store.sealing import checkin_values, migrate, open_detail
 
 __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
 
 HIDE_WINDOW = 48 * 3600.0  # Telegram lets a bot delete a message for 48 hours after it was sent
 HIDE_MARGIN = 10 * 60.0  # skip messages this close to the limit: clocks differ, deletes take time
 HOUR = 3600.0
+UNREADABLE = "(cannot be read: sealed with a key that was erased, lost or damaged)"
 DAY = 24 * HOUR
 
 USER_TABLES = (
@@ -70,8 +78,20 @@ def export(db: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, Any
     return found
 
 
-def erase(db: sqlite3.Connection, user_ids: list[int]) -> int:
-    """Delete every row about these users, from every table; how many rows."""
+def shred(keys: Keyring | KeyStore | None, user_ids: list[int]) -> int:
+    """Destroy these people's data keys, so nothing sealed with them can be read again; how many."""
+    if isinstance(keys, Keyring):
+        return keys.shred(user_ids)
+    return keys.remove(user_ids) if keys is not None else 0
+
+
+def erase(db: sqlite3.Connection, user_ids: list[int], keys: Keyring | KeyStore | None = None) -> int:
+    """Destroy these users' keys, then delete every row about them, from every table; how many rows.
+
+    The keys go first, in a commit of their own: if deleting the rows then fails, what is
+    left is already unreadable, and erasing again deletes it.
+    """
+    shred(keys, user_ids)
     deleted = 0
     for table in user_tables(db):
         for user_id in user_ids:
@@ -87,17 +107,20 @@ def inactive(db: sqlite3.Connection, before: float) -> list[Inactive]:
     return [Inactive(int(uid), float(at)) for uid, at in rows]
 
 
-def purge(db: sqlite3.Connection, before: float, expired: float) -> list[Inactive]:
+def purge(db: sqlite3.Connection, before: float, expired: float,
+          keys: Keyring | KeyStore | None = None) -> list[Inactive]:
     """Erase people last seen before `before`, and message records older than `expired`."""
     gone = inactive(db, before)
-    erase(db, [person.user_id for person in gone])
+    erase(db, [person.user_id for person in gone], keys)
     db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (expired,))
     return gone
 
 
 def key_check(db: sqlite3.Connection, cipher: Cipher | None, every: bool) -> tuple[KeyStatus, str | None]:
     """Count sealed and plain progress blobs and try the key on the first sealed one, or on
-    every one; with the counts, one blob the key could not open (None when all opened)."""
+    every one; with the counts, one blob the key could not open (None when all opened, or
+    when those that did not were sealed with a person key since erased: that proves nothing
+    about the operator key)."""
     sealed = plain = unreadable = 0
     failed: str | None = None
     for (data,) in db.execute("SELECT data FROM users"):
@@ -108,31 +131,38 @@ def key_check(db: sqlite3.Connection, cipher: Cipher | None, every: bool) -> tup
         if every or sealed == 1:
             try:
                 unseal(cipher, data)
+            except PersonKeyMissing:
+                unreadable += 1
             except DataKeyError:
                 unreadable += 1
                 failed = failed or data
     return KeyStatus(sealed, plain, unreadable), failed
 
 
-def rotate(db: sqlite3.Connection, cipher: Cipher) -> int:
-    """Seal every progress blob, check-in and event detail with the cipher's current key.
+def rotate(db: sqlite3.Connection, keyring: Keyring, operator: DataCipher) -> tuple[int, int]:
+    """Re-wrap every person key with the operator's first key, and seal with person keys what
+    is still in clear or sealed with the operator key alone; (keys re-wrapped, values sealed).
 
-    How many progress blobs (people) were sealed.
+    The data sealed with person keys is not touched: a rotation costs one small write a person.
     """
-    rows = db.execute("SELECT user_id, data FROM users").fetchall()
-    fresh = [(cipher.rotate(data) if is_sealed(data) else cipher.encrypt(data), uid) for uid, data in rows]
-    db.executemany("UPDATE users SET data = ? WHERE user_id = ?", fresh)
-    reseal(db, cipher)
-    return len(fresh)
+    rewrapped = keyring.rewrap(operator)
+    return rewrapped, migrate(db, keyring)
 
 
 def opened(cipher: Cipher | None, table: str, row: dict[str, Any]) -> dict[str, Any]:
-    """An exported row with what is sealed in it opened (check-in values, an event's detail)."""
-    if table == "checkins":
-        data = row.pop("data", None)
-        return {**row, **checkin_values(cipher, data)}
-    if table == "events" and "detail" in row:
-        return {**row, "detail": open_detail(cipher, row["detail"])}
+    """An exported row with what is sealed in it opened (check-in values, an event's detail).
+
+    What cannot be opened (its person key erased before a backup was restored, or damaged)
+    is said to be so, rather than failing the whole export.
+    """
+    try:
+        if table == "checkins":
+            data = row.pop("data", None)
+            return {**row, **checkin_values(cipher, data)}
+        if table == "events" and "detail" in row:
+            return {**row, "detail": open_detail(cipher, row["detail"])}
+    except DataKeyError:
+        return {**row, ("values" if table == "checkins" else "detail"): UNREADABLE}
     return row
 
 
@@ -141,6 +171,25 @@ class PrivacyData:
 
     def __init__(self, store: Database) -> None:
         self.store = store
+
+    @contextmanager
+    def keys(self) -> Iterator[Keyring | KeyStore | None]:
+        """Where erasure destroys keys: the store's keyring, or (opened without the operator key,
+        as `craftbot purge` is) the key store itself, when there is one: no key is needed to
+        destroy one."""
+        cipher = self.store.cipher
+        if isinstance(cipher, Keyring):
+            yield cipher
+            return
+        path = key_store_path(self.store.path)
+        if str(path) == ":memory:" or not path.exists():
+            yield None
+            return
+        keys = KeyStore(path)
+        try:
+            yield keys
+        finally:
+            keys.close()
 
     async def user_tables(self) -> list[str]:
         """Every table with a `user_id` column: where data about a person can be."""
@@ -186,7 +235,11 @@ class PrivacyData:
         found: dict[str, Any] = {"user_id": user_id, "progress": None, "tables": {}}
         for table, rows in tables.items():
             if table == "users":  # the progress blob decrypted, its other columns as they are
-                found["progress"] = json.loads(unseal(self.store.cipher, rows[0].pop("data")))
+                data = rows[0].pop("data")
+                try:
+                    found["progress"] = json.loads(unseal(self.store.cipher, data))
+                except DataKeyError:
+                    rows[0]["data"] = UNREADABLE
             rows = [opened(self.store.cipher, table, row) for row in rows]
             found["tables"][table] = [{k: _plain(v) for k, v in row.items()} for row in rows]
         return found
@@ -194,7 +247,8 @@ class PrivacyData:
     async def erase(self, user_id: int) -> int:
         """Delete every row about a user, overwrite the bytes, truncate the WAL; rows deleted."""
         self.store.drop_buffered(user_id)
-        deleted = await self.store.write(lambda db: erase(db, [user_id]))
+        with self.keys() as keys:
+            deleted = await self.store.write(lambda db: erase(db, [user_id], keys))
         await self.store.checkpoint()
         return deleted
 
@@ -209,7 +263,8 @@ class PrivacyData:
     async def purge(self, now: float, days: int) -> list[Inactive]:
         """Erase everyone inactive for more than `days` days, and expired message records."""
         before = now - days * DAY if days > 0 else float("-inf")
-        gone = await self.store.write(lambda db: purge(db, before, now - HIDE_WINDOW))
+        with self.keys() as keys:
+            gone = await self.store.write(lambda db: purge(db, before, now - HIDE_WINDOW, keys))
         await self.store.checkpoint()
         return gone
 
@@ -230,24 +285,49 @@ class PrivacyData:
     # -- keys --------------------------------------------------------------------------------
 
     async def key_status(self, *, every: bool = False) -> KeyStatus:
-        """Count sealed and plain blobs and prove the key opens them (`every` one, or the first).
+        """Count sealed and plain blobs and prove the key opens them (`every` one, or the first);
+        count the person keys in the key store and those the operator key cannot unwrap.
 
         Raises `DataKeyError` (saying what to do) when the key opens none of those it tried:
-        the wrong key, or none. A few that fail among many that open are damaged rows, or
-        rows sealed with a key since dropped: they are counted in `unreadable`, and those
-        people still get crisis help and can erase their data (`state.service`).
+        the wrong key, or none. A few that fail among many that open are damaged rows, rows
+        sealed with a key since dropped, or rows of people erased since a backup that was
+        restored: they are counted in `unreadable`, and those people still get crisis help
+        and can erase their data (`state.service`).
         """
         cipher = self.store.cipher
         status, failed = await self.store.read(lambda db: key_check(db, cipher, every))
         tried = status.sealed if every else min(status.sealed, 1)
         if failed is not None and status.unreadable == tried:
             unseal(cipher, failed)  # raises the explanatory error
+        if isinstance(cipher, Keyring):
+            check = await self.store.read(lambda db: cipher.check(every=every))
+            if check.keys and check.unwrappable == (check.keys if every else 1):
+                cipher.operator.decrypt(cipher.keys.rows()[0][2])  # raises the explanatory error
+            status = replace(status, keys=check.keys, unwrappable=check.unwrappable)
         return status
 
     async def rotate(self, cipher: Cipher) -> int:
-        """Re-encrypt every progress blob with the cipher's first key (plain ones too)."""
-        count = await self.store.write(lambda db: rotate(db, cipher))
-        self.store.cipher = cipher
+        """Re-wrap every person key with the cipher's first key (their data stays as it is), and
+        seal with person keys what is in clear or sealed with the operator key alone; keys re-wrapped.
+        """
+        keyring = self.store.cipher
+        operator = cipher.operator if isinstance(cipher, Keyring) else cipher
+        if not isinstance(operator, DataCipher):
+            raise TypeError("rotate needs the operator key(s): a DataCipher or a Keyring")
+        if not isinstance(keyring, Keyring):  # the store was opened without a key
+            keyring = Keyring(operator, KeyStore(key_store_path(self.store.path)))
+            self.store.cipher = keyring
+        target = keyring
+        rewrapped, _ = await self.store.write(lambda db: rotate(db, target, operator))
+        await self.store.checkpoint()
+        return rewrapped
+
+    async def migrate(self) -> int:
+        """Seal with person keys what is in clear or sealed with the operator key alone; how many values."""
+        cipher = self.store.cipher
+        if cipher is None:
+            return 0
+        count = await self.store.write(lambda db: migrate(db, cipher))
         await self.store.checkpoint()
         return count
 

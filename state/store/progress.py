@@ -23,6 +23,7 @@ from state.contracts import Event, Progress
 from state.storage import Cipher, Nudge
 from state.store.core import Database
 from state.store.crypto import seal, unseal
+from state.store.keyring import for_person
 from state.store.privacy import PrivacyData
 from state.store.reminders import ReminderStore
 from state.store.sealing import seal_detail
@@ -91,6 +92,7 @@ def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Sessio
     progress, events = session.to_save
     # vars(): the fields as they are (all JSON types); to_json's deep copy cost 50 µs a turn.
     # orjson writes the same compact UTF-8 JSON as the json module, 5-15 times faster.
+    cipher = for_person(cipher, progress.user_id)  # sealed with their own data key
     data = seal(cipher, orjson.dumps(vars(progress), option=orjson.OPT_NON_STR_KEYS).decode())
     week = iso_week(progress.updated_at)  # weekly totals only, no history of visits
     nudge = session.nudge

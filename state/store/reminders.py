@@ -24,6 +24,7 @@ from typing import Any
 from state.contracts import NUDGE, CheckinRecord
 from state.storage import Reminder
 from state.store.core import Database
+from state.store.keyring import for_person
 from state.store.sealing import checkin_data, checkin_record
 
 __all__ = ["WAITING", "Reminder", "ReminderStore"]
@@ -152,7 +153,7 @@ class ReminderStore:
 
     async def add_checkin(self, user_id: int, record: CheckinRecord) -> None:
         """Keep one check-in."""
-        data = checkin_data(self.store.cipher, record)  # sealed with a data key
+        data = checkin_data(for_person(self.store.cipher, user_id), record)  # their data key
         await self.store.run(lambda db: db.execute(
             "INSERT INTO checkins (user_id, at, day, period_days, data) VALUES (?, ?, ?, ?, ?)",
             (user_id, record.at, record.day, record.period_days, data)))

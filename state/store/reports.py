@@ -16,6 +16,7 @@ from pathlib import Path
 
 from state.contracts import Fingerprints
 from state.storage import Cipher
+from state.store.keyring import Keyring, keyring_for
 from state.store.sealing import is_token, open_detail
 
 SEALED = "(encrypted: run with the data key)"  # event details no key was given to open
@@ -54,7 +55,7 @@ class ReportStore:
             raise ReportError(f"{path}: no such database file")
         uri = path.resolve().as_uri() + "?mode=ro"
         self.path = path
-        self.cipher = cipher  # opens sealed event details (crisis pathways); see event_details
+        self.cipher = keyring_for(path, cipher)  # opens sealed event details (crisis pathways)
         self.db = sqlite3.connect(uri, uri=True)
         self.db.execute("PRAGMA busy_timeout=5000")
         tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -64,8 +65,10 @@ class ReportStore:
         self.tables = tables
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and the key store's)."""
         self.db.close()
+        if isinstance(self.cipher, Keyring):
+            self.cipher.close()
 
     def __enter__(self) -> ReportStore:
         """Use as a context manager that closes the connection."""
