@@ -27,6 +27,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     validate = sub.add_parser("validate", help="check a curriculum folder and print problems")
     validate.add_argument("path", nargs="?", type=Path, default=None, help="curriculum folder")
     validate.add_argument("--quiet", action="store_true", help="print errors only, no warnings")
+    validate.add_argument("--strict", action="store_true",
+                          help="a translation that is stale or missing modules is an error")
     validate.add_argument("--against", type=Path, metavar="DB",
                           help="also count the people in this database on steps that change or vanish")
 
@@ -34,7 +36,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def run(args: argparse.Namespace) -> int:
     """Validate the folder (the bundled curriculum by default); compare only a valid one."""
     folder = args.path or BUNDLED_CURRICULUM
-    curriculum, problems = read_curriculum(folder, own_default_locale(folder))
+    curriculum, problems = read_curriculum(folder, own_default_locale(folder), strict=args.strict)
     code = print_problems(curriculum, problems, quiet=args.quiet)
     return print_against(curriculum, args.against) if args.against and code == 0 else code
 
