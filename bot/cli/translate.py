@@ -1,4 +1,4 @@
-"""`craftbot translate export|import|mark`: hand a locale's texts to translators as PO files, and take them back.
+"""`craftbot translate export|import|mark`: a locale's texts to translators as PO files, and back.
 
 PO (gettext) because every translation tool reads it — Poedit, Weblate, Lokalise, Crowdin,
 OmegaT — and Babel, already used for dates and plurals, writes and reads it. XLIFF carries the
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -44,7 +44,7 @@ from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.translation import text_at, translated_module, units
 
 FINGERPRINT = "source: "  # the extracted comment that carries a step's source fingerprint
-FIXED_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)  # exports of the same texts are identical
+FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # exports of the same texts are identical
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -118,8 +118,8 @@ def module_catalog(original: LocaleContent, module_id: str, locale: str,
     """One module's texts as a PO catalog: source text, translation, fingerprint, fuzzy if stale."""
     module, located = original.modules[module_id], original.sources[module_id]
     now = source_fingerprints(module)
-    catalog = Catalog(locale=locale, project="craftbot curriculum", version=module_id, creation_date=FIXED_DATE,
-                      revision_date=FIXED_DATE, fuzzy=False,
+    catalog = Catalog(locale=locale, project="craftbot curriculum", version=module_id,
+                      creation_date=FIXED_DATE, revision_date=FIXED_DATE, fuzzy=False,
                       header_comment=f"# {module.title}: the texts of {original.code}/{module_id}.yaml"
                                      f" to translate into {locale}.\n#")
     where = str(Path(original.code) / located.file.name)
@@ -151,10 +151,9 @@ def import_po(curriculum: Curriculum, source: str, folder: Path, files: list[Pat
         write_module(folder / original.sources[module_id].file.name, data, source)
         now = source_fingerprints(original.modules[module_id])
         earlier = record.get(module_id, {})
-        record[module_id] = {
-            step: earlier.get(step, "") if f"{module_id}/{step}" in fuzzy else made_from.get(f"{module_id}/{step}", current)
-            for step, current in now.items()}
-        record[module_id] = {k: v for k, v in record[module_id].items() if v}
+        made = {step: earlier.get(step, "") if f"{module_id}/{step}" in fuzzy
+                else made_from.get(f"{module_id}/{step}", current) for step, current in now.items()}
+        record[module_id] = {step: fingerprint for step, fingerprint in made.items() if fingerprint}
         stale = sum(1 for step, fp in now.items() if record[module_id].get(step) != fp)
         print(f"{module_id}: written to {folder / original.sources[module_id].file.name}"
               + (f", {stale} step(s) still to translate again" if stale else ""))

@@ -22,7 +22,7 @@ warning ("changed in en since it was translated"), an error with `--strict`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +110,9 @@ def fill_from_source(curriculum: Curriculum, *, strict: bool = False) -> list[Di
         if missing and content.modules.keys() - set(missing):
             problems.append(Diagnostic(
                 str(content.folder), 1, 1, "error" if strict else "warning",
-                f"{content.code}/ has no translation of {len(missing)} module(s) ({', '.join(sorted(missing))});"
-                f" they are served in {source} until translated (craftbot translate export)"))
+                f"{content.code}/ has no translation of {len(missing)} module(s)"
+                f" ({', '.join(sorted(missing))}); they are served in {source} until translated"
+                " (craftbot translate export)"))
     return problems
 
 
@@ -224,9 +225,9 @@ def _compare_text(source: Any, mine: Any, path: PathKey, located: Located, code:
     """A translated text: present where the source's is, as many messages, the same placeholders."""
     if source is None or mine is None:
         if source is not mine:
-            has = "has no" if mine is None else "has a"
-            yield located.diagnostic(path, f"this {has} `{path[-1]}` but {code} "
-                                           f"{'has one' if mine is None else 'has none'}; keep the same fields")
+            here, there = ("no", "one") if mine is None else ("a", "none")
+            yield located.diagnostic(path, f"this has {here} `{path[-1]}` but {code} has {there};"
+                                           " keep the same fields")
         return
     theirs = source if isinstance(source, list) else [source]
     ours = mine if isinstance(mine, list) else [mine]
@@ -250,8 +251,44 @@ def _placeholders_differ(want: list[str], got: list[str], code: str) -> str:
     return f"the placeholders differ from {code} ({shown}): {detail}; keep them exactly, untranslated"
 
 
-def _compare_ui(source: dict[str, str], mine: dict[str, str], located: Located, code: str) -> Iterator[Diagnostic]:
+def _compare_ui(source: dict[str, str], mine: dict[str, str], located: Located,
+                code: str) -> Iterator[Diagnostic]:
     for key, text in mine.items():
         if key in source and set(placeholders(text)) != set(placeholders(source[key])):
             yield located.diagnostic(("ui", key), _placeholders_differ(
                 sorted(set(placeholders(source[key]))), sorted(set(placeholders(text))), code))
+
+
+# -- saved choices, shown in the person's language ---------------------------------------------------
+
+def value_labels(content: LocaleContent, source: LocaleContent) -> dict[str, dict[str, str]]:
+    """Per saved key, each text value's button label in a translated locale's own modules.
+
+    Values are structure, the same in every locale, and lessons in the source locale may show
+    them as words ("one goal for {self_care_focus}" with the value "your emotional life"); in a
+    translation the person's own button label stands in for them ("Emociones").
+    """
+    labels: dict[str, dict[str, str]] = {}
+    for module_id, module in content.modules.items():
+        if module is source.modules.get(module_id):
+            continue
+        for step in module.steps:
+            save = getattr(step, "save", None)
+            for option in getattr(step, "options", ()):
+                value = getattr(option, "value", None)
+                if save and isinstance(value, str):
+                    labels.setdefault(save, {})[value] = option.label
+    return labels
+
+
+def labelled(answers: Mapping[str, Any], labels: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """The answers with each saved choice (or list of them) shown by its label."""
+    def shown(key: str, value: Any) -> Any:
+        names = labels.get(key)
+        if not names:
+            return value
+        if isinstance(value, list):
+            return [names.get(v, v) if isinstance(v, str) else v for v in value]
+        return names.get(value, value) if isinstance(value, str) else value
+
+    return {key: shown(key, value) for key, value in answers.items()}

@@ -75,7 +75,8 @@ def text_at(data: Any, path: Path) -> str | None:
     return node if isinstance(node, str) else None
 
 
-def translated_module(source: Mapping[str, Any], texts: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
+def translated_module(source: Mapping[str, Any],
+                      texts: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The source module's data with every text replaced by its translation, by context.
 
     Returns the data and the contexts that have no translation (then the data is unusable).

@@ -12,8 +12,9 @@ module decides who answers an input, in one ordered list (`handle`):
    the person's progress: `Reply.save` is False);
 4. safety: /safety, /safetyplan, /discreet and the crisis flow's buttons;
 5. a person moved by a newly published curriculum hears that first;
-6. between sessions: reminders' buttons, check-ins, reviews, /reminders, /checkin;
-7. the curriculum: commands, presses and answers at the step.
+6. /language and its buttons (`state.engine.language`): the same step, in another language;
+7. between sessions: reminders' buttons, check-ins, reviews, /reminders, /checkin;
+8. the curriculum: commands, presses and answers at the step.
 
 It is also the only place a `Turn` is made (`turn`), so every reply knows which answers
 discreet mode keeps private.
@@ -26,14 +27,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.locales import source_locale, value_labels
 from state.curriculum.model import Curriculum, LocaleContent
-from state.engine import answers, data_rights, held, risk
+from state.engine import answers, data_rights, held, language, risk
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
 from state.engine.discreet import is_discreet, sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
-from state.engine.safety.detection import GENERAL, CrisisGuide, Detection, Resource
+from state.engine.safety.detection import GENERAL, US_RESOURCES, CrisisGuide, Detection, Resource
 from state.engine.safety.detector import Level
 from state.engine.turn import Turn
 
@@ -44,19 +46,30 @@ MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut si
 class Engine:
     """Walks family members through one loaded curriculum."""
 
-    def __init__(self, curriculum: Curriculum, resources: Mapping[str, Resource] | None = None) -> None:
-        """`resources`: the crisis lines from the configuration (default: the US ones)."""
+    def __init__(self, curriculum: Curriculum, resources: Mapping[str, Resource] | None = None,
+                 wording: Mapping[str, Mapping[str, tuple[str, str]]] | None = None) -> None:
+        """`resources`: the crisis lines from the configuration (default: the US ones).
+
+        `wording`: per locale, a line's (name, details) in that language, by key (default:
+        the US lines in Spanish when `resources` are the defaults too).
+        """
         self.curriculum = curriculum
         # Step fingerprints of versions served before, to tell whether a user's step changed.
         self.earlier: dict[str, Fingerprints] = {}
         self.machines: dict[str, CurriculumMachine] = {}
         self.guides: dict[str, CrisisGuide] = {}  # crisis words, texts and resources per locale
         self.sensitive: dict[str, frozenset[str]] = {}  # answers never echoed in discreet mode
+        self.labels: dict[str, dict[str, dict[str, str]]] = {}  # saved choices by label, translations
+        if wording is None and resources is None:
+            wording = language.US_WORDING
+        source = curriculum.locales.get(source_locale(curriculum) or "")
         for code, content in curriculum.locales.items():
             self.machines[code] = CurriculumMachine(list(content.modules.values()))
             assert content.locale is not None
-            self.guides[code] = CrisisGuide(content.locale.crisis, resources, code)
+            lines = _worded(resources, (wording or {}).get(code, {}))
+            self.guides[code] = CrisisGuide(content.locale.crisis, lines, code)
             self.sensitive[code] = sensitive_keys(content.modules.values())
+            self.labels[code] = value_labels(content, source) if source and source is not content else {}
 
     @property
     def version(self) -> str:
@@ -80,6 +93,7 @@ class Engine:
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
         turn.fills = self.guides[content.code].fills  # {emergency}, {lifeline}, ... configured
+        turn.labels = self.labels[content.code]
         return turn
 
     def handle(self, progress: Progress, message: Input, now: float) -> Reply:
@@ -114,6 +128,8 @@ class Engine:
             flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
         elif moved and not (isinstance(message, Command) and message.name != "start"):
             pass  # the reply already says where they are now
+        elif language.wants(message):
+            turn = self._language(turn, message)
         elif routing.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
             routing.settle(turn)
         else:
@@ -168,6 +184,19 @@ class Engine:
         turn.reply.events = []
         return turn.reply
 
+    def _language(self, turn: Turn, message: Input) -> Turn:
+        """/language: the choice of languages, or the same place again in the one picked."""
+        code = language.chosen(message, self.curriculum)
+        if code is None:
+            turn.say(*language.choices(self.curriculum, turn.content.code))
+            return turn
+        turn.p.locale = code
+        again = self.turn(turn.p, turn.now)
+        again.reply = turn.reply  # anything said before (a catch-up) stays
+        again.say(language.switched(self.curriculum, code))
+        again.show_current()
+        return again
+
     @staticmethod
     def _interrupt(turn: Turn, guide: CrisisGuide, message: Input, found: Detection) -> None:
         if isinstance(message, TextIn) and len(message.text.strip()) <= MAX_ANSWER:
@@ -217,3 +246,13 @@ class Engine:
         else:
             turn.say_ui("unknown_command")
             turn.show_current()
+
+
+def _worded(resources: Mapping[str, Resource] | None, words: Mapping[str, tuple[str, str]],
+            ) -> Mapping[str, Resource] | None:
+    """The crisis lines with their name and details in a locale's words, where given."""
+    if not words:
+        return resources
+    given = US_RESOURCES if resources is None else resources
+    return {key: replace(r, name=words[key][0], details=words[key][1]) if key in words else r
+            for key, r in given.items()}
