@@ -225,8 +225,8 @@ def _compare_text(source: Any, mine: Any, path: PathKey, located: Located, code:
     """A translated text: present where the source's is, as many messages, the same placeholders."""
     if source is None or mine is None:
         if source is not mine:
-            here, there = ("no", "one") if mine is None else ("a", "none")
-            yield located.diagnostic(path, f"this has {here} `{path[-1]}` but {code} has {there};"
+            ours, theirs = ("no", "one") if mine is None else ("a", "none")
+            yield located.diagnostic(path, f"this has {ours} `{path[-1]}` but {code} has {theirs};"
                                            " keep the same fields")
         return
     theirs = source if isinstance(source, list) else [source]
@@ -236,10 +236,10 @@ def _compare_text(source: Any, mine: Any, path: PathKey, located: Located, code:
                                        " translate message for message")
         return
     for i, (a, b) in enumerate(zip(theirs, ours, strict=True)):
-        here = (*path, i) if isinstance(source, list) else path
         want, got = sorted(placeholders(str(a))), sorted(placeholders(str(b)))
         if want != got:
-            yield located.diagnostic(here, _placeholders_differ(want, got, code))
+            at = (*path, i) if isinstance(source, list) else path
+            yield located.diagnostic(at, _placeholders_differ(want, got, code))
 
 
 def _placeholders_differ(want: list[str], got: list[str], code: str) -> str:
