@@ -225,8 +225,9 @@ def _compare_text(source: Any, mine: Any, path: PathKey, located: Located, code:
     """A translated text: present where the source's is, as many messages, the same placeholders."""
     if source is None or mine is None:
         if source is not mine:
-            ours, theirs = ("no", "one") if mine is None else ("a", "none")
-            yield located.diagnostic(path, f"this has {ours} `{path[-1]}` but {code} has {theirs};"
+            said = "has no" if mine is None else "has a"
+            other = "has one" if mine is None else "has none"
+            yield located.diagnostic(path, f"this {said} `{path[-1]}` but {code} {other};"
                                            " keep the same fields")
         return
     theirs = source if isinstance(source, list) else [source]
