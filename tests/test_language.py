@@ -103,10 +103,9 @@ def test_configured_lines_carry_their_spanish_words(engine: Engine) -> None:
     english = spanish.new_progress(4, "en", 0.0)
     assert "National Domestic Violence Hotline" in said(spanish.handle(english, Command("safety"), 1.0))
     # Another region's lines without Spanish words stay as configured, numbers and all.
-    other = CrisisSettings.model_validate({"resources": {"emergency": {"name": "112", "details": "SOS"},
-                                                         "lifeline": {"name": "Help", "details": "call 1"},
-                                                         "dv_hotline": {"name": "DV", "details": "call 2"},
-                                                         "treatment_line": {"name": "T", "details": "call 3"}}})
+    lines = {key: {"name": key.upper(), "details": "call 112"}
+             for key in ("emergency", "lifeline", "dv_hotline", "treatment_line")}
+    other = CrisisSettings.model_validate({"resources": lines})
     region = Engine(load_curriculum(BUNDLED_CURRICULUM), other.resource_map(), other.wording())
     assert "marque 2" not in said(region.handle(region.new_progress(5, "es", 0.0), Command("safety"), 1.0))
 

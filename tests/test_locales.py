@@ -30,7 +30,8 @@ def root(tmp_path: Path) -> Path:
 def validate(root: Path, *flags: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
     code = main(["validate", str(root), *flags])
     out = capsys.readouterr()
-    return code, [line for line in (out.out + out.err).splitlines() if ": error: " in line or ": warning: " in line]
+    lines = (out.out + out.err).splitlines()
+    return code, [line for line in lines if ": error: " in line or ": warning: " in line]
 
 
 def edit(file: Path, old: str, new: str) -> None:
@@ -100,9 +101,11 @@ def po_files(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.po"))}
 
 
-def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
     first = tmp_path / "po1"
-    assert main(["translate", "export", "--locale", "es", "--curriculum", str(root), "--out", str(first)]) == 0
+    assert main(["translate", "export", "--locale", "es", "--curriculum", str(root),
+                 "--out", str(first)]) == 0
     with (first / "self_care.po").open("rb") as file:
         catalog = read_po(file)
     focus = catalog.get("Look at your lowest numbers. Which area would you like to work on first? Pick one"
@@ -128,7 +131,8 @@ def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path, capsys: pytest.
     assert "activities: not written, " in printed  # untranslated modules are left alone
 
     code, lines = validate(root, capsys=capsys)
-    assert code == 0 and [line for line in lines if "translated" in line and "no translation" not in line] == []
+    assert code == 0
+    assert [line for line in lines if "translated" in line and "no translation" not in line] == []
     after, _ = read_curriculum(root)
     for module_id in TRANSLATED:  # the same modules as the hand-written files, word for word
         assert (after.locales["es"].modules[module_id].model_dump()
@@ -136,7 +140,8 @@ def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path, capsys: pytest.
     assert after.locales["es"].modules["orientation"].title.startswith("[es] ")
 
     second = tmp_path / "po2"
-    assert main(["translate", "export", "--locale", "es", "--curriculum", str(root), "--out", str(second)]) == 0
+    assert main(["translate", "export", "--locale", "es", "--curriculum", str(root),
+                 "--out", str(second)]) == 0
     assert po_files(second) == po_files(first)
 
 
