@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import BUNDLED_CURRICULUM, CrisisSettings
 from state.contracts import Command, Press, Progress, Reply, TextIn
+from state.curriculum.formats import day, number
 from state.curriculum.loader import load_curriculum
 from state.curriculum.markup import to_plain
 from state.engine.between_sessions.checkins import Week
@@ -128,3 +129,14 @@ def test_chart_dates_in_the_persons_language() -> None:
     weeks = [Week(date(2026, 11, 30), 2, 4.0, 3, 2), Week(date(2026, 12, 7), 1, None, 1, 0)]
     png = render_chart(weeks, ChartLabels("Sus repasos", "Estrés", "Días", "Premios", "es"))
     assert png.startswith(b"\x89PNG") and json.dumps("2026-12-07").encode() in png
+
+
+def test_dates_and_numbers_the_locales_way(engine: Engine) -> None:
+    assert (day(1.7e9, "es"), day(1.7e9, "en")) == ("14 nov 2023", "Nov 14, 2023")
+    assert (number(3000, "es"), number(3000, "es-ES"), number(2.5, "es-ES")) == ("3,000", "3.000", "2,5")
+    p = spanish_at_focus(engine)
+    engine.handle(p, Press(next(b.data for b in engine.current_question(p, 4.0).messages[0].buttons[0])), 4.0)
+    engine.handle(p, Press(next(b.data for b in engine.current_question(p, 5.0).messages[0].buttons[1])), 5.0)
+    assert p.step == "goal_write"
+    too_long = said(engine.handle(p, TextIn("palabra " * 500), 6.0))
+    assert "que tenga menos de 3,000 caracteres" in too_long

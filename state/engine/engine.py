@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.formats import number
 from state.curriculum.locales import source_locale, value_labels
 from state.curriculum.model import Curriculum, LocaleContent
 from state.engine import answers, data_rights, held, language, risk
@@ -215,7 +216,7 @@ class Engine:
             if not turn.onboarding_started():
                 turn.start_onboarding()
             elif len(message.text) > MAX_ANSWER:
-                turn.say_ui("too_long", limit=str(MAX_ANSWER))
+                turn.say_ui("too_long", limit=number(MAX_ANSWER, turn.content.code))
                 turn.show_current()
             else:
                 answers.on_text(turn, message.text.strip())
