@@ -14,7 +14,7 @@ from state.curriculum.formats import day, number
 from state.curriculum.loader import load_curriculum
 from state.curriculum.markup import to_plain
 from state.engine.between_sessions.checkins import Week
-from state.engine.between_sessions.timezones import resolve_zone
+from state.engine.between_sessions.timezones import resolve_zone, zone_label
 from state.engine.engine import Engine
 from state.reports.chart import ChartLabels, render_chart, week_label
 
@@ -140,3 +140,9 @@ def test_dates_and_numbers_the_locales_way(engine: Engine) -> None:
     assert p.step == "goal_write"
     too_long = said(engine.handle(p, TextIn("palabra " * 500), 6.0))
     assert "que tenga menos de 3,000 caracteres" in too_long
+
+
+def test_zone_labels_in_the_persons_language() -> None:
+    assert zone_label("America/Mexico_City", "es") == "Ciudad de México"
+    assert zone_label("America/New_York", "es-MX") == "Nueva York"
+    assert zone_label("America/New_York", "en") == "New York (America)"  # as before

@@ -62,3 +62,13 @@ def place_names() -> dict[str, str]:
             if isinstance(city, str):
                 table.setdefault(fold(city), zone)
     return table
+
+
+def city_name(zone: str, language: str) -> str | None:
+    """The city a zone is named for, as CLDR writes it in a language ("Ciudad de México")."""
+    try:
+        names = Locale.parse(language.split("-")[0]).time_zones.get(zone) or {}
+    except (ValueError, LookupError):
+        return None
+    city = names.get("city")
+    return city if isinstance(city, str) else None

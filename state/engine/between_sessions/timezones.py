@@ -23,7 +23,7 @@ from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
-from state.engine.between_sessions.places import fold, place_names
+from state.engine.between_sessions.places import city_name, fold, place_names
 
 TIME_RE = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
 RANGE_RE = re.compile(r"^\s*(.+?)\s*(?:-|–|—|to|until)\s*(.+?)\s*$", re.IGNORECASE)
@@ -79,10 +79,15 @@ def resolve_zone(text: str) -> str | None:
     return table[close[0]] if close else None
 
 
-def zone_label(zone: str) -> str:
-    """A zone name as people read it: "America/New_York" -> "New York (America)"."""
+def zone_label(zone: str, language: str = "en") -> str:
+    """A zone name as people read it: "America/New_York" -> "New York (America)"; in another
+    language, its city as CLDR writes it ("Nueva York")."""
     if "/" not in zone:
         return zone
+    if not language.startswith("en"):
+        city = city_name(zone, language)
+        if city:
+            return city
     region, _, city = zone.partition("/")
     return f"{city.replace('_', ' ').replace('/', ', ')} ({region.replace('_', ' ')})"
 
