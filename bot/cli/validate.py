@@ -1,8 +1,11 @@
-"""`craftbot validate [DIR] [--against DB]`: check a curriculum folder before publishing it.
+"""`craftbot validate [DIR] [--strict] [--against DB]`: check a curriculum folder before publishing it.
 
 It prints every problem (`file:line:col: error: ...`) and a summary; the exit code is 1 when
 any is an error. With `--against DB` it also tells how many people in that database stand on
 steps that would change or vanish (`state.service.reload.compare`), reading it read-only.
+
+Every translated locale is checked against the source locale (`state.curriculum.locales`):
+a stale translation or a missing module is a warning, an error with `--strict`.
 
 The curriculum is read with its own default locale (`en` when it has one, else its first
 locale folder), so a curriculum in other languages is checked, and compared, as it is.
