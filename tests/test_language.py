@@ -146,3 +146,13 @@ def test_zone_labels_in_the_persons_language() -> None:
     assert zone_label("America/Mexico_City", "es") == "Ciudad de México"
     assert zone_label("America/New_York", "es-MX") == "Nueva York"
     assert zone_label("America/New_York", "en") == "New York (America)"  # as before
+
+
+def test_spanish_crisis_words_bring_help_to_someone_served_in_english(engine: Engine) -> None:
+    p = engine.new_progress(6, "en", 0.0)  # a phone set to English
+    engine.handle(p, Command("start"), 1.0)
+    reply = said(engine.handle(p, TextIn("no puedo más, quiero morirme"), 2.0))
+    assert "You matter" in reply and "988" in reply  # the help, in the language they are served in
+    assert engine.answers_without_progress(TextIn("quiero morirme"), "en")
+    calm = said(engine.handle(p, TextIn("We went to the rifle range on Sunday."), 3.0))
+    assert "You matter" not in calm and "Your safety comes first" not in calm

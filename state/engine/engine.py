@@ -114,7 +114,7 @@ class Engine:
             routing.take(turn, message)
             return turn.reply
         guide = self.guides[self.content(progress).code]
-        found = guide.detector.detect(flow.free_text(message))  # at every step, always first
+        found = self.detect(guide, flow.free_text(message))  # at every step, always first
         if not found and data_rights.wants(message):
             return data_rights.answer(self.content(progress), progress, message, now)
         turn = self.turn(progress, now)
@@ -138,6 +138,19 @@ class Engine:
             routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
         return turn.reply
 
+    def detect(self, guide: CrisisGuide, text: str) -> Detection | None:
+        """Words of crisis in the person's language, or else in another the bot speaks.
+
+        A Spanish speaker whose phone is set to English may write "quiero morir" before they
+        find /language: the help still comes, in the language they are served in (a pathway
+        the person's locale lacks shows its general crisis message).
+        """
+        found = guide.detector.detect(text)
+        if found or not text:
+            return found
+        return next((other for g in self.guides.values() if g is not guide
+                     if (other := g.detector.detect(text))), None)
+
     def answers_without_progress(self, message: Input, language: str | None) -> bool:
         """Whether this input is answered the same for anyone: help in a crisis, and data rights.
 
@@ -146,7 +159,7 @@ class Engine:
         read or saved (`state.service.conversations`).
         """
         guide = self.guides[self.curriculum.content(language).code]
-        if guide.detector.detect(flow.free_text(message)) or data_rights.wants(message):
+        if self.detect(guide, flow.free_text(message)) or data_rights.wants(message):
             return True
         if isinstance(message, Press):
             return flow.handles(message)
