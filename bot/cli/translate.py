@@ -42,6 +42,7 @@ from state.curriculum.locales import (
 )
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.translation import text_at, translated_module, units
+from state.curriculum.yamlsource import load_located
 
 FINGERPRINT = "source: "  # the extracted comment that carries a step's source fingerprint
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # exports of the same texts are identical
@@ -207,14 +208,15 @@ def write_module(file: Path, data: dict[str, object], source: str) -> None:
 def mark(curriculum: Curriculum, source: str, folder: Path, modules: list[str]) -> int:
     """Record that hand-translated modules match the source as it is now (after review)."""
     original = curriculum.locales[source]
-    content = curriculum.locales.get(folder.name)
     record: Record = read_record(folder)[0]
     for module_id in modules:
-        if content is None or translated(curriculum, folder, module_id) is None:
-            print(f"craftbot translate: {folder.name}/ has no translation of '{module_id}'", file=sys.stderr)
+        file = folder / original.sources[module_id].file.name if module_id in original.sources else None
+        located, problems = load_located(file) if file is not None and file.exists() else (None, [])
+        if located is None or file is None:
+            print(*problems, f"craftbot translate: {folder.name}/ has no translation of '{module_id}'",
+                  sep="\n", file=sys.stderr)
             return 1
-        problems = list(compare_module(original.sources[module_id].data, content.sources[module_id],
-                                       source))
+        problems = list(compare_module(original.sources[module_id].data, located, source))
         if problems:
             print(*problems, sep="\n", file=sys.stderr)
             return 1

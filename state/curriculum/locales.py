@@ -4,12 +4,14 @@ The source locale is the one counselors write first (`en` when the curriculum ha
 translated locale must match it module by module and step by step: the same step ids in
 the same order, the same kinds, options, values, saved keys, branches and targets, and in
 each translated text the same number of messages and the same placeholders. Only the words
-differ. Anything else is an error, because `/language` moves a person between locales at
-the same step and a step that is not there, or saves another key, would lose their place.
+differ, because `/language` moves a person between locales at the same step, and a step
+that is not there, or saves another key, would lose their place.
 
-Partial locales. A module the translated locale does not have yet is served from the source
-locale (a warning: "served in English"), so a locale can go live module by module while the
-source is still changing; `--strict` makes it an error, for a release that must be complete.
+Partial locales. A module the translated locale does not have yet, or whose translation is
+out of step with the source (the source gained a step, a translator changed a `next`), is
+served from the source locale, each difference a warning at its `file:line:col`; so a locale
+can go live module by module while the source is still being rewritten, and a change to the
+source never stops the bot. `--strict` makes them errors, for a release that must be complete.
 
 Staleness. `translated_from.yaml` in the translated locale's folder records, per module,
 the fingerprint (`state.curriculum.versions.step_fingerprint`) of every source step a
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +97,7 @@ def write_record(folder: Path, source: str, record: Record) -> None:
 # -- partial locales --------------------------------------------------------------------------------
 
 def fill_from_source(curriculum: Curriculum, *, strict: bool = False) -> list[Diagnostic]:
-    """Serve the source's module wherever a translated locale lacks it; say so for each locale."""
+    """Serve the source's module wherever a translated locale lacks it or is out of step with it."""
     source = source_locale(curriculum)
     if source is None:
         return []
@@ -103,6 +106,12 @@ def fill_from_source(curriculum: Curriculum, *, strict: bool = False) -> list[Di
     for content in curriculum.locales.values():
         if content is original:
             continue
+        for module_id in [m for m in content.modules if m in original.modules]:
+            found = list(compare_module(original.sources[module_id].data, content.sources[module_id],
+                                        original.code, strict=strict))
+            if found:
+                problems.extend(found)
+                del content.modules[module_id]  # served from the source until in step again
         missing = [m for m in original.modules if m not in content.modules and m not in content.rejected]
         for module_id in missing:
             content.modules[module_id] = original.modules[module_id]
@@ -145,8 +154,6 @@ def _check_translation(original: LocaleContent, content: LocaleContent, record: 
                                               " a translation has the same modules as its source")
             continue
         source_module = original.modules[module_id]
-        source_located = original.sources[module_id]
-        yield from compare_module(source_located.data, located, original.code)
         yield from _stale(source_module, module, located, record.get(module_id),
                           original.code, strict=strict)
     if content.locale and original.locale and content.locale_source:
@@ -173,8 +180,20 @@ def _stale(source: Module, module: Module, located: Located, recorded: dict[str,
                                      " this was translated; translate it again", severity=severity)
 
 
-def compare_module(source: Any, located: Located, code: str) -> Iterator[Diagnostic]:
-    """A translated module's differences from its source but for words, from their YAML data."""
+def compare_module(source: Any, located: Located, code: str, *, strict: bool = True) -> Iterator[Diagnostic]:
+    """A translated module's differences from its source but for words, from their YAML data.
+
+    Errors when `strict`; else warnings that say the source module is served meanwhile.
+    """
+    for problem in _differences(source, located, code):
+        if strict:
+            yield problem
+        else:
+            yield replace(problem, severity="warning",
+                          message=f"{problem.message} (until then, the {code} module is served)")
+
+
+def _differences(source: Any, located: Located, code: str) -> Iterator[Diagnostic]:
     data = located.data
     for key in sorted(set(source) | set(data)):
         if key == "steps" or key in MODULE_TEXTS:
