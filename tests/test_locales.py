@@ -183,4 +183,16 @@ def test_mark_refuses_a_translation_out_of_step(root: Path, capsys: pytest.Captu
     assert main(["translate", "mark", "--locale", "es", "--curriculum", str(root), "self_care"]) == 1
     assert "`next` is 'hw_thanks' here" in capsys.readouterr().err
     record = yaml.safe_load((root / "es" / "translated_from.yaml").read_text(encoding="utf-8"))
-    assert set(record) == {"source", *TRANSLATED}
+    assert set(record) == {"source", "locale", *TRANSLATED}
+
+
+def test_a_changed_english_ui_text_makes_its_translation_stale(root: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    edit(root / "en" / "locale.yaml", 'welcome_back: "Welcome back.', 'welcome_back: "Welcome back!')
+    code, lines = validate(root, capsys=capsys)
+    stale = [line for line in lines if "since this was translated" in line]
+    assert code == 0 and len(stale) == 1
+    assert f"{root / 'es' / 'locale.yaml'}:" in stale[0] and "`ui.welcome_back` changed in en" in stale[0]
+    assert main(["translate", "mark", "--locale", "es", "--curriculum", str(root), "locale"]) == 0
+    _, lines = validate(root, capsys=capsys)
+    assert not any("since this was translated" in line for line in lines)

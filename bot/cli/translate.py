@@ -30,11 +30,13 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from bot.config import BUNDLED_CURRICULUM
-from state.curriculum.loader import own_default_locale, read_curriculum
+from state.curriculum.loader import LOCALE_FILE, own_default_locale, read_curriculum
 from state.curriculum.locales import (
+    LOCALE_RECORD,
     MODULE_KEY,
     Record,
     compare_module,
+    locale_fingerprints,
     read_record,
     source_fingerprints,
     source_locale,
@@ -61,7 +63,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     take.add_argument("files", nargs="+", type=Path, help="PO files, or folders of them")
     mark = actions.add_parser("mark", help="record hand-translated modules as made from the"
                               " source as it is now")
-    mark.add_argument("modules", nargs="+", help="module ids")
+    mark.add_argument("modules", nargs="+", help="module ids; `locale` for the texts of locale.yaml")
     for parser in (export, take, mark):
         parser.add_argument("--locale", required=True, help="the translated locale, such as es")
         parser.add_argument("--curriculum", type=Path, default=None, help="curriculum folder")
@@ -210,6 +212,10 @@ def mark(curriculum: Curriculum, source: str, folder: Path, modules: list[str]) 
     original = curriculum.locales[source]
     record: Record = read_record(folder)[0]
     for module_id in modules:
+        if module_id == LOCALE_RECORD and original.locale is not None:  # locale.yaml's texts
+            record[LOCALE_RECORD] = locale_fingerprints(original.locale)
+            print(f"{LOCALE_FILE}: recorded as translated from {source} as it is now")
+            continue
         file = folder / original.sources[module_id].file.name if module_id in original.sources else None
         located, problems = load_located(file) if file is not None and file.exists() else (None, [])
         if located is None or file is None:

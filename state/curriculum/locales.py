@@ -15,7 +15,8 @@ source never stops the bot. `--strict` makes them errors, for a release that mus
 
 Staleness. `translated_from.yaml` in the translated locale's folder records, per module,
 the fingerprint (`state.curriculum.versions.step_fingerprint`) of every source step a
-translation was made from, and `_module` for the title and description.
+translation was made from, and `_module` for the title and description; under `locale`,
+a short hash of every English text of locale.yaml (ui, commands, crisis texts, discreet).
 `craftbot translate import` writes it; `craftbot translate mark` records a hand-made
 translation. A step whose source fingerprint is no longer the recorded one is reported as a
 warning ("changed in en since it was translated"), an error with `--strict`.
@@ -31,14 +32,16 @@ from typing import Any
 
 import yaml
 
+from state.curriculum.crisis import crisis_texts
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.model import Curriculum, LocaleContent
-from state.curriculum.schema import Module, placeholders
+from state.curriculum.schema import Locale, Module, placeholders
 from state.curriculum.versions import step_fingerprint
 from state.curriculum.yamlsource import Located, PathKey, load_located
 
 SOURCES_FILE = "translated_from.yaml"
 MODULE_KEY = "_module"  # in SOURCES_FILE: the fingerprint of a module's title and description
+LOCALE_RECORD = "locale"  # in SOURCES_FILE: the hashes of locale.yaml's texts, by dotted path
 # The fields of a step (and of its options) that hold words: everything else is structure.
 STEP_TEXTS = ("text", "button", "min_label", "max_label", "done_label")
 OPTION_TEXTS = ("label", "feedback", "explain")
@@ -63,6 +66,22 @@ def header_fingerprint(module: Module) -> str:
 def source_fingerprints(module: Module) -> dict[str, str]:
     """What a translation of `module` records: every step's fingerprint, and the header's."""
     return {MODULE_KEY: header_fingerprint(module), **{s.id: step_fingerprint(s) for s in module.steps}}
+
+
+def locale_texts(locale: Locale) -> dict[PathKey, str]:
+    """Every text of a locale.yaml a translator translates, by its path in the file."""
+    found: dict[PathKey, str] = {("ui", key): text for key, text in locale.ui.items()}
+    found |= {("commands", key): text for key, text in locale.commands.items()}
+    found |= {("discreet", "neutral", key): text for key, text in locale.discreet.neutral.items()}
+    found[("discreet", "hidden")] = locale.discreet.hidden
+    found |= dict(crisis_texts(locale.crisis))
+    return found
+
+
+def locale_fingerprints(locale: Locale) -> dict[str, str]:
+    """What a translation of locale.yaml records: a short hash of each text, by dotted path."""
+    return {".".join(map(str, path)): hashlib.sha256(text.encode()).hexdigest()[:12]
+            for path, text in locale_texts(locale).items()}
 
 
 # -- the record of what each translation was made from -------------------------------------------
@@ -158,6 +177,26 @@ def _check_translation(original: LocaleContent, content: LocaleContent, record: 
                           original.code, strict=strict)
     if content.locale and original.locale and content.locale_source:
         yield from _compare_ui(original.locale.ui, content.locale.ui, content.locale_source, original.code)
+        yield from _stale_locale(original.locale, content.locale_source, record.get(LOCALE_RECORD),
+                                 original.code, strict=strict)
+
+
+def _stale_locale(source: Locale, located: Located, recorded: dict[str, str] | None, code: str, *,
+                  strict: bool) -> Iterator[Diagnostic]:
+    """The texts of locale.yaml whose source changed since they were translated."""
+    severity = "error" if strict else "warning"
+    if recorded is None:
+        yield located.diagnostic((), f"no record of which {code} texts this was translated from;"
+                                     " once checked, record it (craftbot translate mark --locale"
+                                     f" {located.file.parent.name} locale)", severity=severity)
+        return
+    now = locale_fingerprints(source)
+    paths = {".".join(map(str, path)): path for path in locale_texts(source)}
+    for key, fingerprint in now.items():
+        if recorded.get(key) != fingerprint:
+            what = "is new" if key not in recorded else "changed"
+            yield located.diagnostic(paths[key], f"`{key}` {what} in {code} since this was translated;"
+                                                 " translate it again", severity=severity, key=True)
 
 
 def _stale(source: Module, module: Module, located: Located, recorded: dict[str, str] | None,
