@@ -135,7 +135,7 @@ def fill_from_source(curriculum: Curriculum, *, strict: bool = False) -> list[Di
         for module_id in missing:
             content.modules[module_id] = original.modules[module_id]
             content.sources[module_id] = original.sources[module_id]
-        if missing and content.modules.keys() - set(missing):
+        if missing:
             problems.append(Diagnostic(
                 str(content.folder), 1, 1, "error" if strict else "warning",
                 f"{content.code}/ has no translation of {len(missing)} module(s)"
