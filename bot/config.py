@@ -27,6 +27,7 @@ from bot.config_sources import (
     unparsable,
     without_overridden,
 )
+from state.engine.language import US_WORDING
 from state.engine.safety.detection import US_RESOURCES, Resource
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,6 +108,13 @@ class PrivacySettings(Section):
                                 description="erase the data of people inactive this many days; 0 keeps it")
 
 
+class ResourceWording(Section):
+    """A crisis line's name and details in one language (the number stays the line's own)."""
+
+    name: str = Field(min_length=1, description="what people call it in this language")
+    details: str = Field(min_length=1, description="how to reach it, in this language")
+
+
 class ResourceSettings(Section):
     """One crisis line or service, shown when words of crisis interrupt and by /safety."""
 
@@ -116,10 +124,17 @@ class ResourceSettings(Section):
     details: str = Field(min_length=1, description="how to reach it and what it is for; fills {key_details}")
     show_for: list[str] = Field(default_factory=list,
                                 description="pathways whose message shows it (safety: /safety); empty: all")
+    languages: dict[str, ResourceWording] = Field(
+        default_factory=dict, description="its name and details in another locale's language, by locale")
 
 
 def _us_resources() -> dict[str, ResourceSettings]:
-    return {key: ResourceSettings(name=r.name, number=r.number, details=r.details, show_for=list(r.show_for))
+    def languages(key: str) -> dict[str, ResourceWording]:
+        return {locale: ResourceWording(name=words[key][0], details=words[key][1])
+                for locale, words in US_WORDING.items() if key in words}
+
+    return {key: ResourceSettings(name=r.name, number=r.number, details=r.details,
+                                  show_for=list(r.show_for), languages=languages(key))
             for key, r in US_RESOURCES.items()}
 
 
@@ -135,6 +150,14 @@ class CrisisSettings(Section):
         """The resources as the engine takes them (and, by key, as validation checks lessons)."""
         return {key: Resource(r.name, r.details, tuple(r.show_for), r.number)
                 for key, r in self.resources.items()}
+
+    def wording(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Per locale, each resource's (name, details) in that locale's language, where given."""
+        out: dict[str, dict[str, tuple[str, str]]] = {}
+        for key, r in self.resources.items():
+            for locale, words in r.languages.items():
+                out.setdefault(locale, {})[key] = (words.name, words.details)
+        return out
 
 
 class ReminderSettings(Section):

@@ -134,7 +134,9 @@ def test_bundled_curriculum_has_no_errors() -> None:
 
 def test_bundled_curriculum_has_no_warnings() -> None:
     curriculum, _ = read_curriculum(ROOT)
-    assert [str(w) for w in curriculum.warnings] == []
+    # Spanish is partial by design until Curriculum v2 settles: that one warning says so
+    # (state.curriculum.locales); a stale or out-of-step translation would be another.
+    assert [str(w) for w in curriculum.warnings if "es/ has no translation of" not in w.message] == []
 
 
 def test_the_path_has_every_module_in_its_place(content: LocaleContent) -> None:

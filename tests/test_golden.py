@@ -170,7 +170,9 @@ def test_the_craftbot_command_says_the_same(tmp_path: Path) -> None:
     outputs: dict[str, Any] = {}
     for args in CLI_RUNS:
         done = craftbot(*args, cwd=tmp_path)
-        outputs[" ".join(args)] = [done.returncode, done.stdout, done.stderr]
+        where = str(BUNDLED_CURRICULUM)  # warnings name files by where the checkout is
+        outputs[" ".join(args)] = [done.returncode, done.stdout.replace(where, "CURRICULUM"),
+                                   done.stderr.replace(where, "CURRICULUM")]
     checked = craftbot("safety", "check", "--why", cwd=tmp_path,
                        stdin="I want to kill myself\nhe is not breathing\nthis homework is killing me\n")
     outputs["safety check --why"] = [checked.returncode, checked.stdout, checked.stderr]

@@ -45,6 +45,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "transitions": ("state.engine.machine",),
     "rapidfuzz": ("state.engine.safety",),
     "matplotlib": ("state.reports.chart",),
+    "babel": ("state.curriculum.formats", "state.engine.between_sessions.places", "state.reports.chart",
+              "bot.cli.translate"),
     "prometheus_client": ("bot.ops.metrics",),
     "pydantic": ("state.curriculum", "bot.config", "bot.config_sources"),
     "pydantic_core": ("state.curriculum",),

@@ -33,7 +33,8 @@ def load_or_report(path: Path) -> Curriculum | None:
 
 
 def load_engine(path: Path, default_locale: str = "en",
-                resources: Mapping[str, Resource] | None = None) -> Engine | None:
+                resources: Mapping[str, Resource] | None = None,
+                wording: Mapping[str, Mapping[str, tuple[str, str]]] | None = None) -> Engine | None:
     """Load and validate the curriculum; print the problems and return None if invalid.
 
     `resources` are the crisis lines from the configuration (default: the US ones); a lesson
@@ -41,7 +42,7 @@ def load_engine(path: Path, default_locale: str = "en",
     """
     try:
         keys = US_KEYS if resources is None else resources
-        return Engine(load_curriculum(path, default_locale, keys), resources)
+        return Engine(load_curriculum(path, default_locale, keys), resources, wording)
     except CurriculumError as exc:
         print(exc.report(), file=sys.stderr)
         print(f"craftbot: the curriculum in {path} has errors; not starting.", file=sys.stderr)

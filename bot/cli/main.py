@@ -1,7 +1,7 @@
 """The `craftbot` command: the parser, built from each group of subcommands, and the dispatch.
 
 Each group lives in a module of its own (run, chat, validate, stats, privacy, graph, book,
-transcripts, safety) with an `add_command(s)` that registers its subcommands and a `run`
+transcripts, translate, safety) with an `add_command(s)` that registers its subcommands and a `run`
 that carries one out; nothing is wired at import time.
 """
 
@@ -12,7 +12,20 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
-from bot.cli import backup, book, chat, graph, keys, privacy, run, safety, stats, transcripts, validate
+from bot.cli import (
+    backup,
+    book,
+    chat,
+    graph,
+    keys,
+    privacy,
+    run,
+    safety,
+    stats,
+    transcripts,
+    translate,
+    validate,
+)
 from bot.config_sources import ConfigError
 from state.store.crypto import DataKeyError
 
@@ -34,13 +47,15 @@ most used:
 REGISTRATIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (  # type: ignore[type-arg]
     run.add_command, chat.add_command, validate.add_command, stats.add_command, privacy.add_commands,
     keys.add_command, backup.add_command,
-    graph.add_command, book.add_command, transcripts.add_command, safety.add_command)
+    graph.add_command, book.add_command, transcripts.add_command, translate.add_command,
+    safety.add_command)
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run.run, "chat": chat.run, "validate": validate.run, "stats": stats.run,
     **dict.fromkeys(privacy.COMMANDS, privacy.run), "graph": graph.run, "book": book.run,
     "test-curriculum": transcripts.run, "safety": safety.run, "backup": backup.run,
     "keys": keys.run,
+    "translate": translate.run,
 }
 
 

@@ -1,8 +1,11 @@
-"""`craftbot validate [DIR] [--against DB]`: check a curriculum folder before publishing it.
+"""`craftbot validate [DIR] [--strict] [--against DB]`: check a curriculum folder before publishing it.
 
 It prints every problem (`file:line:col: error: ...`) and a summary; the exit code is 1 when
 any is an error. With `--against DB` it also tells how many people in that database stand on
 steps that would change or vanish (`state.service.reload.compare`), reading it read-only.
+
+Every translated locale is checked against the source locale (`state.curriculum.locales`):
+a stale translation or a missing module is a warning, an error with `--strict`.
 
 The curriculum is read with its own default locale (`en` when it has one, else its first
 locale folder), so a curriculum in other languages is checked, and compared, as it is.
@@ -27,6 +30,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     validate = sub.add_parser("validate", help="check a curriculum folder and print problems")
     validate.add_argument("path", nargs="?", type=Path, default=None, help="curriculum folder")
     validate.add_argument("--quiet", action="store_true", help="print errors only, no warnings")
+    validate.add_argument("--strict", action="store_true",
+                          help="a translation that is stale or missing modules is an error")
     validate.add_argument("--against", type=Path, metavar="DB",
                           help="also count the people in this database on steps that change or vanish")
 
@@ -34,7 +39,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 def run(args: argparse.Namespace) -> int:
     """Validate the folder (the bundled curriculum by default); compare only a valid one."""
     folder = args.path or BUNDLED_CURRICULUM
-    curriculum, problems = read_curriculum(folder, own_default_locale(folder))
+    curriculum, problems = read_curriculum(folder, own_default_locale(folder), strict=args.strict)
     code = print_problems(curriculum, problems, quiet=args.quiet)
     return print_against(curriculum, args.against) if args.against and code == 0 else code
 

@@ -191,9 +191,9 @@ def build_application(settings: Settings, engine: Engine,
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
-    resources = settings.crisis.resource_map()
+    resources, wording = settings.crisis.resource_map(), settings.crisis.wording()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
-                        lambda curriculum: Engine(curriculum, resources))
+                        lambda curriculum: Engine(curriculum, resources, wording))
     liveness = Liveness(settings.telegram.poll_timeout + STALE_AFTER,
                         polling=lambda: app.updater is not None and app.updater.running,
                         probe=lambda: conversations.privacy.forget_expired(clock()))

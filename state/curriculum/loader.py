@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from state.curriculum.crossref import check_references
 from state.curriculum.diagnostics import CurriculumError, Diagnostic
 from state.curriculum.helplines import US_KEYS, check_numbers
+from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import STEP_KINDS, Locale, Module
 from state.curriculum.versions import MOVES_FILE, read_moves
@@ -31,11 +32,12 @@ LOCALE_FILE = "locale.yaml"
 
 
 def read_curriculum(root: Path, default_locale: str = "en", resources: Collection[str] = US_KEYS,
-                    ) -> tuple[Curriculum, list[Diagnostic]]:
+                    *, strict: bool = False) -> tuple[Curriculum, list[Diagnostic]]:
     """Read and check a curriculum folder; return it with every diagnostic found.
 
     `resources`: the keys of the configured crisis lines, which fill `{lifeline}` and the
-    like (default: those of the United States defaults).
+    like (default: those of the United States defaults). `strict`: a translation that is
+    stale or missing modules is an error, not a warning (`state.curriculum.locales`).
     """
     problems: list[Diagnostic] = []
     locales: dict[str, LocaleContent] = {}
@@ -48,7 +50,7 @@ def read_curriculum(root: Path, default_locale: str = "en", resources: Collectio
         locales[folder.name] = content
         for file in sorted(folder.glob("*.yaml")):
             digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-            if file.name != MOVES_FILE:  # not a module: read by state.curriculum.versions below
+            if file.name not in (MOVES_FILE, SOURCES_FILE):  # not modules: read below
                 _read_file(file, content, problems)
         problems.extend(Diagnostic(str(file), 1, 1, "warning", "this file is ignored: curriculum"
                                    f" files end in .yaml; rename it to {file.stem}.yaml")
@@ -60,9 +62,11 @@ def read_curriculum(root: Path, default_locale: str = "en", resources: Collectio
             if looks_like_locale else "no locale folders found; put modules in a folder such as en/"
         )))
     curriculum = Curriculum(root, locales, default_locale, digest.hexdigest()[:12])
+    problems.extend(fill_from_source(curriculum, strict=strict))  # a partial locale: source modules
     problems.extend(check_references(curriculum, resources))
     problems.extend(check_numbers(curriculum, resources))
     problems.extend(read_moves(curriculum))
+    problems.extend(check_locales(curriculum, strict=strict))
     curriculum.warnings = sorted(p for p in problems if not p.is_error)
     return curriculum, sorted(set(problems))
 

@@ -33,6 +33,7 @@ from state.contracts import (
     Progress,
     Reply,
 )
+from state.curriculum.formats import day, number
 from state.curriculum.markup import to_html
 from state.curriculum.model import LocaleContent
 from state.engine.callbacks import PRIVACY, callback, parse
@@ -126,10 +127,10 @@ def exported(content: LocaleContent, found: Mapping[str, Any] | None, now: float
     tables = found["tables"]
     summary = texts.say(
         "mydata_summary",
-        started=_date(progress.get("created_at") or now),
-        last_active=_date(progress.get("updated_at") or now),
-        finished=str(len(progress.get("completed") or {})),
-        answers=str(len(progress.get("answers") or {})),
-        events=str(len(tables.get("events", []))),
-        messages=str(len(tables.get("recent_messages", []))))
+        started=day(progress.get("created_at") or now, content.code),  # the locale's way (CLDR)
+        last_active=day(progress.get("updated_at") or now, content.code),
+        finished=number(len(progress.get("completed") or {}), content.code),
+        answers=number(len(progress.get("answers") or {}), content.code),
+        events=number(len(tables.get("events", [])), content.code),
+        messages=number(len(tables.get("recent_messages", [])), content.code))
     return Reply(messages=[summary], documents=[Document(f"my-data-{_date(now)}.json", data)], save=False)

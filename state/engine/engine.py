@@ -12,8 +12,9 @@ module decides who answers an input, in one ordered list (`handle`):
    the person's progress: `Reply.save` is False);
 4. safety: /safety, /safetyplan, /discreet and the crisis flow's buttons;
 5. a person moved by a newly published curriculum hears that first;
-6. between sessions: reminders' buttons, check-ins, reviews, /reminders, /checkin;
-7. the curriculum: commands, presses and answers at the step.
+6. /language and its buttons (`state.engine.language`): the same step, in another language;
+7. between sessions: reminders' buttons, check-ins, reviews, /reminders, /checkin;
+8. the curriculum: commands, presses and answers at the step.
 
 It is also the only place a `Turn` is made (`turn`), so every reply knows which answers
 discreet mode keeps private.
@@ -26,14 +27,16 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from state.contracts import Command, Due, Fingerprints, Input, Other, Press, Progress, Reply, TextIn
+from state.curriculum.formats import number
+from state.curriculum.locales import source_locale, value_labels
 from state.curriculum.model import Curriculum, LocaleContent
-from state.engine import answers, data_rights, held, risk
+from state.engine import answers, data_rights, held, language, risk
 from state.engine.between_sessions import routing
 from state.engine.catchup import catch_up
 from state.engine.discreet import is_discreet, sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
-from state.engine.safety.detection import GENERAL, CrisisGuide, Detection, Resource
+from state.engine.safety.detection import GENERAL, US_RESOURCES, CrisisGuide, Detection, Resource
 from state.engine.safety.detector import Level
 from state.engine.turn import Turn
 
@@ -44,19 +47,30 @@ MAX_ANSWER = 3000  # characters; longer answers are refused kindly, never cut si
 class Engine:
     """Walks family members through one loaded curriculum."""
 
-    def __init__(self, curriculum: Curriculum, resources: Mapping[str, Resource] | None = None) -> None:
-        """`resources`: the crisis lines from the configuration (default: the US ones)."""
+    def __init__(self, curriculum: Curriculum, resources: Mapping[str, Resource] | None = None,
+                 wording: Mapping[str, Mapping[str, tuple[str, str]]] | None = None) -> None:
+        """`resources`: the crisis lines from the configuration (default: the US ones).
+
+        `wording`: per locale, a line's (name, details) in that language, by key (default:
+        the US lines in Spanish when `resources` are the defaults too).
+        """
         self.curriculum = curriculum
         # Step fingerprints of versions served before, to tell whether a user's step changed.
         self.earlier: dict[str, Fingerprints] = {}
         self.machines: dict[str, CurriculumMachine] = {}
         self.guides: dict[str, CrisisGuide] = {}  # crisis words, texts and resources per locale
         self.sensitive: dict[str, frozenset[str]] = {}  # answers never echoed in discreet mode
+        self.labels: dict[str, dict[str, dict[str, str]]] = {}  # saved choices by label, translations
+        if wording is None and resources is None:
+            wording = language.US_WORDING
+        source = curriculum.locales.get(source_locale(curriculum) or "")
         for code, content in curriculum.locales.items():
             self.machines[code] = CurriculumMachine(list(content.modules.values()))
             assert content.locale is not None
-            self.guides[code] = CrisisGuide(content.locale.crisis, resources, code)
+            lines = _worded(resources, (wording or {}).get(code, {}))
+            self.guides[code] = CrisisGuide(content.locale.crisis, lines, code)
             self.sensitive[code] = sensitive_keys(content.modules.values())
+            self.labels[code] = value_labels(content, source) if source and source is not content else {}
 
     @property
     def version(self) -> str:
@@ -80,6 +94,7 @@ class Engine:
         turn = Turn(content, self.machines[content.code], progress, now)
         turn.sensitive = self.sensitive[content.code]
         turn.fills = self.guides[content.code].fills  # {emergency}, {lifeline}, ... configured
+        turn.labels = self.labels[content.code]
         return turn
 
     def handle(self, progress: Progress, message: Input, now: float) -> Reply:
@@ -99,7 +114,7 @@ class Engine:
             routing.take(turn, message)
             return turn.reply
         guide = self.guides[self.content(progress).code]
-        found = guide.detector.detect(flow.free_text(message))  # at every step, always first
+        found = self.detect(guide, flow.free_text(message))  # at every step, always first
         if not found and data_rights.wants(message):
             return data_rights.answer(self.content(progress), progress, message, now)
         turn = self.turn(progress, now)
@@ -114,12 +129,27 @@ class Engine:
             flow.command(turn, guide, message)  # /safety, /safetyplan, /discreet
         elif moved and not (isinstance(message, Command) and message.name != "start"):
             pass  # the reply already says where they are now
+        elif language.wants(message):
+            turn = self._language(turn, message)
         elif routing.take(turn, message):  # reminders, check-ins, homework reviews, /reminders
             routing.settle(turn)
         else:
             self._curriculum(turn, message)
             routing.settle(turn)  # new homework plans its check-in; a typed city becomes a time zone
         return turn.reply
+
+    def detect(self, guide: CrisisGuide, text: str) -> Detection | None:
+        """Words of crisis in the person's language, or else in another the bot speaks.
+
+        A Spanish speaker whose phone is set to English may write "quiero morir" before they
+        find /language: the help still comes, in the language they are served in (a pathway
+        the person's locale lacks shows its general crisis message).
+        """
+        found = guide.detector.detect(text)
+        if found or not text:
+            return found
+        return next((other for g in self.guides.values() if g is not guide
+                     if (other := g.detector.detect(text))), None)
 
     def answers_without_progress(self, message: Input, language: str | None) -> bool:
         """Whether this input is answered the same for anyone: help in a crisis, and data rights.
@@ -129,7 +159,7 @@ class Engine:
         read or saved (`state.service.conversations`).
         """
         guide = self.guides[self.curriculum.content(language).code]
-        if guide.detector.detect(flow.free_text(message)) or data_rights.wants(message):
+        if self.detect(guide, flow.free_text(message)) or data_rights.wants(message):
             return True
         if isinstance(message, Press):
             return flow.handles(message)
@@ -168,6 +198,19 @@ class Engine:
         turn.reply.events = []
         return turn.reply
 
+    def _language(self, turn: Turn, message: Input) -> Turn:
+        """/language: the choice of languages, or the same place again in the one picked."""
+        code = language.chosen(message, self.curriculum)
+        if code is None:
+            turn.say(*language.choices(self.curriculum, turn.content.code))
+            return turn
+        turn.p.locale = code
+        again = self.turn(turn.p, turn.now)
+        again.reply = turn.reply  # anything said before (a catch-up) stays
+        again.say(language.switched(self.curriculum, code))
+        again.show_current()
+        return again
+
     @staticmethod
     def _interrupt(turn: Turn, guide: CrisisGuide, message: Input, found: Detection) -> None:
         if isinstance(message, TextIn) and len(message.text.strip()) <= MAX_ANSWER:
@@ -186,7 +229,7 @@ class Engine:
             if not turn.onboarding_started():
                 turn.start_onboarding()
             elif len(message.text) > MAX_ANSWER:
-                turn.say_ui("too_long", limit=str(MAX_ANSWER))
+                turn.say_ui("too_long", limit=number(MAX_ANSWER, turn.content.code))
                 turn.show_current()
             else:
                 answers.on_text(turn, message.text.strip())
@@ -217,3 +260,13 @@ class Engine:
         else:
             turn.say_ui("unknown_command")
             turn.show_current()
+
+
+def _worded(resources: Mapping[str, Resource] | None, words: Mapping[str, tuple[str, str]],
+            ) -> Mapping[str, Resource] | None:
+    """The crisis lines with their name and details in a locale's words, where given."""
+    if not words:
+        return resources
+    given = US_RESOURCES if resources is None else resources
+    return {key: replace(r, name=words[key][0], details=words[key][1]) if key in words else r
+            for key, r in given.items()}

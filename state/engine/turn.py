@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, assert_never
 
 from state.contracts import Button, Event, Message, Progress, Reply
+from state.curriculum.locales import labelled
 from state.curriculum.markup import to_html, to_plain
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
@@ -51,6 +52,7 @@ class Turn:
         self.reply = Reply()
         self.sensitive: frozenset[str] = frozenset()  # answer keys of `sensitive: true` steps
         self.fills: dict[str, str] = {}  # crisis lines from the configuration ({emergency}, {lifeline} ...)
+        self.labels: Mapping[str, Mapping[str, str]] = {}  # saved choices by label (a translation)
         self.was_discreet = is_discreet(progress)  # to say so when an answer turns it on
 
     # -- saying things -------------------------------------------------------------------
@@ -63,6 +65,8 @@ class Turn:
     def shown_answers(self) -> Mapping[str, Any]:
         """The answers placeholders may show: in discreet mode, private ones stand hidden."""
         shown = shown_answers(self.p, self.sensitive, self.locale.discreet.hidden)
+        if self.labels:
+            shown = labelled(shown, self.labels)
         return {**self.fills, **shown} if self.fills else shown
 
     def say_ui(self, key: str, *, here_button: bool = False, **values: str) -> None:

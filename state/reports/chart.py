@@ -1,6 +1,7 @@
 """Charts drawn with matplotlib (Agg, no display): a person's /progress picture and the stats chart.
 
-The /progress picture shows the last weeks of check-ins.
+The /progress picture shows the last weeks of check-ins, in the person's language: its words
+are the locale's ui texts, its dates CLDR's through Babel ("8 dic" in Spanish, "Dec 8" in English).
 
 Bars count, per calendar week, the days sober time was noticed and the rewards given;
 a line shows the week's average stress (1-10, right axis). The numbers drawn are also
@@ -14,8 +15,11 @@ import io
 import json
 import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
+
+from babel.dates import format_skeleton
 
 from state.engine.between_sessions.checkins import Week
 from state.reports.stats import Report, shown
@@ -33,6 +37,12 @@ class ChartLabels:
     stress: str
     sober: str
     rewards: str
+    locale: str = "en"  # the language of the dates under the bars
+
+
+def week_label(day: date, locale: str) -> str:
+    """A week's first day as the locale writes a short day and month ("Dec 8", "8 dic")."""
+    return format_skeleton("MMMd", day, locale=locale.replace("-", "_"))
 
 
 def series(weeks: list[Week]) -> dict[str, list[Any]]:
@@ -60,7 +70,7 @@ def render_chart(weeks: list[Week], labels: ChartLabels) -> bytes:
     bars.bar([i - width / 2 for i in x], data["sober_days"], width, color=SOBER_COLOR, label=labels.sober)
     bars.bar([i + width / 2 for i in x], data["rewards"], width, color=REWARDS_COLOR, label=labels.rewards)
     bars.set_ylim(0, max(7, *data["sober_days"], *data["rewards"]) + 1)
-    bars.set_xticks(x, [w.start.strftime("%b %d") for w in weeks], fontsize=8)
+    bars.set_xticks(x, [week_label(w.start, labels.locale) for w in weeks], fontsize=8)
     stress = fig.axes[0].twinx()
     stress.plot(x, [math.nan if s is None else s for s in data["stress"]], color=STRESS_COLOR,
                 marker="o", linewidth=2.5, label=labels.stress)

@@ -162,7 +162,8 @@ class FollowUp:
 
         assert content.locale is not None
         ui, defaults = content.locale.ui, content.locale.defaults
-        labels = ChartLabels(ui["chart_title"], ui["chart_stress"], ui["chart_sober"], ui["chart_rewards"])
+        labels = ChartLabels(ui["chart_title"], ui["chart_stress"], ui["chart_sober"], ui["chart_rewards"],
+                             content.code)
         summary = weekly(records, local_day(now, prefs.zone), weeks)
         png = await asyncio.to_thread(render_chart, summary, labels)
         caption = ui["progress_chart"].replace("{weeks}", str(weeks)).replace("{checkins}", str(len(records)))

@@ -159,7 +159,7 @@ class InProcessBot:
         """Run the application as `Application.run_polling` does, until `stop()`."""
         settings = load_settings(self.config)
         engine = Engine(load_curriculum(settings.curriculum.path, settings.curriculum.default_locale),
-                        settings.crisis.resource_map())
+                        settings.crisis.resource_map(), settings.crisis.wording())
         app = self.app = build_application(settings, engine)
         loop = asyncio.get_running_loop()
         assert isinstance(loop, ThreadLoop)

@@ -354,10 +354,12 @@ def _settle_city(aside: Aside, city: str) -> None:
     if zone is None:
         fallback = str(aside.turn.locale.defaults.get(ZONE_KEY) or DEFAULT_ZONE)
         answers[ZONE_KEY] = fallback if valid_zone(fallback) else DEFAULT_ZONE
-        text = aside.text("zone_city_unknown", city=city, zone=zone_label(answers[ZONE_KEY]))
+        text = aside.text("zone_city_unknown", city=city,
+                          zone=zone_label(answers[ZONE_KEY], aside.turn.content.code))
     else:
         answers[ZONE_KEY] = zone
-        text = aside.text("zone_set", zone=zone_label(zone), local=hhmm(_minutes(aside.now, zone)))
+        text = aside.text("zone_set", zone=zone_label(zone, aside.turn.content.code),
+                          local=hhmm(_minutes(aside.now, zone)))
     aside.order(ReplanReminders())
     before = len(aside.turn.reply.messages)
     aside.turn.say(text)

@@ -54,7 +54,8 @@ def show(aside: Aside) -> None:
     )
     aside.say("reminders_menu", rows,
               state=aside.turn.ui["reminders_on_word" if prefs.on else "reminders_off_word"],
-              time=hhmm(prefs.time), zone=zone_label(prefs.zone), local=f"{wall.hour:02d}:{wall.minute:02d}",
+              time=hhmm(prefs.time), zone=zone_label(prefs.zone, aside.turn.content.code),
+              local=f"{wall.hour:02d}:{wall.minute:02d}",
               quiet=range_text(prefs.quiet), checkins=aside.turn.ui[f"checkins_{prefs.checkins}_word"])
 
 

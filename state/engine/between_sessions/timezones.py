@@ -8,28 +8,28 @@ hours are applied when a reminder is planned and checked again when it is sent.
 A city is resolved in this order: an IANA name ("Europe/Berlin"); the small table in
 `cities.tsv` (big cities and US states that are not zone names, and zone nicknames such
 as "eastern" or "PST"); the city part of every IANA zone ("Manila" from "Asia/Manila");
-then the same two lists allowing a small typo.
+countries, and zone cities as English and Spanish write them (`places`: "Alemania",
+"México", "Nueva York"); then the same lists allowing a small typo. "Köln, Deutschland"
+is tried whole, then by its first part, then by its last.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 import zoneinfo
 from datetime import date, datetime, timedelta
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
+from state.engine.between_sessions.places import city_name, fold, place_names
+
 TIME_RE = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
 RANGE_RE = re.compile(r"^\s*(.+?)\s*(?:-|–|—|to|until)\s*(.+?)\s*$", re.IGNORECASE)
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents or punctuation, single spaces: how city names are compared."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+_fold = fold  # lower case, no accents or punctuation: how place names are compared
 
 
 @cache
@@ -39,6 +39,8 @@ def _city_table() -> dict[str, str]:
     for zone in sorted(zoneinfo.available_timezones()):
         if "/" in zone and not zone.startswith(("Etc/", "SystemV/", "US/")):
             table.setdefault(_fold(zone.rsplit("/", 1)[1].replace("_", " ")), zone)
+    for name, zone in place_names().items():  # countries; zone cities in English and Spanish
+        table.setdefault(name, zone)
     text = resources.files("state.engine.between_sessions").joinpath("cities.tsv").read_text(encoding="utf-8")
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
@@ -53,7 +55,7 @@ def valid_zone(name: object) -> bool:
         return False
     try:
         ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "Australia" is a folder
         return False
     return True
 
@@ -69,17 +71,23 @@ def resolve_zone(text: str) -> str | None:
     table = _city_table()
     if wanted in table:
         return table[wanted]
-    first = _fold(raw.split(",")[0])  # "Austin, Texas" -> "austin"
-    if first in table:
-        return table[first]
+    parts = [_fold(part) for part in raw.split(",")]
+    for part in (parts[0], parts[-1]):  # "Austin, Texas" -> "austin"; "Lyon, Francia" -> "francia"
+        if part in table:
+            return table[part]
     close = difflib.get_close_matches(wanted, table.keys(), n=1, cutoff=0.85)
     return table[close[0]] if close else None
 
 
-def zone_label(zone: str) -> str:
-    """A zone name as people read it: "America/New_York" -> "New York (America)"."""
+def zone_label(zone: str, language: str = "en") -> str:
+    """A zone name as people read it: "America/New_York" -> "New York (America)"; in another
+    language, its city as CLDR writes it ("Nueva York")."""
     if "/" not in zone:
         return zone
+    if not language.startswith("en"):
+        city = city_name(zone, language)
+        if city:
+            return city
     region, _, city = zone.partition("/")
     return f"{city.replace('_', ' ').replace('/', ', ')} ({region.replace('_', ' ')})"
 
