@@ -28,7 +28,7 @@ from bot.config_sources import (
     without_overridden,
 )
 from state.engine.language import US_WORDING
-from state.engine.safety.detection import US_RESOURCES, Resource
+from state.engine.safety.detection import PEOPLE_PATHWAY, US_PEOPLE, US_RESOURCES, Resource
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
@@ -160,6 +160,31 @@ class CrisisSettings(Section):
         return out
 
 
+class PersonSettings(Section):
+    """One route to human help: a counsellor, family groups, a treatment locator."""
+
+    name: str = Field(min_length=1, description="what it is called; fills {key_name}")
+    details: str = Field(min_length=1, description="how to find it (a site, a number); fills {key_details}")
+
+
+def _us_people() -> dict[str, PersonSettings]:
+    return {key: PersonSettings(name=r.name, details=r.details) for key, r in US_PEOPLE.items()}
+
+
+class PeopleSettings(Section):
+    """Routes to people (docs/reminders.md): offered in lessons, after a setback, after the last module."""
+
+    resources: dict[str, PersonSettings] = Field(
+        default_factory=_us_people,
+        description="by key (counsellor, family_groups, treatment_locator, or more); giving any"
+                    " replaces all the defaults; each fills {key}, {key_name}, {key_details};"
+                    " never shown in a crisis message")
+
+    def resource_map(self) -> dict[str, Resource]:
+        """The routes as the engine takes them, kept out of every crisis message."""
+        return {key: Resource(r.name, r.details, (PEOPLE_PATHWAY,)) for key, r in self.resources.items()}
+
+
 class ReminderSettings(Section):
     """Messages the bot sends unasked: homework check-ins, check-ins, the one nudge (docs/reminders.md)."""
 
@@ -182,6 +207,7 @@ class Settings(BaseSettings):
     curriculum: CurriculumSettings = Field(default_factory=CurriculumSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     crisis: CrisisSettings = Field(default_factory=CrisisSettings)
+    people: PeopleSettings = Field(default_factory=PeopleSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     reminders: ReminderSettings = Field(default_factory=ReminderSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
@@ -195,6 +221,17 @@ class Settings(BaseSettings):
                                    ) -> tuple[PydanticBaseSettingsSource, ...]:
         """The environment wins over the file (passed in as keyword arguments); no .env files."""
         return env_settings, init_settings
+
+    def resource_map(self) -> dict[str, Resource]:
+        """Everything lessons may name: the crisis lines and the routes to people.
+
+        Another region's crisis lines without a `people:` section leave the routes to the
+        engine's country-neutral wording, never the US locator.
+        """
+        crisis = self.crisis.resource_map()
+        if "people" in self.model_fields_set or "crisis" not in self.model_fields_set:
+            return {**self.people.resource_map(), **crisis}
+        return crisis
 
     @property
     def token(self) -> str:

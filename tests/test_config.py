@@ -71,6 +71,8 @@ def another_value(path: tuple[str, ...], field: FieldInfo, tmp_path: Path) -> An
         candidates = [[7, 8]]
     elif origin is dict and path == ("crisis", "resources"):
         candidates = [{"emergency": {"name": "112", "details": "the emergency number"}}]
+    elif origin is dict and path == ("people", "resources"):
+        candidates = [{"family_groups": {"name": "Family groups", "details": "al-anon.org"}}]
     else:
         pytest.fail(f"{'.'.join(path)}: teach this test a value of type {annotation}")
     adapter: TypeAdapter[Any] = TypeAdapter(typing.Annotated[annotation, field])
@@ -179,3 +181,20 @@ def test_a_list_from_the_environment_must_be_json(tmp_path: Path) -> None:
     code, lines = run_with(write(tmp_path, ""), CRAFTBOT_TELEGRAM__ADMINS="1, 2")
     assert (code, lines) == (2, ['CRAFTBOT_TELEGRAM__ADMINS: telegram.admins: expected JSON here,'
                                  ' such as [1, 2] or {"key": "value"}'])
+
+
+def test_routes_to_people_default_to_the_us_ones_and_never_follow_another_regions_lines(
+        tmp_path: Path) -> None:
+    from state.curriculum.loader import load_curriculum
+    from state.engine.safety.detection import CrisisGuide
+
+    assert "findtreatment.gov" in load_settings(None).resource_map()["treatment_locator"].details
+    uk = tmp_path / "uk.yaml"
+    uk.write_text("crisis:\n  resources:\n    emergency: {name: '999', details: police or ambulance}\n")
+    resources = load_settings(uk).resource_map()
+    assert set(resources) == {"emergency"}
+    crisis = load_curriculum(BUNDLED_CURRICULUM).content("en").locale
+    assert crisis is not None
+    fills = CrisisGuide(crisis.crisis, resources).fills
+    assert "findtreatment" not in fills["treatment_locator_details"].casefold()
+    assert "al-anon.org" in fills["family_groups_details"]

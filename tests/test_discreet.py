@@ -92,7 +92,7 @@ def test_the_discreet_command_explains_and_toggles(engine: Engine) -> None:
     assert "Discreet mode is off" in said(r) and r.edit is not None
     assert [(e.kind, e.detail) for e in r.events] == [("discreet", "off")]
     r = tap(engine, p, r, "Continue")
-    assert p.module is None and "Modules." in said(r)  # back where they were: the menu
+    assert p.module is None and "Next up:" in said(r)  # back where they were: between modules
     r = engine.handle(p, Command("discreet", "on"), 6.0)
     assert p.discreet is True and "Discreet mode is on" in said(r)
 

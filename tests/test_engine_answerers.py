@@ -198,6 +198,7 @@ def press_label(chat: Chat, label: str) -> Reply:
 def test_words_held_during_a_homework_review_go_back_to_the_review() -> None:
     chat = finish(onboard(bundled()), "orientation")
     assert chat.progress.answers.get("homework"), "orientation sets homework"
+    chat.driver.now += 2 * 24 * 3600  # the check-in comes days later (never under a day)
     now = chat.driver.now
     chat.send(Due(1, "homework", now, str(chat.progress.answers.get("homework_module")), now))
     press_label(chat, "I tried it")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from state.curriculum.helplines import ROLES, US_KEYS, check_numbers, filled_by
+from state.curriculum.helplines import PEOPLE, ROLES, US_KEYS, check_numbers, filled_by
 from state.curriculum.loader import load_curriculum, read_curriculum
 from state.curriculum.phones import literal_numbers
 from state.engine.engine import Engine
@@ -95,7 +95,8 @@ def test_a_placeholder_the_resources_do_not_fill_is_one_error_at_its_first_use()
 
 
 def test_the_us_defaults_fill_every_role_and_an_earlier_key_still_counts() -> None:
-    assert set(US_RESOURCES) == US_KEYS == set(ROLES)
+    assert set(US_RESOURCES) == set(ROLES)
+    assert frozenset((*ROLES, *PEOPLE)) == US_KEYS
     earlier = ["emergency", "lifeline", "dv_hotline", "samhsa"]  # config.example.yaml before
     _, problems = read_curriculum(ROOT, "en", earlier)
     assert [str(p) for p in problems if p.is_error] == []

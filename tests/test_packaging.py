@@ -80,7 +80,8 @@ def test_installed_craftbot_validates_and_chats_on_the_bundled_curriculum(instal
     env = clean_env(tmp_path)
     done = run(installed / "craftbot", "validate", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok: 0 error(s)")
+    # The bundled Spanish is partial, so a warning may come first; the verdict is the last line.
+    assert done.stdout.splitlines()[-1].startswith("ok: 0 error(s)"), done.stdout
     done = run(installed / "craftbot", "chat", "--db", tmp_path / "try.sqlite3", cwd=tmp_path, env=env,
                stdin="1\nSam\n")
     assert done.returncode == 0, done.stderr

@@ -157,7 +157,7 @@ async def test_without_a_mapping_people_restart_the_module_and_a_removed_module_
     assert (await Reloader(service, folder).reload()).ok
     reply = await service.handle(USER, Command("start"))
     text = said(reply)
-    assert "has been retired since you were last here" in text and "Modules" in text
+    assert "has been retired since you were last here" in text and "Next up:" in text
     assert "Next steps" in " ".join(buttons(reply))
 
 

@@ -84,12 +84,14 @@ async def test_a_module_that_reviews_the_homework_cancels_the_reminder(world: Wo
     await world.onboard(7)
     await world.basics(7)
     assert [r.kind for r in await world.waiting(7)] == ["homework"]
-    await world.press(7, "Next: Next steps")  # before the check-in was due
+    world.move(at(NY, "2024-03-10 20:00"))  # a day later, before the check-in was due
+    reply = await world.press(7, "Next: Next steps")
+    assert "Last time your homework was" in said(reply)
     assert await world.waiting(7) == []  # only the nudge, kept on their row until it is due
     planned = await world.reminders.planned_nudge(7)
-    assert planned is not None and local(NY, planned[0]) == "2024-03-12 19:00"
+    assert planned is not None and local(NY, planned[0]) == "2024-03-13 19:00"
     assert (await world.progress(7)).answers["homework_reviewed"] is True
-    world.move(at(NY, "2024-03-12 12:00"))
+    world.move(at(NY, "2024-03-13 12:00"))
     await world.run()
     assert world.sender.to(7) == []  # the nudge comes three days after they stopped, not before
 
@@ -337,11 +339,12 @@ async def test_a_nudge_held_up_by_telegram_is_dropped_once_they_write_again(worl
 async def test_monthly_check_ins_after_the_last_module_until_turned_off(world: World) -> None:
     await world.onboard(22)
     await world.basics(22)
+    world.move(at(NY, "2024-03-10 20:00"))  # a day on: the module looks back on the homework
     await world.press(22, "Next: Next steps")
     await world.press(22, "Yes")
     assert (await world.progress(22)).answers["checkin_every"] == "monthly"
     last_active = (await world.progress(22)).updated_at
-    for month in ("2024-04-08", "2024-05-08"):
+    for month in ("2024-04-09", "2024-05-09"):
         world.move(at(NY, f"{month} 19:00"))
         assert (await world.run()).sent == 1
         assert "It's been a month" in world.sender.to(22)[-1].text

@@ -43,7 +43,7 @@ from state.curriculum.locales import (
     write_record,
 )
 from state.curriculum.model import Curriculum, LocaleContent
-from state.curriculum.translation import text_at, translated_module, units
+from state.curriculum.translation import translated_module, units
 from state.curriculum.yamlsource import load_located
 
 FINGERPRINT = "source: "  # the extracted comment that carries a step's source fingerprint
@@ -91,7 +91,12 @@ def translated(curriculum: Curriculum, folder: Path, module_id: str) -> dict[str
     content = curriculum.locales.get(folder.name)
     source = curriculum.locales[source_locale(curriculum) or ""]
     if content is None or content.modules.get(module_id) is source.modules.get(module_id):
-        return None
+        # Out of step with the source (say, after the source gained steps) it is served from
+        # the source, but its words are still the translator's starting point: read the file.
+        located_source = source.sources.get(module_id)
+        file = folder / located_source.file.name if located_source is not None else None
+        found = load_located(file)[0] if file is not None and file.exists() else None
+        return found.data if found is not None else None
     located = content.sources.get(module_id)
     return located.data if located is not None else None
 
@@ -126,8 +131,11 @@ def module_catalog(original: LocaleContent, module_id: str, locale: str,
                       header_comment=f"# {module.title}: the texts of {original.code}/{module_id}.yaml"
                                      f" to translate into {locale}.\n#")
     where = str(Path(original.code) / located.file.name)
+    # By context (module/step/field/message), not by position: steps added or moved in the
+    # source since the translation keep every existing translation with its own step.
+    known = {unit.context: unit.text for unit in units(mine)} if mine is not None else {}
     for unit in units(located.data):
-        words = text_at(mine, unit.path) if mine is not None else None
+        words = known.get(unit.context)
         stale = bool(words) and recorded.get(unit.step) != now[unit.step]
         catalog.add(unit.text, words or "", locations=[(where, located.where(unit.path)[0])],
                     flags=["fuzzy"] if stale else [], context=unit.context,
@@ -188,7 +196,11 @@ def read_files(files: list[Path], locale: str) -> tuple[dict[str, str], set[str]
 
 
 class _Dumper(yaml.SafeDumper):
-    """YAML as counselors write it: block style, long lines kept whole, texts with line ends as `|`."""
+    """YAML as counselors write it: block style, lists indented under their key, long lines kept
+    whole, texts with line ends as `|`."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # `steps:` then `  - id:`, as docs/authoring.md shows
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

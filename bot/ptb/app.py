@@ -191,7 +191,7 @@ def build_application(settings: Settings, engine: Engine,
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
-    resources, wording = settings.crisis.resource_map(), settings.crisis.wording()
+    resources, wording = settings.resource_map(), settings.crisis.wording()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
                         lambda curriculum: Engine(curriculum, resources, wording))
     liveness = Liveness(settings.telegram.poll_timeout + STALE_AFTER,

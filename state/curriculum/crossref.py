@@ -14,7 +14,7 @@ from typing import Any
 
 from state.curriculum.crisis import CRISIS_PLACEHOLDERS, crisis_texts
 from state.curriculum.diagnostics import Diagnostic
-from state.curriculum.helplines import ROLES, US_KEYS, filled_by
+from state.curriculum.helplines import PEOPLE, ROLES, US_KEYS, filled_by
 from state.curriculum.markup import TELEGRAM_LIMIT, markup_problem
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.schema import (
@@ -39,7 +39,8 @@ SOFT_LIMIT = 700  # longer messages are hard to read on a phone
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 BUILTIN_KEYS = frozenset({  # saved by the engine, not by a step (between_sessions/routing.py)
     "homework", "homework_module", "homework_reviewed", "homework_tried", "homework_how",
-    "homework_obstacle", "checkin_stress", "checkin_sober_days", "checkin_rewards",
+    "homework_obstacle", "homework_outcome", "homework_plan", "homework_plan_when",
+    "homework_review_later", "homework_setbacks", "checkin_stress", "checkin_sober_days", "checkin_rewards",
     "checkin_loved_one_day", "checkin_every", "reminders", "timezone", "reminder_time",
     RISK_LEVEL_KEY, RISK_FLAGS_KEY,  # the risk profile (state/engine/risk.py)
 })
@@ -52,7 +53,7 @@ def check_references(curriculum: Curriculum, resources: Collection[str] = US_KEY
     every role (`state.curriculum.helplines` reports the roles that are not configured), are
     filled by the engine, not from answers.
     """
-    fills = filled_by((*ROLES, *resources))
+    fills = filled_by((*ROLES, *PEOPLE, *resources))  # routes to people always have defaults
     out: list[Diagnostic] = []
     for content in curriculum.locales.values():
         out.extend(_check_locale(content, fills))

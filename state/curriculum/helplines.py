@@ -31,7 +31,11 @@ from state.curriculum.yamlsource import Located, PathKey
 # emergency: police, ambulance, fire; lifeline: suicide and crisis line; dv_hotline: domestic
 # violence; treatment_line: treatment referral (SAMHSA's National Helpline in the US).
 ROLES = ("emergency", "lifeline", "dv_hotline", "treatment_line")
-US_KEYS = frozenset(ROLES)  # the keys of the United States defaults (state.engine.safety.detection)
+# Routes to people, not crisis lines: counsellor (a counsellor who knows CRAFT), family_groups
+# (Al-Anon, Nar-Anon, SMART Family & Friends), treatment_locator (a map of treatment near you).
+# They fill placeholders like the roles, but never show in a crisis message (config `people:`).
+PEOPLE = ("counsellor", "family_groups", "treatment_locator")
+US_KEYS = frozenset((*ROLES, *PEOPLE))  # the keys of the US defaults (state.engine.safety.detection)
 ALIASES = {"samhsa": "treatment_line"}  # keys of earlier configurations, still understood
 NAME, DETAILS = "_name", "_details"
 # Module fields that are not text people read: ids, targets, saved keys, values, conditions.

@@ -24,6 +24,7 @@ from state.curriculum.diagnostics import CurriculumError, Diagnostic
 from state.curriculum.helplines import US_KEYS, check_numbers
 from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source
 from state.curriculum.model import Curriculum, LocaleContent
+from state.curriculum.pacing import check_pacing
 from state.curriculum.schema import STEP_KINDS, Locale, Module
 from state.curriculum.versions import MOVES_FILE, read_moves
 from state.curriculum.yamlsource import Located, PathKey, load_located
@@ -67,6 +68,7 @@ def read_curriculum(root: Path, default_locale: str = "en", resources: Collectio
     problems.extend(check_numbers(curriculum, resources))
     problems.extend(read_moves(curriculum))
     problems.extend(check_locales(curriculum, strict=strict))
+    problems.extend(check_pacing(curriculum))  # long runs of messages without a button (warnings)
     curriculum.warnings = sorted(p for p in problems if not p.is_error)
     return curriculum, sorted(set(problems))
 

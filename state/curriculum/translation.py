@@ -64,17 +64,6 @@ def _texts(value: Any, context: str, path: Path, step: str, note: str) -> Iterat
                            f"{note}, message {i + 1} of {len(value)}")
 
 
-def text_at(data: Any, path: Path) -> str | None:
-    """The text at `path` in YAML data, or None when there is none."""
-    node = data
-    for part in path:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return node if isinstance(node, str) else None
-
-
 def translated_module(source: Mapping[str, Any],
                       texts: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The source module's data with every text replaced by its translation, by context.

@@ -7,6 +7,9 @@ Each key maps to the placeholders it may use.
 
 from __future__ import annotations
 
+# Routes to people (`people:` in the configuration) that some texts name.
+_PEOPLE = frozenset({"counsellor_name", "counsellor_details", "family_groups_name", "family_groups_details"})
+
 UI_KEYS: dict[str, frozenset[str]] = {
     "welcome_back": frozenset(),
     "slow_down": frozenset(),  # a chat sent more than the bot can read at once
@@ -23,7 +26,9 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "progress_none": frozenset(),
     "module_done": frozenset({"title"}),
     "next_module_button": frozenset({"title"}),
-    "all_done": frozenset({"title"}),
+    "between_modules": frozenset({"title"}),  # resuming between modules: the next one first
+    "all_done": frozenset({"title", "counsellor_name", "counsellor_details", "family_groups_name",
+                           "family_groups_details"}),
     "continue_button": frozenset(),
     "not_text": frozenset(),
     "old_button": frozenset(),
@@ -100,6 +105,25 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "review_nothing_button": frozenset(),
     "review_skip_button": frozenset(),
     "review_done": frozenset(),
+    "review_tried_praise": frozenset({"title"}),  # {title}: the module the homework came from
+    "review_partly_praise": frozenset({"title"}),
+    "review_practice_word": frozenset(),  # stands in for {title} when the module is gone
+    "review_outcome": frozenset(),
+    "review_well_button": frozenset(),
+    "review_mixed_button": frozenset(),
+    "review_badly_button": frozenset(),
+    "review_went_well": frozenset({"loved_one"}),
+    "review_solve_intro": frozenset(),
+    "review_solve_obstacle": frozenset(),
+    "review_solve_idea": frozenset(),
+    "review_solve_when": frozenset(),
+    "review_today_button": frozenset(),
+    "review_week_button": frozenset(),
+    "review_unsure_button": frozenset(),
+    "review_solve_done": frozenset(),
+    "happiness_rerate": frozenset(),  # the self-care happiness scale again (monthly, after its homework)
+    "happiness_compare": frozenset({"before", "now"}),
+    "review_people": _PEOPLE,  # after setbacks in a row
     "checkin_due_daily": frozenset(),
     "checkin_due_weekly": frozenset(),
     "checkin_due_monthly": frozenset(),
@@ -117,7 +141,7 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "checkin_not_used_button": frozenset(),
     "checkin_unknown_button": frozenset(),
     "checkin_praise": frozenset(),
-    "checkin_high_stress": frozenset(),
+    "checkin_high_stress": _PEOPLE,
     "checkin_done": frozenset(),
     "checkin_stop_button": frozenset(),
     "checkin_stopped": frozenset(),

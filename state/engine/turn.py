@@ -35,6 +35,7 @@ from state.engine.machine import CurriculumMachine
 from state.engine.step_view import show_step, texts_of
 
 MAX_HOPS = 500  # a guard: validation already rules out loops without an end
+NEXT_UP = "next_up"  # in Progress.practice: the module offered at the end of the last one
 
 
 class Turn:
@@ -103,7 +104,7 @@ class Turn:
         step = self.current()
         if step is None:
             if self.onboarded():
-                self.show_menu()
+                self.show_next_up()
             else:
                 self.start_onboarding()
             return
@@ -202,6 +203,8 @@ class Turn:
         if suggested and self.missing_requirements(suggested):
             suggested = None  # not open yet: the next open module instead
         upcoming = suggested or self.next_open_module()
+        if upcoming:
+            self.p.practice[NEXT_UP] = upcoming.id  # offered again when they come back
         rows: list[tuple[Button, ...]] = []
         if upcoming:
             rows.append((Button(self.ui["next_module_button"].replace("{title}", upcoming.title),
@@ -242,6 +245,23 @@ class Turn:
             if module.id not in self.p.completed and not self.missing_requirements(module):
                 return module
         return None
+
+    def show_next_up(self) -> None:
+        """Between modules: the next open module first, the menu a tap away.
+
+        Not the whole menu: its first button is a finished module, and a typed "1" (the
+        terminal chat numbers buttons) would open it again by accident.
+        """
+        offered = self.content.modules.get(str(self.p.practice.get(NEXT_UP, "")))
+        fits = (offered is not None and offered.id not in self.p.completed
+                and not self.missing_requirements(offered))
+        upcoming = offered if fits else self.next_open_module()
+        if upcoming is None:
+            self.show_menu()
+            return
+        rows = ((Button(self.ui["next_module_button"].replace("{title}", upcoming.title),
+                        callback(MODULE, upcoming.id)),), (Button(self.ui["menu_button"], MENU),))
+        self.say(self.ui["between_modules"].replace("{title}", upcoming.title), rows)
 
     def show_menu(self) -> None:
         """The modules as buttons: done, in progress, open or not yet open."""

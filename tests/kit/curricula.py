@@ -34,6 +34,7 @@ def practice_curriculum(root: Path) -> Path:
     module = yaml.safe_load(next_file.read_text(encoding="utf-8"))
     review = next(s for s in module["steps"] if s["id"] == "review")
     review["cases"].insert(0, {"when": {"key": "homework_reviewed", "equals": True}, "next": "reviewed"})
+    review["cases"].insert(1, {"when": {"key": "homework_review_later", "equals": True}, "next": "hello"})
     module["steps"].insert(1, {"id": "reviewed", "kind": "message", "next": "hello",
                                "text": "You already told me how your practice went. Thank you."})
     next_file.write_text(yaml.safe_dump(module, allow_unicode=True, sort_keys=False))

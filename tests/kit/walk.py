@@ -191,6 +191,9 @@ class Chat:
 # -- one step's possible answers -------------------------------------------------------------
 
 
+DAY = 24 * 3600.0
+
+
 @dataclass(frozen=True)
 class Action:
     """One answer a person can give at a step: inputs to send and the option it presses."""
@@ -286,6 +289,7 @@ def ready_for(chat: Chat, module_id: str) -> Chat:
     for need in requirements(current.content, module_id):
         if need not in current.progress.completed:
             current = finish(current, need)
+    current.driver.now += DAY  # they come back another day: homework is old enough to review
     return current
 
 
@@ -487,17 +491,23 @@ class Starts:
             if (key, done) not in self._chats:
                 self._chats[key, done] = finish(chat, need)
             chat = self._chats[key, done]
-        return chat.clone()
+        chat = chat.clone()
+        chat.driver.now += DAY  # they come back another day: homework is old enough to review
+        return chat
 
     def for_module(self, module_id: str) -> list[Chat]:
-        """One start per useful profile, plus one coming back to the module a second time.
+        """One start per useful profile, one with homework from days ago waiting, one coming back.
 
-        The second visit has finished the module once, so its homework review runs even
-        where no earlier module sets homework.
+        That last one runs the module's homework review even where no earlier module sets
+        homework (opening a finished module again no longer reviews it: docs/reminders.md).
         """
         found = profiles(self.content, self.content.modules[module_id])
         chats = [self.ready(profile, module_id) for profile in found]
-        return [*chats, finish(chats[0], module_id)]
+        waiting = chats[0].clone()
+        waiting.progress.answers.update(homework="Notice one sober moment.", homework_module=module_id,
+                                        homework_set_at=waiting.driver.now - 2 * DAY)
+        waiting.progress.answers.pop("treatment_status", None)  # as before orientation asked it
+        return [*chats, waiting, finish(chats[0], module_id)]  # and a second visit
 
 
 def explore(engine: Engine, module_id: str, starts: Starts | None = None) -> Coverage:

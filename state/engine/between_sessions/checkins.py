@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from state.contracts import Button, CheckinRecord, KeepCheckin
+from state.engine.between_sessions.review import rerated
 from state.engine.between_sessions.sideflow import Aside
 from state.engine.between_sessions.timezones import local_day
 from state.engine.callbacks import SIDE_FLOW, callback
@@ -32,7 +33,7 @@ def _numbers(low: int, high: int) -> list[tuple[str, str]]:
 def options(aside: Aside, stage: str, period: int) -> list[tuple[str, str]]:
     """(label, value) of each answer to one question of the check-in."""
     ui = aside.turn.ui
-    if stage == "stress":
+    if stage in ("stress", "happy"):
         return _numbers(1, 10)
     if stage == "sober":
         if period == 1:
@@ -51,6 +52,8 @@ def question_key(stage: str, period: int) -> str:
     """The ui text asking one question of the check-in."""
     if stage in ("sober", "reward"):
         return f"checkin_{stage}_{'daily' if period == 1 else 'weekly'}"
+    if stage == "happy":
+        return "happiness_rerate"
     return f"checkin_{stage}"
 
 
@@ -75,7 +78,7 @@ def ask(aside: Aside) -> None:
     stage, period = str(flow["stage"]), int(flow["period"])
     pairs = options(aside, stage, period)
     token = flow["token"]
-    per_row = 5 if stage == "stress" else (4 if len(pairs) > 3 else len(pairs))
+    per_row = 5 if stage in ("stress", "happy") else (4 if len(pairs) > 3 else len(pairs))
     datas = [callback(SIDE_FLOW, token, value) for _, value in pairs]
     rows = option_rows([label for label, _ in pairs], datas,
                        per_row)
@@ -103,8 +106,13 @@ def answer(aside: Aside, value: str) -> bool:
     stage, period = str(flow["stage"]), int(flow["period"])
     if value not in {v for _, v in options(aside, stage, period)}:
         return False
-    if stage == "day":
+    if stage == "day" and aside.prefs.checkins == "monthly" and not flow.get("happy"):
         flow["day"] = value
+        flow["stage"] = "happy"  # once a month: the happiness scale again (self-care, CRAFT 9)
+        ask(aside)
+        return True
+    if stage in ("day", "happy"):
+        flow[stage] = value
         finish(aside)
         return True
     flow[stage] = None if value == "x" else int(value)
@@ -134,6 +142,8 @@ def finish(aside: Aside) -> None:
                     "checkin_loved_one_day": record.loved_one_day})
     aside.order(KeepCheckin(record))
     aside.event("checkin_done")
+    if flow.get("happy"):
+        rerated(aside, int(flow["happy"]))
     if record.sober_days and record.rewards:
         aside.say("checkin_praise")
     if record.stress is not None and record.stress >= HIGH_STRESS:

@@ -40,7 +40,8 @@ from state.contracts import (
 )
 from state.curriculum.schema import BranchStep
 from state.engine import held
-from state.engine.between_sessions import checkins, settings
+from state.engine.between_sessions import checkins, review, settings
+from state.engine.between_sessions.review import LATER_KEY, REVIEW_CHOICES, REVIEW_KEYS
 from state.engine.between_sessions.schedule import (
     CHECKIN_PERIODS,
     CHECKINS_KEY,
@@ -62,13 +63,9 @@ from state.engine.between_sessions.timezones import (
     valid_zone,
     zone_label,
 )
-from state.engine.callbacks import HERE, KEEP_HELD, REMINDER, SIDE_FLOW, callback
+from state.engine.callbacks import HERE, KEEP_HELD, REMINDER, callback
 from state.engine.step_view import with_choice_mark
 from state.engine.turn import Turn
-
-REVIEW_KEYS = ("homework_tried", "homework_how", "homework_obstacle", "homework_reviewed",
-               "homework_reviewed_at")
-REVIEW_CHOICES = ("tried", "partly", "not_yet")
 
 
 def take(turn: Turn, message: Input) -> bool:
@@ -94,6 +91,7 @@ def take(turn: Turn, message: Input) -> bool:
             settings.on_press(aside, rest, message)
         else:
             aside.end_flow()
+            review.prepare(turn, message)
             return False
         return True
     if isinstance(message, Command) and message.name in ("reminders", "checkin"):
@@ -110,6 +108,7 @@ def take(turn: Turn, message: Input) -> bool:
     if isinstance(message, TextIn) and aside.flow is not None and on_flow_text(aside, message.text):
         return True
     aside.end_flow()
+    review.prepare(turn, message)  # may a module opened now look back on the homework?
     return False
 
 
@@ -128,11 +127,15 @@ def on_due(aside: Aside, due: Due) -> None:
         return
     later = (aside.button("snooze_later_button", callback(REMINDER, due.reminder_id, "later")),
              aside.button("snooze_tomorrow_button", callback(REMINDER, due.reminder_id, "tomorrow")))
+    if due.kind == HOMEWORK and review.fresh(aside.p.answers, aside.now):
+        aside.order(DeferReminder(due.reminder_id, prefs.next_slot(aside.now, days=1)))
+        aside.event("reminder_deferred")  # too soon to ask how it went
+        return
     if due.kind == HOMEWORK and homework_pending(aside.p.answers):
-        review = tuple(aside.button(f"review_{c}_button", callback(REMINDER, due.reminder_id, c))
+        choices = tuple(aside.button(f"review_{c}_button", callback(REMINDER, due.reminder_id, c))
                        for c in REVIEW_CHOICES)
         first = aside.outside("homework", aside.text("reminder_homework"))
-        aside.turn.say(f"{first}\n\n{aside.text('review_question')}", (review, later))
+        aside.turn.say(f"{first}\n\n{aside.text('review_question')}", (choices, later))
     elif due.kind == CHECKIN and prefs.checkins != "off":
         stop = (aside.button("checkin_stop_button", callback(REMINDER, due.reminder_id, "stop")),)
         first = aside.outside("check_in", aside.text(f"checkin_due_{prefs.checkins}"))
@@ -180,7 +183,7 @@ def on_reminder_press(aside: Aside, rest: str, press: Press) -> None:
         aside.event("checkins_stopped")
         aside.say("checkin_stopped")
     elif action in REVIEW_CHOICES and homework_pending(aside.p.answers):
-        start_review(aside, action)
+        review.start(aside, action)
     elif action.startswith("s") and action[1:].isdigit() and 1 <= int(action[1:]) <= 10:
         period = CHECKIN_PERIODS.get(prefs.checkins, 1)
         checkins.start(aside, 1 if period == 1 else 7, stress=int(action[1:]))
@@ -223,7 +226,7 @@ def on_flow_text(aside: Aside, text: str) -> bool:
     flow = aside.flow
     assert flow is not None
     if flow["name"] == "review":
-        return review_text(aside, text)
+        return review.text(aside, text)
     if flow["name"] == "checkin":
         value = checkins.typed(aside, text)
         return value is not None and checkins.answer(aside, value)
@@ -238,8 +241,8 @@ def flow_value(aside: Aside, value: str) -> bool:
     assert flow is not None
     if flow["name"] == "checkin":
         return checkins.answer(aside, value)
-    if flow["name"] == "review" and value in ("skip", "nothing"):
-        return review_text(aside, "" if value == "skip" else aside.turn.ui["review_nothing_button"])
+    if flow["name"] == "review":
+        return review.press(aside, value)
     return False
 
 
@@ -270,53 +273,11 @@ def ask_again(aside: Aside) -> None:
     flow = aside.flow
     assert flow is not None
     if flow["name"] == "review":
-        _ask_review(aside, flow)
+        review.ask(aside, flow)
     elif flow["name"] == "checkin":
         checkins.ask(aside)
     elif flow["name"] == "set":
         settings.ask(aside, str(flow.get("field")))
-
-
-# -- the homework review -------------------------------------------------------------------
-
-
-def start_review(aside: Aside, tried: str) -> None:
-    """Did you try it? was answered: ask how it went (or straight away what got in the way)."""
-    aside.p.answers["homework_tried"] = tried
-    stage = "obstacle" if tried == "not_yet" else "how"
-    flow = aside.start_flow("review", stage=stage)
-    _ask_review(aside, flow)
-
-
-def _ask_review(aside: Aside, flow: dict[str, object]) -> None:
-    token = flow["token"]
-    skip = aside.button("review_skip_button", callback(SIDE_FLOW, token, "skip"))
-    if flow["stage"] == "how":
-        aside.say("review_how", ((skip,),))
-    else:
-        nothing = aside.button("review_nothing_button", callback(SIDE_FLOW, token, "nothing"))
-        aside.say("review_obstacle", ((nothing, skip),))
-
-
-def review_text(aside: Aside, text: str) -> bool:
-    """An answer to the review's open question (empty when skipped)."""
-    flow = aside.flow
-    assert flow is not None
-    answers = aside.p.answers
-    if flow["stage"] == "how":
-        answers["homework_how"] = text
-        flow["stage"] = "obstacle"
-        _ask_review(aside, flow)
-        return True
-    answers["homework_obstacle"] = text
-    answers["homework_reviewed"] = True
-    answers["homework_reviewed_at"] = aside.now
-    aside.end_flow()
-    aside.close_kind(HOMEWORK)
-    aside.order(CancelReminders(HOMEWORK))
-    aside.event("homework_reviewed")
-    aside.turn.say_ui("review_done", here_button=True)
-    return True
 
 
 # -- the end of every turn -----------------------------------------------------------------
@@ -337,7 +298,7 @@ def settle(turn: Turn) -> None:
                 aside.order(PlanReminder(HOMEWORK, homework_due(answers, aside.prefs, turn.now),
                                          homework_ref(answers)))
         elif event.kind == "module_started" and event.module and _opens_with_review(turn, event.module):
-            if homework_pending(answers):
+            if homework_pending(answers) and not answers.get(LATER_KEY):
                 answers["homework_reviewed"] = True
                 answers["homework_reviewed_at"] = turn.now
                 aside.close_kind(HOMEWORK)
@@ -346,6 +307,7 @@ def settle(turn: Turn) -> None:
             answers[CHECKINS_KEY] = "monthly"  # after the last module, monthly check-ins go on
             if aside.prefs.on:
                 aside.order(PlanReminder(CHECKIN, aside.prefs.next_slot(turn.now, days=30)))
+    answers.pop(LATER_KEY, None)  # it holds for one turn only
 
 
 def _settle_city(aside: Aside, city: str) -> None:

@@ -12,7 +12,7 @@ from state.curriculum.helplines import ROLES, canonical, placeholders_of
 from state.curriculum.schema import Crisis, Question
 from state.engine.safety.detector import LEGACY_PATHWAY, CrisisDetector, Detection
 
-__all__ = ["GENERAL", "US_RESOURCES", "CrisisDetector", "CrisisGuide", "Detection", "Resource"]
+__all__ = ["GENERAL", "US_PEOPLE", "US_RESOURCES", "CrisisDetector", "CrisisGuide", "Detection", "Resource"]
 
 # -- resources and one locale's crisis guide ----------------------------------------------------
 
@@ -62,6 +62,34 @@ US_RESOURCES: dict[str, Resource] = {
         ("loved_one_emergency", "loved_one_suicide", LEGACY_PATHWAY, GENERAL), number="1-800-662-4357"),
 }
 EMERGENCY = "emergency"  # the resource whose name fills `{emergency}` ("911")
+PEOPLE_PATHWAY = "people"  # no crisis pathway: routes to people show in lessons, never in a crisis message
+
+# Routes to human help (state.curriculum.helplines.PEOPLE), offered in lessons and after a
+# setback; configured under `people:`. United States defaults; each site is the service's own.
+US_PEOPLE: dict[str, Resource] = {
+    "counsellor": Resource(
+        "A counselor who knows CRAFT",
+        "ask your doctor or a treatment helpline for a counselor who offers CRAFT or family"
+        " sessions. The CRAFT team lists trained counselors at robertjmeyersphd.com",
+        (PEOPLE_PATHWAY,)),
+    "family_groups": Resource(
+        "Family groups",
+        "Al-Anon (al-anon.org), Nar-Anon (nar-anon.org) and SMART Recovery Family & Friends"
+        " (smartrecovery.org); each lists meetings near you and online, free",
+        (PEOPLE_PATHWAY,)),
+    "treatment_locator": Resource(
+        "FindTreatment.gov",
+        "SAMHSA's free, confidential map of treatment near you, with filters for medication"
+        " and payment, at findtreatment.gov",
+        (PEOPLE_PATHWAY,)),
+}
+ANY_REGION_PEOPLE: dict[str, Resource] = {
+    **{key: US_PEOPLE[key] for key in ("counsellor", "family_groups")},  # international services
+    "treatment_locator": Resource(
+        "A treatment service near you",
+        "your doctor or the treatment helpline above can point you to services near you",
+        (PEOPLE_PATHWAY,)),
+}
 
 
 class CrisisGuide:
@@ -72,7 +100,10 @@ class CrisisGuide:
         """`locale`: the locale's code, for its trained crisis model (rules only without one)."""
         self.crisis = crisis
         self.detector = CrisisDetector.from_locale(crisis, locale)
-        given = US_RESOURCES if resources is None else resources
+        # Routes to people: the US ones with the US defaults; for another region that gives
+        # none, wording that names no country's service (the operator should give its own).
+        given = ({**US_PEOPLE, **US_RESOURCES} if resources is None
+                 else {**ANY_REGION_PEOPLE, **resources})
         self.resources = {canonical(key): r for key, r in given.items()}  # `samhsa` as before
 
     @property
