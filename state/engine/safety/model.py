@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -52,13 +53,26 @@ def tokens(text: str) -> list[str]:
 
 def features(words: list[str]) -> set[str]:
     """The binary features of a list of words: words, pairs of words, letter groups."""
+    found = word_features(words)
+    for w in words:
+        found.update(letter_groups(w))
+    return found
+
+
+def word_features(words: list[str]) -> set[str]:
+    """The features of whole words: each word, each pair, each pair with one word between."""
     found = {f"w:{w}" for w in words}
     found.update(f"b:{a} {b}" for a, b in pairwise(words))
     found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
-    for w in words:
-        padded = f" {w} "
-        found.update(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
     return found
+
+
+@lru_cache(maxsize=1 << 14)
+def letter_groups(word: str) -> frozenset[str]:
+    """The letter-group features of one word (kept in memory: words come back in message
+    after message, like the matching caches of `words`; never written anywhere)."""
+    padded = f" {word} "
+    return frozenset(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
 def segments(text: str) -> list[list[str]]:
@@ -89,6 +103,8 @@ class CrisisModel:
         self.ask = ask  # crisis score from which the model asks
         self.interrupt = interrupt  # ... and from which it may interrupt
         self.calm = calm  # under this, a rule's interrupt is asked about instead
+        # A word's letter groups and their rows, kept in memory as `letter_groups` is.
+        self._word_rows = lru_cache(maxsize=1 << 14)(self._rows_of)
 
     @classmethod
     def load(cls, path: Path) -> CrisisModel:
@@ -106,13 +122,23 @@ class CrisisModel:
         found = [f"w:{w}" for w in words]
         return bool(found) and all(f in self.index for f in found)
 
+    def _rows_of(self, word: str) -> tuple[frozenset[str], frozenset[int]]:
+        groups = letter_groups(word)
+        return groups, frozenset(i for f in groups if (i := self.index.get(f)) is not None)
+
     def probabilities(self, words: list[str]) -> Floats:
-        """The chance of each kind (and `none`) for one list of words."""
-        found = features(words)
-        rows = [i for f in found if (i := self.index.get(f)) is not None]
+        """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
+        found = word_features(words)
+        rows = {i for f in found if (i := self.index.get(f)) is not None}
+        groups: set[str] = set()
+        for word in set(words):
+            word_groups, word_rows = self._word_rows(word)
+            groups |= word_groups
+            rows |= word_rows
         logits = self.bias.copy()
         if rows:
-            logits += self.weights[rows].sum(axis=0) / np.float32(np.sqrt(len(found)))
+            size = len(found) + len(groups)  # the same count as len(features(words))
+            logits += self.weights[sorted(rows)].sum(axis=0) / np.float32(np.sqrt(size))
         logits -= logits.max()
         exp = np.exp(logits)
         result: Floats = exp / exp.sum()
