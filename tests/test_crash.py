@@ -245,3 +245,36 @@ def test_sigkill_at_random_moments_loses_nothing_and_strands_nobody(
         assert place(progress) == place(person.progress), f"user {person.user_id}"
     refused = [e for e in server.errors if "query is too old" not in e["description"]]
     assert refused == [], "the bot sent something Telegram would reject"
+
+
+def test_a_kill_while_the_crisis_reply_is_sent_shows_the_help_again_after_restart(
+        server: WatchedBotApi, tmp_path: Path) -> None:
+    user = 7101
+    server.add_user(user)
+    bot = BotProcess(server, tmp_path).start()
+    try:
+        server.inject_message(user, "/start")
+        server.wait_for(lambda s: bool(s.sent(user)), timeout=30)
+        server.wait_idle()
+        step = shown(server.sent(user)[-1])  # the question the person is on
+        mark = server.sent_count(user)
+        # The crisis reply's first message goes out; Telegram fails every later one, so the
+        # bot is still sending the help (retrying) when it is killed.
+        server.fail("sendMessage", user, 0, *[502] * 100)
+        server.inject_message(user, "honestly i want to die some days")
+        server.wait_for(lambda s: any(e["error_code"] == 502 for e in s.errors), timeout=30)
+        assert bot.stop(signal.SIGKILL) != 0
+        before = server.sent_count(user)
+        server.clear_faults()
+        bot.start()  # Telegram delivers the unconfirmed update again
+        server.wait_for(lambda s: s.sent_count(user) > before
+                        and "safe" in str(s.sent(user)[-1].get("reply_markup", "")), timeout=30)
+        server.wait_idle()
+    finally:
+        if bot.alive:
+            bot.stop()
+    first = [str(m.get("text", "")) for m in server.sent(user)[mark:before]]
+    again = [shown(m) for m in server.sent(user)[before:]]
+    assert len(first) == 1 and "988" not in first[0]  # the kill came before the numbers went out
+    assert "988" in " ".join(text for text, _ in again)  # after the restart, the help came whole
+    assert again[-1] != step and again[-1][1]  # ending on the safety question, not the lesson step

@@ -111,6 +111,23 @@ def test_crisis_words_after_a_command_get_help_through_telegram(server: FakeBotA
     assert [b[1] for b in player.buttons()][:1] == ["I'm safe right now"]
 
 
+def test_own_suicidal_thoughts_show_the_suicide_line_not_the_violence_line(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    bot = InProcessBot(server, tmp_path, TESTS.parent / "curriculum").start()  # the bundled one
+    try:
+        player = Player(server, 4104)
+        player.send("/start")
+        said = texts(player.send("honestly i want to die, i can't do this anymore"))
+        lines = [line for line in said.splitlines() if line.startswith(("911", "988", "National"))]
+        assert [line.split(":")[0] for line in lines] == ["911", "988 Suicide & Crisis Lifeline"]
+        assert "Domestic Violence" not in said and "1-800-799-7233" not in said
+        # someone threatened by the loved one still gets the violence line
+        assert "1-800-799-7233" in texts(player.send("he says he will kill me when he gets home"))
+    finally:
+        bot.stop()
+    assert server.errors == []
+
+
 def test_invisible_characters_do_not_hide_crisis_words(server: FakeBotApi, bot: InProcessBot) -> None:
     player = Player(server, 4101)
     onboard(player, "No")

@@ -824,6 +824,11 @@ class FakeBotApi:
         with self._cond:
             self._faults.plan(method, chat_id, *statuses)
 
+    def clear_faults(self) -> None:
+        """Forget the failures planned with `fail` that have not happened yet."""
+        with self._cond:
+            self._faults.planned.clear()
+
     def _fault(self, method: str, params: Params) -> int:
         """A planned failure (a 5xx status) or a 429 beyond the limits for this call; 0 if none."""
         raw = params.get("chat_id")

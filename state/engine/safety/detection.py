@@ -54,7 +54,7 @@ US_RESOURCES: dict[str, Resource] = {
     "dv_hotline": Resource(
         "National Domestic Violence Hotline",
         "1-800-799-7233 (TTY 1-800-787-3224), text START to 88788, chat at thehotline.org",
-        ("violence", "own_danger", LEGACY_PATHWAY, GENERAL), number="1-800-799-7233"),
+        ("violence", LEGACY_PATHWAY, GENERAL), number="1-800-799-7233"),
     "treatment_line": Resource(
         "SAMHSA National Helpline",
         "1-800-662-4357 (TTY 1-800-487-4889), free, confidential, 24/7, English and Spanish;"
@@ -62,6 +62,7 @@ US_RESOURCES: dict[str, Resource] = {
         ("loved_one_emergency", "loved_one_suicide", LEGACY_PATHWAY, GENERAL), number="1-800-662-4357"),
 }
 EMERGENCY = "emergency"  # the resource whose name fills `{emergency}` ("911")
+OWN_DANGER, VIOLENCE = "own_danger", "violence"
 PEOPLE_PATHWAY = "people"  # no crisis pathway: routes to people show in lessons, never in a crisis message
 
 # Routes to human help (state.curriculum.helplines.PEOPLE), offered in lessons and after a
@@ -105,6 +106,10 @@ class CrisisGuide:
         given = ({**US_PEOPLE, **US_RESOURCES} if resources is None
                  else {**ANY_REGION_PEOPLE, **resources})
         self.resources = {canonical(key): r for key, r in given.items()}  # `samhsa` as before
+        # In the older layout of crisis words, with no violence pathway, own_danger holds
+        # threats and violence too: there it shows the lines meant for violence as well.
+        named = set(crisis.pathways) | {kind.pathway for kind in crisis.kinds.values()}
+        self.stands_for = {OWN_DANGER: (OWN_DANGER, VIOLENCE)} if VIOLENCE not in named else {}
 
     @property
     def _emergency(self) -> Resource | None:
@@ -139,8 +144,9 @@ class CrisisGuide:
         Resources whose ids are in `shown` are left out, and the others are added to it, so
         a message that follows another does not repeat its numbers.
         """
+        pathways = self.stands_for.get(pathway, (pathway,))
         ids = [i for i, r in self.resources.items()
-               if r.shown_for(pathway) and (shown is None or i not in shown)]
+               if any(r.shown_for(p) for p in pathways) and (shown is None or i not in shown)]
         if shown is not None:
             shown.update(ids)
         return "\n".join(f"**{self.resources[i].name}**: {self.resources[i].details}" for i in ids)

@@ -16,12 +16,17 @@ only knows how to read a message with them (matching itself is in `words`):
      else ("he says he'd be better off dead" is the loved one's threat, not the reader's);
 4. the strongest find decides: an interrupt beats an ask, then the longer phrase, then the
    kind written first;
-5. where the locale has a trained model (`model`), it reads what the rules did not: the rules
-   keep their interrupts; a message the rules leave alone or only ask about is asked about
-   when the model's crisis score reaches its `ask` threshold, and interrupted when it
-   reaches its `interrupt` threshold, with the model's kind. A find the rules cancelled
-   ("he never hit me"), a past, hypothetical or lesson-topic word with no word of now, or a
-   guess about what someone might do (HEDGES: "he might shout"), vetoes the model's call.
+5. where the locale has a trained model (`model`), it reads what the rules did not: a
+   message the rules leave alone or only ask about is asked about when the model's crisis
+   score reaches its `ask` threshold, and interrupted when it reaches its `interrupt`
+   threshold, with the model's kind. A find the rules cancelled ("he never hit me"), a
+   past, hypothetical or lesson-topic word with no word of now, or a guess about what
+   someone might do (HEDGES: "he might shout"), vetoes the model's call;
+6. a rule's interrupt that the model scores below its `calm` threshold (it reads as an
+   everyday line: "she shot me a text", "my toddler threw a tantrum") is asked about
+   instead: the one-tap question still opens the pathway on "yes". Only when the model
+   knows every word the phrase matched: a phrase counselors add later, in words the model
+   never saw, keeps its interrupt. The model never silences a rule's find.
 
 Nothing is logged and nothing is kept but the word-matching caches (in memory).
 """
@@ -57,6 +62,7 @@ class Detection:
     pathways: tuple[str, ...]  # every pathway found at this level, the chosen one first
     cue: str  # the phrase that decided, with what its context did ("hit* me (asked: now)")
     score: float | None = None  # the model's crisis score, when the model made the call
+    words: tuple[str, ...] = ()  # the message's words the deciding phrase matched
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,7 @@ class _Find:
     start: int
     end: int
     note: str = ""
+    words: tuple[str, ...] = ()  # the message's words the phrase matched
 
 
 def legacy_kinds(crisis: Crisis) -> dict[str, Kind]:
@@ -159,17 +166,28 @@ class CrisisDetector:
         """What `text` shows: interrupt or ask with a pathway, or None."""
         every = self.finds(text)
         rules = self._decide(every)
-        if self.model is None or (rules is not None and rules.level == "interrupt"):
+        if self.model is None:
             return rules
-        score = self.model.score(text)
-        if score.crisis < self.model.ask or score.kind not in self.kinds:
+        model = self.model
+        interrupting = rules is not None and rules.level == "interrupt"
+        calm = model.calm if rules is not None and model.knows(rules.words) else 0.0
+        if interrupting and calm <= 0.0:
+            return rules  # the model cannot judge words it never saw: the rules' call stands
+        score = model.score(text)
+        if not interrupting and (score.crisis < model.ask or score.kind not in self.kinds):
             return rules
-        vetoed = any(f.strength == CANCELLED for f in every) or self._out_of_now(text)
-        return self.blend(rules, score, vetoed, self.model.ask, self.model.interrupt)
+        vetoed = not interrupting and (any(f.strength == CANCELLED for f in every) or self._out_of_now(text))
+        return self.blend(rules, score, vetoed, model.ask, model.interrupt, calm)
 
     def blend(self, rules: Detection | None, score: Score, vetoed: bool,
-              ask: float, interrupt: float) -> Detection | None:
-        """The rules' call joined with the model's: it may ask, or interrupt above `interrupt`."""
+              ask: float, interrupt: float, calm: float = 0.0) -> Detection | None:
+        """The rules' call joined with the model's: it may ask, or interrupt above `interrupt`;
+        a rule's interrupt it scores under `calm` becomes a question."""
+        if rules is not None and rules.level == "interrupt":
+            if score.crisis >= calm:
+                return rules
+            return Detection("ask", rules.kind, rules.pathway, rules.pathways,
+                             f"{rules.cue}; model calm {score.crisis:.2f}", score.crisis)
         if vetoed or score.crisis < ask or score.kind not in self.kinds:
             return rules
         level: Level = "interrupt" if score.crisis >= interrupt else "ask"
@@ -200,7 +218,8 @@ class CrisisDetector:
         others = [self.kinds[f.kind].pathway for f in sorted(finds, key=lambda f: self.rank[f.kind])
                   if f.strength == best.strength]
         cue = best.phrase.text + (f" ({best.note})" if best.note else "")
-        return Detection(level, best.kind, pathway, tuple(dict.fromkeys((pathway, *others))), cue)
+        return Detection(level, best.kind, pathway, tuple(dict.fromkeys((pathway, *others))), cue,
+                         words=best.words)
 
     def finds(self, text: str) -> list[_Find]:
         """Every phrase found in `text`, each read in its clause (cancelled ones included)."""
@@ -221,7 +240,7 @@ class CrisisDetector:
                 continue
             kind = self._speaker(phrase.kind, tokens, clause, start)
             strength, note = self._read(phrase, start, end, tokens, clause, context)
-            finds.append(_Find(phrase, kind, strength, start, end, note))
+            finds.append(_Find(phrase, kind, strength, start, end, note, tuple(tokens[start:end])))
         return finds
 
     def _speaker(self, kind: str, tokens: Sequence[str], clause: Sequence[int], start: int) -> str:

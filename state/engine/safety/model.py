@@ -4,7 +4,8 @@ The rules of `detector` are precise but only know the phrases counselors wrote; 
 trained on labelled lines (tests/data/crisis/training and tuning, see `bench/train_crisis_model.py`),
 reads new wording. It is a multinomial logistic regression over:
 
-- words and pairs of words (`w:` and `b:` features),
+- words, pairs of words and pairs with one word between (`w:`, `b:` and `s:` features:
+  "he * himself"),
 - letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
 
 after the same folding as `words.fold` (NFKC, case fold, format characters and accents
@@ -20,7 +21,9 @@ one is read by the rules alone. They are loaded once, with numpy, and never writ
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -50,12 +53,26 @@ def tokens(text: str) -> list[str]:
 
 def features(words: list[str]) -> set[str]:
     """The binary features of a list of words: words, pairs of words, letter groups."""
+    found = word_features(words)
+    for w in words:
+        found.update(letter_groups(w))
+    return found
+
+
+def word_features(words: list[str]) -> set[str]:
+    """The features of whole words: each word, each pair, each pair with one word between."""
     found = {f"w:{w}" for w in words}
     found.update(f"b:{a} {b}" for a, b in pairwise(words))
-    for w in words:
-        padded = f" {w} "
-        found.update(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
+    found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
     return found
+
+
+@lru_cache(maxsize=1 << 14)
+def letter_groups(word: str) -> frozenset[str]:
+    """The letter-group features of one word (kept in memory: words come back in message
+    after message, like the matching caches of `words`; never written anywhere)."""
+    padded = f" {word} "
+    return frozenset(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
 def segments(text: str) -> list[list[str]]:
@@ -77,7 +94,7 @@ class CrisisModel:
     """Weights and vocabulary of one locale's model, with the thresholds chosen for them."""
 
     def __init__(self, vocabulary: list[str], kinds: list[str], weights: Floats, bias: Floats,
-                 ask: float, interrupt: float) -> None:
+                 ask: float, interrupt: float, calm: float = 0.0) -> None:
         self.index = {feature: i for i, feature in enumerate(vocabulary)}
         self.kinds = kinds
         self.none = kinds.index(NONE)
@@ -85,6 +102,9 @@ class CrisisModel:
         self.bias = bias.astype(np.float32)
         self.ask = ask  # crisis score from which the model asks
         self.interrupt = interrupt  # ... and from which it may interrupt
+        self.calm = calm  # under this, a rule's interrupt is asked about instead
+        # A word's letter groups and their rows, kept in memory as `letter_groups` is.
+        self._word_rows = lru_cache(maxsize=1 << 14)(self._rows_of)
 
     @classmethod
     def load(cls, path: Path) -> CrisisModel:
@@ -93,17 +113,32 @@ class CrisisModel:
             raise ModelMissing(f"crisis model weights not found: {path} (retrain with"
                                " `python bench/train_crisis_model.py`)")
         with np.load(path, allow_pickle=False) as data:
+            ask, interrupt, *calm = (float(t) for t in data["thresholds"])  # calm: newer files
             return cls([str(v) for v in data["vocabulary"]], [str(k) for k in data["kinds"]],
-                       data["weights"], data["bias"],
-                       float(data["thresholds"][0]), float(data["thresholds"][1]))
+                       data["weights"], data["bias"], ask, interrupt, calm[0] if calm else 0.0)
+
+    def knows(self, words: Iterable[str]) -> bool:
+        """Whether every one of these words was in the training lines often enough to be read."""
+        found = [f"w:{w}" for w in words]
+        return bool(found) and all(f in self.index for f in found)
+
+    def _rows_of(self, word: str) -> tuple[frozenset[str], frozenset[int]]:
+        groups = letter_groups(word)
+        return groups, frozenset(i for f in groups if (i := self.index.get(f)) is not None)
 
     def probabilities(self, words: list[str]) -> Floats:
-        """The chance of each kind (and `none`) for one list of words."""
-        found = features(words)
-        rows = [i for f in found if (i := self.index.get(f)) is not None]
+        """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
+        found = word_features(words)
+        rows = {i for f in found if (i := self.index.get(f)) is not None}
+        groups: set[str] = set()
+        for word in set(words):
+            word_groups, word_rows = self._word_rows(word)
+            groups |= word_groups
+            rows |= word_rows
         logits = self.bias.copy()
         if rows:
-            logits += self.weights[rows].sum(axis=0) / np.float32(np.sqrt(len(found)))
+            size = len(found) + len(groups)  # the same count as len(features(words))
+            logits += self.weights[sorted(rows)].sum(axis=0) / np.float32(np.sqrt(size))
         logits -= logits.max()
         exp = np.exp(logits)
         result: Floats = exp / exp.sum()
