@@ -48,9 +48,9 @@ def read_set(path: Path) -> list[tuple[str, str]]:
     return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
 
 
-def detectors() -> tuple[CrisisDetector, CrisisDetector]:
-    """The bundled Spanish detector (rules) and English detector (rules and model)."""
-    locales = load_curriculum(REPO / "curriculum").locales
+def detectors(curriculum: Path = REPO / "curriculum") -> tuple[CrisisDetector, CrisisDetector]:
+    """A curriculum's Spanish detector (rules) and English detector (rules and model)."""
+    locales = load_curriculum(curriculum).locales
     es, en = locales["es"].locale, locales["en"].locale
     assert es is not None and en is not None
     return CrisisDetector.from_locale(es.crisis, "es"), CrisisDetector.from_locale(en.crisis, "en")
@@ -102,17 +102,28 @@ def main() -> None:
     parser.add_argument("--heldout", action="store_true",
                         help="also measure the frozen Spanish held-out set (aggregates only)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
+    parser.add_argument("--before", type=Path, metavar="CURRICULUM",
+                        help="also measure the Spanish words of another curriculum folder, side by side"
+                             " (e.g. an older checkout's curriculum/)")
     args = parser.parse_args()
     es, en = detectors()
+    before = detectors(args.before) if args.before else None
     tuning = [(path.name, read_set(path)) for path in sorted((DATA / "tuning_es").glob("*.tsv"))]
     every = [row for _, rows in tuning for row in rows]
     for name, rows in tuning:
         report(f"tuning_es/{name} (in-sample), es alone", rows, es.detect, misses=args.misses)
     report("tuning_es, all files, es alone", every, es.detect, misses=False)
     report("tuning_es, all files, as served (es, then en)", every, served(es, en), misses=False)
+    if before:
+        report("tuning_es, all files, BEFORE, as served (es, then en)", every, served(*before), misses=False)
     if args.heldout:
         for path in sorted(DATA.glob("heldout_es/*.tsv")):
             rows = read_set(path)
+            report(f"heldout_es/{path.name}, English words alone", rows, en.detect, misses=False)
+            if before:
+                report(f"heldout_es/{path.name}, BEFORE, es alone", rows, before[0].detect, misses=False)
+                report(f"heldout_es/{path.name}, BEFORE, as served (es, then en)", rows, served(*before),
+                       misses=False)
             report(f"heldout_es/{path.name}, es alone", rows, es.detect, misses=False)
             report(f"heldout_es/{path.name}, as served (es, then en)", rows, served(es, en), misses=False)
     for folder in ENGLISH_EVERYDAY:
