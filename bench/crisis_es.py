@@ -7,7 +7,9 @@ Spanish sets and on English everyday lines.
 
 Each Spanish set is read two ways:
 
-- `es alone`: the Spanish section's detector (`curriculum/es/locale.yaml`, rules only);
+- `es alone`: the Spanish section's detector (`curriculum/es/locale.yaml`) with the Spanish
+  trained model (`state/engine/safety/models/es.npz`), as the bot reads it; `es words
+  alone` is the same without the model;
 - `as served`: what the bot does for a person served in Spanish (`Engine.detect`): the
   Spanish detector first, then, when it found no crisis words at all (not even ones its
   context set aside), the other locales' (English, with its trained model), so an English
@@ -48,12 +50,17 @@ def read_set(path: Path) -> list[tuple[str, str]]:
     return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
 
 
-def detectors(curriculum: Path = REPO / "curriculum") -> tuple[CrisisDetector, CrisisDetector]:
-    """A curriculum's Spanish detector (rules) and English detector (rules and model)."""
+Detectors = tuple[CrisisDetector, CrisisDetector, CrisisDetector]
+
+
+def detectors(curriculum: Path = REPO / "curriculum") -> Detectors:
+    """A curriculum's Spanish words alone, the same with the Spanish model, and the English
+    detector with its model."""
     locales = load_curriculum(curriculum).locales
     es, en = locales["es"].locale, locales["en"].locale
     assert es is not None and en is not None
-    return CrisisDetector.from_locale(es.crisis, "es"), CrisisDetector.from_locale(en.crisis, "en")
+    return (CrisisDetector(es.crisis), CrisisDetector.from_locale(es.crisis, "es"),
+            CrisisDetector.from_locale(en.crisis, "en"))
 
 
 def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
@@ -106,12 +113,13 @@ def main() -> None:
                         help="also measure the Spanish words of another curriculum folder, side by side"
                              " (e.g. an older checkout's curriculum/)")
     args = parser.parse_args()
-    es, en = detectors()
-    before = detectors(args.before) if args.before else None
+    rules, es, en = detectors()
+    before = detectors(args.before)[1:] if args.before else None
     tuning = [(path.name, read_set(path)) for path in sorted((DATA / "tuning_es").glob("*.tsv"))]
     every = [row for _, rows in tuning for row in rows]
     for name, rows in tuning:
         report(f"tuning_es/{name} (in-sample), es alone", rows, es.detect, misses=args.misses)
+    report("tuning_es, all files, es words alone (no model)", every, rules.detect, misses=False)
     report("tuning_es, all files, es alone", every, es.detect, misses=False)
     report("tuning_es, all files, as served (es, then en)", every, served(es, en), misses=False)
     if before:
@@ -124,6 +132,7 @@ def main() -> None:
                 report(f"heldout_es/{path.name}, BEFORE, es alone", rows, before[0].detect, misses=False)
                 report(f"heldout_es/{path.name}, BEFORE, as served (es, then en)", rows, served(*before),
                        misses=False)
+            report(f"heldout_es/{path.name}, es words alone (no model)", rows, rules.detect, misses=False)
             report(f"heldout_es/{path.name}, es alone", rows, es.detect, misses=False)
             report(f"heldout_es/{path.name}, as served (es, then en)", rows, served(es, en), misses=False)
     for folder in ENGLISH_EVERYDAY:
