@@ -110,11 +110,14 @@ def main() -> None:
                         help="also measure the frozen Spanish held-out set (aggregates only)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     parser.add_argument("--before", type=Path, metavar="CURRICULUM",
-                        help="also measure the Spanish words of another curriculum folder, side by side"
-                             " (e.g. an older checkout's curriculum/)")
+                        help="also measure the Spanish words of another curriculum folder (without"
+                             " the Spanish model), side by side, e.g. an older checkout's curriculum/")
     args = parser.parse_args()
     rules, es, en = detectors()
-    before = detectors(args.before)[1:] if args.before else None
+    before: tuple[CrisisDetector, CrisisDetector] | None = None
+    if args.before:  # the other curriculum's Spanish words as read before there was a Spanish model
+        old_words, _, old_english = detectors(args.before)
+        before = (old_words, old_english)
     tuning = [(path.name, read_set(path)) for path in sorted((DATA / "tuning_es").glob("*.tsv"))]
     every = [row for _, rows in tuning for row in rows]
     for name, rows in tuning:
