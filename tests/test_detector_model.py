@@ -88,6 +88,6 @@ def test_negations_and_the_past_stay_none(detector: CrisisDetector, text: str) -
 
 
 def test_a_locale_without_a_model_uses_the_rules_and_missing_weights_fail_clearly(tmp_path: Path) -> None:
-    assert model_for("es") is None
+    assert model_for("fr") is None
     with pytest.raises(ModelMissing, match="crisis model weights not found"):
         CrisisModel.load(tmp_path / "en.npz")

@@ -143,10 +143,12 @@ class Engine:
 
         A Spanish speaker whose phone is set to English may write "quiero morir" before they
         find /language: the help still comes, in the language they are served in (a pathway
-        the person's locale lacks shows its general crisis message).
+        the person's locale lacks shows its general crisis message). Words of crisis that
+        the person's own locale read and set aside ("no respira bien por la alergia", "he
+        was never suicidal") stay set aside: the other locales do not know their context.
         """
         found = guide.detector.detect(text)
-        if found or not text:
+        if found or not text or guide.detector.heard(text):
             return found
         return next((other for g in self.guides.values() if g is not guide
                      if (other := g.detector.detect(text))), None)

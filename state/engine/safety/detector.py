@@ -221,6 +221,16 @@ class CrisisDetector:
         return Detection(level, best.kind, pathway, tuple(dict.fromkeys((pathway, *others))), cue,
                          words=best.words)
 
+    def heard(self, text: str) -> bool:
+        """Whether any crisis phrase or frame is in `text`, even one that its context or an
+        exclusion cancelled: then this detector has read the message, and another locale's
+        words, which do not know its context, should not read it again."""
+        tokens, _ = self.words.sentences(text)
+        if next(self.book.find(tokens), None) is not None:
+            return True
+        present = frozenset().union(*self.book.marks(tokens))
+        return any(present.issuperset(f.parts) for f in self.frames)
+
     def finds(self, text: str) -> list[_Find]:
         """Every phrase found in `text`, each read in its clause (cancelled ones included)."""
         tokens, firsts = self.words.sentences(text)

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from state.engine.safety.words import fold
 
 MODELS = Path(__file__).parent / "models"
-LOCALES = frozenset({"en"})  # locales that ship a model: its file must be there
+LOCALES = frozenset({"en", "es"})  # locales that ship a model: its file must be there
 NONE = "none"
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 SENTENCE = re.compile(r"[.!?;\n]+")

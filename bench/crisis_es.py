@@ -1,0 +1,153 @@
+"""Measure the Spanish crisis words: caught, interrupted and false alarms per kind, on the
+Spanish sets and on English everyday lines.
+
+    .venv/bin/python bench/crisis_es.py             # Spanish tuning sets (tests/data/crisis/tuning_es)
+    .venv/bin/python bench/crisis_es.py --heldout   # + the frozen Spanish held-out set, aggregates only
+    .venv/bin/python bench/crisis_es.py --misses    # Spanish tuning lines it gets wrong (never held-out)
+
+Each Spanish set is read two ways:
+
+- `es alone`: the Spanish section's detector (`curriculum/es/locale.yaml`) with the Spanish
+  trained model (`state/engine/safety/models/es.npz`), as the bot reads it; `es words
+  alone` is the same without the model;
+- `as served`: what the bot does for a person served in Spanish (`Engine.detect`): the
+  Spanish detector first, then, when it found no crisis words at all (not even ones its
+  context set aside), the other locales' (English, with its trained model), so an English
+  word in a Spanish message still gets help.
+
+Because the bot also falls back the other way (an English speaker's message is read by the
+Spanish words when the English ones find none), the English everyday (`none`) lines of the
+English tuning and held-out sets (never `heldout3`, which is kept blind) are read by the
+Spanish words alone, by the English alone, and as served to an English speaker (English
+first): what the last adds to the second is what the Spanish words cost English speakers.
+Held-out sets are reported as aggregates only: printing their lines, or tuning on them,
+would make them tuning data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from state.curriculum.loader import load_curriculum  # noqa: E402
+from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "crisis"
+NONE = "none"
+ENGLISH_EVERYDAY = ("tuning", "heldout", "heldout2")  # never heldout3: it stays blind
+Detect = Callable[[str], Detection | None]
+
+
+def read_set(path: Path) -> list[tuple[str, str]]:
+    """(label, text) pairs of a TSV set, header skipped."""
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
+
+
+Detectors = tuple[CrisisDetector, CrisisDetector, CrisisDetector]
+
+
+def detectors(curriculum: Path = REPO / "curriculum") -> Detectors:
+    """A curriculum's Spanish words alone, the same with the Spanish model, and the English
+    detector with its model."""
+    locales = load_curriculum(curriculum).locales
+    es, en = locales["es"].locale, locales["en"].locale
+    assert es is not None and en is not None
+    return (CrisisDetector(es.crisis), CrisisDetector.from_locale(es.crisis, "es"),
+            CrisisDetector.from_locale(en.crisis, "en"))
+
+
+def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
+    """What the engine does (`Engine.detect`): the person's own locale's words, then, when
+    they found no crisis words at all (not even ones they set aside), the other locale's."""
+    def detect(text: str) -> Detection | None:
+        found = first.detect(text)
+        if found or first.heard(text):
+            return found
+        return other.detect(text)
+    return detect
+
+
+def report(name: str, rows: list[tuple[str, str]], detect: Detect, *, misses: bool) -> None:
+    """Print one set's figures per kind (and, for tuning sets only, the lines it gets wrong)."""
+    total: Counter[str] = Counter()
+    caught: Counter[str] = Counter()
+    interrupted: Counter[str] = Counter()
+    wrong: list[str] = []
+    for label, text in rows:
+        found = detect(text)
+        total[label] += 1
+        caught[label] += found is not None
+        interrupted[label] += found is not None and found.level == "interrupt"
+        if misses and (found is None) != (label == NONE):
+            got = f"{found.level} {found.kind} [{found.cue}]" if found else NONE
+            wrong.append(f"  {label:18} {got:40} {text}")
+    print(f"\n{name}")
+    crises = [k for k in sorted(total) if k != NONE]
+    for kind in crises:
+        print(f"  {kind:18} caught {caught[kind]:3}/{total[kind]:<3} interrupted {interrupted[kind]:3}")
+    n = sum(total[k] for k in crises)
+    if n:
+        c, i = sum(caught[k] for k in crises), sum(interrupted[k] for k in crises)
+        print(f"  {'all crises':18} caught {c}/{n} = {c / n:.1%}   interrupted {i}/{n} = {i / n:.1%}")
+    if total[NONE]:
+        asks = caught[NONE] - interrupted[NONE]
+        print(f"  {'none':18} interrupts {interrupted[NONE]}/{total[NONE]} ="
+              f" {interrupted[NONE] / total[NONE]:.1%}   asks {asks}/{total[NONE]}"
+              f" = {asks / total[NONE]:.1%}")
+    print("\n".join(wrong))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--heldout", action="store_true",
+                        help="also measure the frozen Spanish held-out set (aggregates only)")
+    parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
+    parser.add_argument("--before", type=Path, metavar="CURRICULUM",
+                        help="also measure the Spanish words of another curriculum folder (without"
+                             " the Spanish model), side by side, e.g. an older checkout's curriculum/")
+    args = parser.parse_args()
+    rules, es, en = detectors()
+    before: tuple[CrisisDetector, CrisisDetector] | None = None
+    if args.before:  # the other curriculum's Spanish words as read before there was a Spanish model
+        old_words, _, old_english = detectors(args.before)
+        before = (old_words, old_english)
+    tuning = [(path.name, read_set(path)) for path in sorted((DATA / "tuning_es").glob("*.tsv"))]
+    every = [row for _, rows in tuning for row in rows]
+    for name, rows in tuning:
+        report(f"tuning_es/{name} (in-sample), es alone", rows, es.detect, misses=args.misses)
+    report("tuning_es, all files, es words alone (no model)", every, rules.detect, misses=False)
+    report("tuning_es, all files, es alone", every, es.detect, misses=False)
+    report("tuning_es, all files, as served (es, then en)", every, served(es, en), misses=False)
+    if before:
+        report("tuning_es, all files, BEFORE, as served (es, then en)", every, served(*before), misses=False)
+    if args.heldout:
+        for path in sorted(DATA.glob("heldout_es/*.tsv")):
+            rows = read_set(path)
+            report(f"heldout_es/{path.name}, English words alone", rows, en.detect, misses=False)
+            if before:
+                report(f"heldout_es/{path.name}, BEFORE, es alone", rows, before[0].detect, misses=False)
+                report(f"heldout_es/{path.name}, BEFORE, as served (es, then en)", rows, served(*before),
+                       misses=False)
+            report(f"heldout_es/{path.name}, es words alone (no model)", rows, rules.detect, misses=False)
+            report(f"heldout_es/{path.name}, es alone", rows, es.detect, misses=False)
+            report(f"heldout_es/{path.name}, as served (es, then en)", rows, served(es, en), misses=False)
+    for folder in ENGLISH_EVERYDAY:
+        for path in sorted((DATA / folder).glob("*.tsv")):
+            everyday = [(label, text) for label, text in read_set(path) if label == NONE]
+            report(f"English everyday lines of {folder}/{path.name}, es alone", everyday, es.detect,
+                   misses=args.misses and folder == "tuning")
+            report(f"English everyday lines of {folder}/{path.name}, en alone", everyday, en.detect,
+                   misses=False)
+            report(f"English everyday lines of {folder}/{path.name}, as served in English (en, then es)",
+                   everyday, served(en, es), misses=False)
+
+
+if __name__ == "__main__":
+    main()
