@@ -43,3 +43,25 @@ async def test_a_hold_for_one_chat_leaves_the_others_free() -> None:
     assert budget.held(2) == 5.0
     now[0] = 31.0
     assert budget.held(1) == 0.0 and budget.held(2) == 0.0
+
+
+async def test_two_chats_refused_together_hold_everyone() -> None:
+    now = [0.0]
+    budget = Budget(per_second=0, now=lambda: now[0])
+    budget.hold(1, 2.0)
+    now[0] = 0.5
+    budget.hold(2, 2.0)  # a second chat within a second: the bot's overall limit
+    assert budget.held(3) == 2.0
+    now[0] = 10.0
+    budget.hold(4, 2.0)  # alone again: that chat only
+    assert budget.held(4) == 2.0 and budget.held(5) == 0.0
+
+
+async def test_a_reply_waits_for_its_chat_rather_than_meet_telegrams_limit() -> None:
+    budget = Budget(per_second=1000, chat_burst=2)
+    for _ in range(2):  # two at once to one chat...
+        await budget.turn(7, REPLY)
+    third = asyncio.create_task(budget.turn(7, REPLY))  # ...the third waits for its bucket
+    await budget.turn(8, REPLY)  # while another chat goes at once
+    assert not third.done()
+    await third

@@ -172,7 +172,12 @@ class TelegramDoor:
         chat, user = update.effective_chat, update.effective_user
         if chat is not None and chat.type == ChatType.PRIVATE:
             language = user.language_code if user else None
-            await quietly(context.bot.send_message(chat.id, self.ui(language, "error")))
+            try:
+                sent = await context.bot.send_message(chat.id, self.ui(language, "error"))
+            except TelegramError as exc:
+                log.info("the error notice could not be sent: %s", type(exc).__name__)
+                return
+            await self.renderer.remember(chat.id, [sent])  # /hide takes it away too
 
 
 def build_application(settings: Settings, engine: Engine,
