@@ -191,7 +191,8 @@ def build_application(settings: Settings, engine: Engine,
     store = SqliteProgressStore(settings.storage.database, data_cipher())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
-                                  FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days))
+                                  FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days,
+                                                  jitter_seconds=60 * settings.reminders.jitter_minutes))
     reminders = ReminderLoop(
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
