@@ -10,11 +10,12 @@ answered. `CommitFirstUpdater` replaces it for long polling:
   update that might not have been; those already saved are recognised by their update id
   (`state.service.conversations.Conversations.handle`, `state.service.redelivery`).
   One exception, a trade: Telegram answers at most 100 updates from the offset, so when
-  that whole window is updates already in hand (a flood from one chat waiting in its
-  queue, a chat held by a 429) and nothing new, the offset moves past them to the newest
-  one in hand. Everyone else's updates are fetched again at once; the ones skipped over
-  live only in memory until handled (`in_memory_only()`), so a crash then could lose up
-  to `QUEUE_LIMIT` updates per flooded chat (docs/operations.md);
+  that whole window is updates already in hand and nothing new, and the offset has not
+  moved for `STUCK_AFTER` seconds (a flood from one chat waiting in its queue, a chat
+  held by a 429 or a slow call), the offset moves past them to the newest one in hand.
+  Everyone else's updates are fetched again at once; the ones skipped over live only in
+  memory until handled (`in_memory_only()`), so a crash then could lose them: up to
+  `QUEUE_LIMIT` per flooded chat, and whatever else was in hand (docs/operations.md);
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
   each chat's updates strictly in order, which is what the engine needs. While one chat
   waits for Telegram or the database, another is served;
@@ -62,6 +63,7 @@ QUEUE_LIMIT = 20  # updates waiting in one chat before more are turned away
 SLOW_DOWN = ("I'm still reading your earlier messages, so I missed some of the latest ones. "
              "Please wait for my answer, then send the rest again.")
 READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
+STUCK_AFTER = 0.5  # seconds the offset stays put, Telegram's window full, before it moves past
 
 # getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
 # PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
@@ -96,6 +98,7 @@ class CommitFirstUpdater(Updater):
         self.skips = 0  # times the offset moved past updates in hand (a clogged window)
         self._next = 0  # one past the newest update handed to a chat
         self._floor = 0  # the offset may not go below this: Telegram forgot what is under it
+        self._since = (0, 0.0)  # (offset, when it was first sent): how long the offset stays put
         self._pending: set[int] = set()  # ids of updates not yet handled
         self._chats: dict[int, deque[Update]] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -159,9 +162,14 @@ class CommitFirstUpdater(Updater):
 
         Telegram answers at most `BATCH` updates from the offset; when all of them are in
         hand (queued behind a busy chat, or turned away but not yet confirmed), updates
-        after them cannot be fetched at all until the oldest is handled.
+        after them cannot be fetched at all until the oldest is handled. Under a steady
+        load the oldest is handled soon and the window moves by itself; only an offset
+        that stays put for `STUCK_AFTER` seconds is moved.
         """
-        if answered < BATCH or fresh or self._offset() >= self._next:
+        offset, now = self._offset(), asyncio.get_running_loop().time()
+        if offset != self._since[0]:
+            self._since = (offset, now)
+        if answered < BATCH or fresh or offset >= self._next or now - self._since[1] < STUCK_AFTER:
             return False
         self._floor = self._next
         self.skips += 1
