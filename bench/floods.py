@@ -262,6 +262,7 @@ def wave(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         start, refused = time.perf_counter(), limits.refused
         time.sleep(args.seconds)
         end, refused = time.perf_counter(), limits.refused - refused
+        time.sleep(args.grace)  # replies to the window's last turns still count
         people.stop()
         bot.stop()
         found = statuses(bot.database)
@@ -305,6 +306,7 @@ def burst(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
             server.inject_message(flooder, f"message {i}")
         time.sleep(args.window)
         end = time.perf_counter()
+        time.sleep(args.grace)
         people.stop()
         bot.stop()
     return {"calm": watch.window(calm, flooded), "flooded": watch.window(flooded, end),
@@ -343,6 +345,8 @@ def main() -> int:
     parser.add_argument("--others-think", type=float, default=8.0)
     parser.add_argument("--burst", type=int, default=500)
     parser.add_argument("--window", type=float, default=30.0, help="seconds before and after the burst")
+    parser.add_argument("--grace", type=float, default=20.0,
+                        help="seconds after a window for its last replies (a later one counts as never)")
     parser.add_argument("--only", choices=("wave", "burst"), help="one scenario only")
     parser.add_argument("--seed", nargs=3, metavar=("DATABASE", "TREE", "REMINDERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -351,7 +355,7 @@ def main() -> int:
         return 0
     if os.environ.get("BENCH_QUICK"):
         args.reminders, args.chatters, args.seconds, args.warmup = 2_000, 40, 15.0, 5.0
-        args.others, args.burst, args.window = 20, 150, 10.0
+        args.others, args.burst, args.window, args.grace = 20, 150, 10.0, 5.0
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="craftbot-base-") as base:
         trees = {f"before ({commit})": baseline_tree(commit, Path(base) / commit)

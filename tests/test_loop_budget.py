@@ -65,3 +65,22 @@ async def test_a_reply_waits_for_its_chat_rather_than_meet_telegrams_limit() -> 
     await budget.turn(8, REPLY)  # while another chat goes at once
     assert not third.done()
     await third
+
+
+async def test_a_first_message_goes_ahead_of_the_rest_of_someone_elses_reply() -> None:
+    budget = Budget(per_second=4, chat_burst=0)
+    ran: list[str] = []
+
+    async def call(name: str) -> bool:
+        ran.append(name)
+        return True
+
+    async def send(name: str, chat: int) -> Any:
+        return await budget.process_request(call, (name,), {}, "sendMessage", {"chat_id": chat}, REPLY)
+
+    await asyncio.gather(*(send(f"long reply {i}", 500) for i in range(2)))  # the burst is spent
+    rest = [asyncio.create_task(send(f"long reply {i}", 500)) for i in range(2, 5)]
+    await asyncio.sleep(0)  # queued first...
+    first = asyncio.create_task(send("first message", 600))  # ...yet this one goes next
+    await asyncio.gather(*rest, first)
+    assert ran[2:] == ["first message", "long reply 2", "long reply 3", "long reply 4"]
