@@ -359,7 +359,7 @@ def main() -> int:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="craftbot-base-") as base:
         trees = {f"before ({commit})": baseline_tree(commit, Path(base) / commit)
-                 for commit in args.base.split(",")} | {"after (this code)": REPO}
+                 for commit in args.base.split(",") if commit} | {"after (this code)": REPO}
         if args.only != "burst":
             print(f"wave: {args.reminders:,} reminders fall due at once while {args.chatters} people chat"
                   f" (mean pause {args.think:g} s, {100 * args.crisis_share:g}% of turns crisis words);"

@@ -10,9 +10,10 @@ answered. `CommitFirstUpdater` replaces it for long polling:
   update that might not have been; those already saved are recognised by their update id
   (`state.service.conversations.Conversations.handle`, `state.service.redelivery`).
   One exception, a trade: Telegram answers at most 100 updates from the offset, so when
-  that whole window is updates already in hand and nothing new, and the offset has not
-  moved for `STUCK_AFTER` seconds (a flood from one chat waiting in its queue, a chat
-  held by a 429 or a slow call), the offset moves past them to the newest one in hand.
+  that whole window is updates already in hand and nothing new, and the oldest of them is
+  stuck (its chat has more waiting behind it: a flood; or it has waited `STUCK_AFTER`
+  seconds: a chat held by a 429 or a slow call), the offset moves past them to the newest
+  one in hand.
   Everyone else's updates are fetched again at once; the ones skipped over live only in
   memory until handled (`in_memory_only()`), so a crash then could lose them: up to
   `QUEUE_LIMIT` per flooded chat, and whatever else was in hand (docs/operations.md);
@@ -98,8 +99,8 @@ class CommitFirstUpdater(Updater):
         self.skips = 0  # times the offset moved past updates in hand (a clogged window)
         self._next = 0  # one past the newest update handed to a chat
         self._floor = 0  # the offset may not go below this: Telegram forgot what is under it
-        self._since = (0, 0.0)  # (offset, when it was first sent): how long the offset stays put
-        self._pending: set[int] = set()  # ids of updates not yet handled
+        self._since = (0, 0.0)  # (the oldest update in hand, since when it is the oldest)
+        self._pending: dict[int, int] = {}  # ids of updates not yet handled -> their chat
         self._chats: dict[int, deque[Update]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()  # set whenever an update has been handled
@@ -163,13 +164,19 @@ class CommitFirstUpdater(Updater):
         Telegram answers at most `BATCH` updates from the offset; when all of them are in
         hand (queued behind a busy chat, or turned away but not yet confirmed), updates
         after them cannot be fetched at all until the oldest is handled. Under a steady
-        load the oldest is handled soon and the window moves by itself; only an offset
-        that stays put for `STUCK_AFTER` seconds is moved.
+        load the oldest is handled soon and the window moves by itself; the offset moves
+        only past an oldest update that is stuck: more of its chat's updates wait behind
+        it (a flood), or it has been the oldest for `STUCK_AFTER` seconds.
         """
-        offset, now = self._offset(), asyncio.get_running_loop().time()
-        if offset != self._since[0]:
-            self._since = (offset, now)
-        if answered < BATCH or fresh or offset >= self._next or now - self._since[1] < STUCK_AFTER:
+        if not self._pending:
+            return False
+        oldest, now = min(self._pending), asyncio.get_running_loop().time()
+        if oldest != self._since[0]:
+            self._since = (oldest, now)
+        if answered < BATCH or fresh or self._offset() >= self._next:
+            return False
+        queue = self._chats.get(self._pending[oldest])
+        if (queue is None or len(queue) < 2) and now - self._since[1] < STUCK_AFTER:
             return False
         self._floor = self._next
         self.skips += 1
@@ -271,10 +278,10 @@ class CommitFirstUpdater(Updater):
         if queue is not None:
             if self._turned_away(key, queue, update):
                 return
-            self._pending.add(update.update_id)
+            self._pending[update.update_id] = key
             queue.append(update)
             return
-        self._pending.add(update.update_id)
+        self._pending[update.update_id] = key
         self._chats[key] = deque([update])
         worker = asyncio.create_task(self._serve(key), name=f"craftbot:chat:{key}")
         self._workers.add(worker)
@@ -319,7 +326,7 @@ class CommitFirstUpdater(Updater):
                     async with self._slots:
                         await self._process(update)
                 queue.popleft()
-                self._pending.discard(update.update_id)
+                self._pending.pop(update.update_id, None)
                 self._done.set()
         finally:
             del self._chats[key]
