@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _harness import REPO, BotUnderTest, User, machine, percentile, play_curriculum
+from _harness import REPO, BotUnderTest, User, machine, percentile, play_curriculum, proc_cpu
 
 from tests.kit.botapi_serve import WatchedBotApi
 
@@ -72,6 +72,7 @@ class Bot(BotUnderTest):
 class Turn:
     """One update of a chatter and the first message of its reply (perf_counter seconds)."""
 
+    chat: int
     sent: float
     first: float | None
     crisis: bool
@@ -87,6 +88,7 @@ class Watch:
     reminder_sends: list[float] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)
     unanswered: int = 0
+    by_chat: dict[int, list[float]] = field(default_factory=dict)  # chatters' sends and edits
 
     def on(self, kind: str, chat_id: int, msg: dict[str, Any]) -> None:
         """A reaction of the bot reached the server and was accepted."""
@@ -96,6 +98,7 @@ class Watch:
         self.sends.append(now)
         user = self.chatters.get(chat_id)
         if user is not None:
+            self.by_chat.setdefault(chat_id, []).append(now)
             user.last = now
             if user.first is None:
                 user.first = now
@@ -108,6 +111,18 @@ class Watch:
                     self.reminders[int(data.split(":")[1])] += 1
                     self.reminder_sends.append(now)
                     return
+
+    def paced(self, start: float, end: float, slow: float = 1.0, before: float = 5.0) -> tuple[int, int]:
+        """(replies slower than `slow` s, those whose chat had 4+ messages in the `before` s before).
+
+        Telegram lets a chat have about one message a second: a person who writes again
+        right after a long reply waits for their own chat's share, whoever else is busy.
+        """
+        slow_turns = [t for t in self.turns if start <= t.sent < end
+                      and (t.first is None or t.first - t.sent > slow)]
+        paced = sum(1 for t in slow_turns
+                    if sum(1 for x in self.by_chat.get(t.chat, []) if t.sent - before <= x < t.sent) >= 4)
+        return len(slow_turns), paced
 
     def window(self, start: float, end: float, *, crisis: bool | None = None) -> list[float]:
         """Reply latencies (seconds) of turns injected in [start, end); never answered: infinite."""
@@ -129,7 +144,7 @@ async def chat(server: WatchedBotApi, watch: Watch, user: User, think: float, cr
         else:
             play_curriculum(server, user)
         user.turns += 1
-        turn = Turn(sent, None, crisis)
+        turn = Turn(user.user_id, sent, None, crisis)
         watch.turns.append(turn)
         try:
             await asyncio.wait_for(user.answered.wait(), GIVE_UP)
@@ -259,9 +274,9 @@ def wave(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         people.start()
         time.sleep(args.warmup)
         fall_due(bot.database, time.time())
-        start, refused = time.perf_counter(), limits.refused
+        start, refused, cpu = time.perf_counter(), limits.refused, proc_cpu(bot.pid)
         time.sleep(args.seconds)
-        end, refused = time.perf_counter(), limits.refused - refused
+        end, refused, cpu = time.perf_counter(), limits.refused - refused, proc_cpu(bot.pid) - cpu
         time.sleep(args.grace)  # replies to the window's last turns still count
         people.stop()
         bot.stop()
@@ -283,6 +298,7 @@ def wave(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         "delivered": len(delivered), "doubled": sum(n - 1 for n in delivered.values() if n > 1),
         "lost": undelivered_sent + failed + (args.reminders - len(found)),
         "waiting": waiting, "again_at_restart": again, "unanswered": watch.unanswered,
+        "cpu": cpu / (end - start), "paced": watch.paced(start, end),
     }
 
 
@@ -338,7 +354,7 @@ def main() -> int:
     parser.add_argument("--reminders", type=int, default=20_000)
     parser.add_argument("--chatters", type=int, default=200)
     parser.add_argument("--think", type=float, default=30.0, help="mean pause between a chatter's turns")
-    parser.add_argument("--crisis-share", type=float, default=0.05)
+    parser.add_argument("--crisis-share", type=float, default=0.1)
     parser.add_argument("--seconds", type=float, default=60.0, help="measured seconds of the wave")
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--others", type=int, default=50)
@@ -373,7 +389,9 @@ def main() -> int:
                       f" {r['delivered']:,}, doubled {r['doubled']}, lost {r['lost']}, still waiting"
                       f" {r['waiting']:,}, sent again at restart {r['again_at_restart']};"
                       f" unanswered {r['unanswered']}", flush=True)
-                print(f"  {'':>20}  (ran {r['from']})", flush=True)
+                print(f"  {'':>20}  bot CPU {100 * r['cpu']:.0f}% of a core; replies slower than 1 s:"
+                      f" {r['paced'][0]}, of which {r['paced'][1]} came right after 4+ messages to the"
+                      f" same chat (Telegram's per-chat pace); ran {r['from']}", flush=True)
         if args.only != "wave":
             print(f"burst: {args.others} people chat (mean pause {args.others_think:g} s); then one more"
                   f" sends {args.burst} messages at once; {args.window:g} s before and after")
