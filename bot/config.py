@@ -192,9 +192,13 @@ class ReminderSettings(Section):
     poll_seconds: float = Field(default=30.0, gt=0, le=3600, description="seconds between looks for due ones")
     nudge_after_days: int = Field(default=3, ge=1, le=60,
                                   description="days after someone stops mid-module before the one nudge")
-    per_second: float = Field(default=25.0, gt=0, le=30, description="reminders per second, all chats")
+    per_second: float = Field(default=30.0, gt=0, le=30,
+                              description="reminders per second at most, all chats (replies still go first)")
     per_chat_seconds: float = Field(default=1.0, ge=0, le=60, description="seconds between two to one chat")
     workers: int = Field(default=8, ge=1, le=64, description="reminders being sent at the same time")
+    jitter_minutes: int = Field(default=10, ge=0, le=60,
+                                description="each person's reminders move by up to this many minutes"
+                                            " (the same offset each time), so they do not all come at once")
 
 
 class Settings(BaseSettings):

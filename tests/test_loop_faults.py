@@ -132,3 +132,14 @@ async def test_words_after_a_lost_question_see_the_question_again(
         server.inject_message(FIRST, "some words")
         await until(server, lambda s: len(s.sent(FIRST)) > before)
     assert server.sent(FIRST)[-1]["text"] == question  # shown again, not taken as an answer
+
+
+async def test_a_reply_that_never_arrives_whole_is_hidden_whole_with_its_apology(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    server.fail("sendMessage", FIRST, 0, 502, 502, 502, 502)  # the second message never goes
+    async with running(settings_for(server, tmp_path)):
+        server.inject_message(FIRST, "/start")
+        await until(server, lambda s: len(s.sent(FIRST)) >= 2)  # the first part, then "sorry"
+        shown = [m["message_id"] for m in server.sent(FIRST)]
+        server.inject_message(FIRST, "/hide")
+        await until(server, lambda s: set(shown) <= {m for _, m in s.deleted})

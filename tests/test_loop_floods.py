@@ -2,18 +2,20 @@
 
 SLOW sends 150 messages in a burst; QUICK writes right after and is answered within a
 second, while SLOW's queue keeps `QUEUE_LIMIT` updates in order and tells them once to slow
-down. The offset passes everything once it is all handled. A chat stuck on one update
-(tests/test_ptb_updater.py) holds nobody back either, within Telegram's window of 100.
+down. The offset passes everything once it is all handled. A chat stuck on one update with
+150 more behind it fills Telegram's window of 100: the offset moves past them and QUICK is
+answered within a second all the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 from bot.ptb.updater import SLOW_DOWN, CommitFirstUpdater
 from tests.kit.botapi import FakeBotApi
-from tests.test_ptb_updater import QUICK, SLOW, offsets, running, settings_for, until
+from tests.test_ptb_updater import QUICK, SLOW, Gate, offsets, running, settings_for, until
 
 
 def told(server: FakeBotApi) -> int:
@@ -37,3 +39,24 @@ async def test_a_flooded_chat_holds_nobody_back(server: FakeBotApi, tmp_path: Pa
     assert told(server) >= 1
     assert max(offsets(server)) > first + 150
 
+
+
+async def test_a_stuck_chat_with_150_updates_behind_it_holds_nobody_back(
+        server: FakeBotApi, tmp_path: Path) -> None:
+    gate = Gate()  # SLOW's first update never ends while QUICK writes: Telegram's window clogs
+    async with running(settings_for(server, tmp_path), gate) as app:
+        first = server.inject_message(SLOW, "/start")["update_id"]
+        await asyncio.wait_for(gate.holding.wait(), 20)
+        for i in range(150):
+            server.inject_message(SLOW, f"message {i}")
+        started = time.monotonic()
+        quick = server.inject_message(QUICK, "/start")["update_id"]
+        await until(server, lambda s: s.sent(QUICK))
+        assert time.monotonic() - started < 1.0
+        updater = app.updater
+        assert isinstance(updater, CommitFirstUpdater)
+        assert updater.skips >= 1 and server.sent(SLOW)[:1] and told(server) == 1
+        assert all(SLOW_DOWN[:20] in m["text"] for m in server.sent(SLOW))  # the rest waits
+        gate.opened.set()  # then SLOW's queue is read in order, and the offset passes it all
+        await until(server, lambda s: max(offsets(s)) > quick and updater.in_memory_only() == 0)
+    assert first < quick

@@ -60,7 +60,7 @@ def settings_for(server: FakeBotApi, tmp_path: Path) -> Settings:
                                   token=SecretStr(server.token), poll_timeout=1, max_per_second=0),
         storage=StorageSettings(database=tmp_path / "bot.sqlite3"),
         curriculum=CurriculumSettings(path=SAMPLE),
-        reminders=ReminderSettings(send=False),
+        reminders=ReminderSettings(send=False, jitter_minutes=0),
     )
 
 

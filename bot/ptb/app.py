@@ -172,7 +172,12 @@ class TelegramDoor:
         chat, user = update.effective_chat, update.effective_user
         if chat is not None and chat.type == ChatType.PRIVATE:
             language = user.language_code if user else None
-            await quietly(context.bot.send_message(chat.id, self.ui(language, "error")))
+            try:
+                sent = await context.bot.send_message(chat.id, self.ui(language, "error"))
+            except TelegramError as exc:
+                log.info("the error notice could not be sent: %s", type(exc).__name__)
+                return
+            await self.renderer.remember(chat.id, [sent])  # /hide takes it away too
 
 
 def build_application(settings: Settings, engine: Engine,
@@ -186,7 +191,8 @@ def build_application(settings: Settings, engine: Engine,
     store = SqliteProgressStore(settings.storage.database, data_cipher())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
-                                  FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days))
+                                  FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days,
+                                                  jitter_seconds=60 * settings.reminders.jitter_minutes))
     reminders = ReminderLoop(
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))

@@ -10,14 +10,22 @@ reminders alike):
 - messages (sends and edits) queue for the overall rate by priority: `CRISIS` replies,
   then `REPLY` (someone just wrote), then `REMINDER`, then `BULK`; the caller says which
   with PTB's `rate_limit_args`; calls that send nothing (answers to presses, deletes,
-  "typing…", getMe) are not counted;
+  "typing…", getMe) are not counted. Within a priority, a chat that was sent nothing in
+  the last `LEAD` seconds goes up to `LEAD` seconds ahead: the first message of a reply,
+  what tells a person they were heard, does not wait behind the fourth message of
+  someone else's long reply (which then waits a little longer, never more than `LEAD`);
 - each chat has its own bucket (`aiolimiter.AsyncLimiter`: `chat_burst` messages at once,
   one a second sustained), taken before the overall queue, so a chat that must wait
-  holds no slot anyone else could use. Reminders and bulk wait for it; replies take from
-  it when they can but never wait (the person who just wrote paces them, and their
-  updates queue per chat in `bot.ptb.updater`); a 429 for the chat still holds them;
+  holds no slot anyone else could use. Every message waits for it, replies included: a
+  person writing fast is answered at Telegram's pace for one chat rather than provoking
+  a 429, which would hold their chat far longer;
+- both buckets allow a smaller burst than Telegram does (half the overall rate, one less
+  per chat), so calls that leave here evenly spaced and arrive bunched by the network or
+  a busy moment still fit Telegram's own buckets;
 - a 429 for a call to one chat holds that chat for `retry_after`; a 429 for a call to no
-  chat holds every call. The call is then tried again, up to `max_retries` times.
+  chat holds every call, and so do 429s for two different chats within a second (that is
+  the bot's overall limit, whichever chat's call met it). The call is then tried again,
+  up to `max_retries` times.
 
 `per_second <= 0` turns the rates off (a local fake server in tests and benches); holds
 and priorities stay.
@@ -44,6 +52,9 @@ COUNTED = frozenset({
     "editMessageText", "editMessageReplyMarkup", "editMessageCaption", "editMessageMedia",
 })
 CHATS_KEPT = 10_000  # chat buckets remembered (least recently used dropped first)
+CHAT_BURST = 4  # messages at once to one chat (Telegram's burst looks like 5; one spare)
+TOGETHER = 1.0  # seconds: 429s for two chats this close together are the bot's overall limit
+LEAD = 1.0  # seconds a chat sent nothing lately may go ahead of chats in the middle of a reply
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -67,16 +78,19 @@ def chat_of(data: dict[str, Any]) -> int | None:
 class Budget(BaseRateLimiter[int]):
     """The bot's outgoing calls, within Telegram's limits, in order of priority."""
 
-    def __init__(self, per_second: float = 30.0, *, chat_burst: int = 5, max_retries: int = 3,
+    def __init__(self, per_second: float = 30.0, *, chat_burst: int = CHAT_BURST, max_retries: int = 3,
                  now: Callable[[], float] = time.monotonic) -> None:
-        self.overall = AsyncLimiter(per_second, 1.0) if per_second > 0 else None
+        # the same rate as Telegram's, half its burst: a bunched arrival still fits
+        self.overall = AsyncLimiter(per_second / 2, 0.5) if per_second > 0 else None
         self.chat_burst = chat_burst if per_second > 0 else 0
         self.max_retries = max_retries
         self.now = now
         self.holds = 0  # 429s answered so far
         self._held_until: dict[int | None, float] = {}  # None: every chat
+        self._last_refused: tuple[float, int] | None = None  # (when, chat) of the last chat's 429
         self._chats: OrderedDict[int, AsyncLimiter] = OrderedDict()
-        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[int, float, int, int | None, asyncio.Future[None]]] = []
+        self._served: dict[int, float] = {}  # chat -> when it last got a slot (within LEAD)
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
 
@@ -114,7 +128,12 @@ class Budget(BaseRateLimiter[int]):
     def hold(self, chat: int | None, seconds: float) -> None:
         """Telegram answered 429: nothing more to `chat` (None: to anyone) for `seconds`."""
         self.holds += 1
-        until = self.now() + seconds
+        now = self.now()
+        if chat is not None:
+            last, self._last_refused = self._last_refused, (now, chat)
+            if last is not None and last[1] != chat and now - last[0] < TOGETHER:
+                chat = None  # two chats refused together: the bot's overall limit
+        until = now + seconds
         self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
 
     def held(self, chat: int | None) -> float:
@@ -129,10 +148,8 @@ class Budget(BaseRateLimiter[int]):
         if not counted:
             return
         if chat is not None and self.chat_burst:
-            bucket = self._bucket(chat)
-            if priority >= REMINDER or bucket.has_capacity():
-                await bucket.acquire()
-        await self._overall(priority)
+            await self._bucket(chat).acquire()
+        await self._overall(priority, chat)
 
     async def _sit_out(self, chat: int | None) -> None:
         """Return once no 429 holds calls to `chat` (a hold may grow while waiting)."""
@@ -149,15 +166,18 @@ class Budget(BaseRateLimiter[int]):
             self._chats.popitem(last=False)
         return bucket
 
-    async def _overall(self, priority: int) -> None:
+    async def _overall(self, priority: int, chat: int | None) -> None:
         """A slot of the overall rate; the most urgent waiting call gets the next one."""
         if self.overall is None:
             return
         if not self._waiting and self.overall.has_capacity():
             await self.overall.acquire()
+            self._serve(chat)
             return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._waiting, (priority, next(self._order), turn))
+        now = self.now()
+        fresh = chat is None or now - self._served.get(chat, -LEAD) >= LEAD
+        heapq.heappush(self._waiting, (priority, now - LEAD if fresh else now, next(self._order), chat, turn))
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._grant(), name="craftbot:budget")
         await turn
@@ -169,7 +189,17 @@ class Budget(BaseRateLimiter[int]):
             await self._sit_out(None)
             await self.overall.acquire()
             while self._waiting:
-                _, _, turn = heapq.heappop(self._waiting)
+                *_, chat, turn = heapq.heappop(self._waiting)
                 if not turn.done():
                     turn.set_result(None)
+                    self._serve(chat)
                     break
+
+    def _serve(self, chat: int | None) -> None:
+        """Note that `chat` just got a slot (entries older than LEAD are forgotten now and then)."""
+        if chat is None:
+            return
+        now = self.now()
+        self._served[chat] = now
+        if len(self._served) > CHATS_KEPT:
+            self._served = {c: t for c, t in self._served.items() if now - t < LEAD}

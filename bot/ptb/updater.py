@@ -8,7 +8,15 @@ answered. `CommitFirstUpdater` replaces it for long polling:
 - the offset it sends Telegram never passes an update that is not yet handled (Telegram
   confirms every update below the offset), so after a crash Telegram delivers again every
   update that might not have been; those already saved are recognised by their update id
-  (`state.service.conversations.Conversations.handle`, `state.service.redelivery`);
+  (`state.service.conversations.Conversations.handle`, `state.service.redelivery`).
+  One exception, a trade: Telegram answers at most 100 updates from the offset, so when
+  that whole window is updates already in hand and nothing new, and the oldest of them is
+  stuck (its chat has more waiting behind it: a flood; or it has waited `STUCK_AFTER`
+  seconds: a chat held by a 429 or a slow call), the offset moves past them to the newest
+  one in hand.
+  Everyone else's updates are fetched again at once; the ones skipped over live only in
+  memory until handled (`in_memory_only()`), so a crash then could lose them: up to
+  `QUEUE_LIMIT` per flooded chat, and whatever else was in hand (docs/operations.md);
 - updates of different chats are handled concurrently (up to `concurrency` at a time) and
   each chat's updates strictly in order, which is what the engine needs. While one chat
   waits for Telegram or the database, another is served;
@@ -17,8 +25,7 @@ answered. `CommitFirstUpdater` replaces it for long polling:
   person) it keeps asking for more every `BUSY_POLL` seconds (or as soon as one is
   handled), so no chat holds another back. The updates in hand come back in each answer,
   as they are not confirmed yet; every id below the newest one queued is in hand or done
-  (ids only grow), so they are skipped without being parsed. Telegram answers at most
-  100 updates from the offset, so the bounded queues below keep that window moving;
+  (ids only grow), so they are skipped without being parsed;
 - each chat's queue holds at most `QUEUE_LIMIT` updates. Beyond that an update is
   answered once with a plain "slow down" and dropped (counted in `dropped`), unless
   `urgent` says it must be read (words of crisis: never dropped); a press on the same
@@ -57,6 +64,7 @@ QUEUE_LIMIT = 20  # updates waiting in one chat before more are turned away
 SLOW_DOWN = ("I'm still reading your earlier messages, so I missed some of the latest ones. "
              "Please wait for my answer, then send the rest again.")
 READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
+STUCK_AFTER = 0.5  # seconds the offset stays put, Telegram's window full, before it moves past
 
 # getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
 # PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
@@ -88,8 +96,11 @@ class CommitFirstUpdater(Updater):
         self.merged = 0  # presses merged into one waiting on the same message
         self.parked = 0  # updates that could not be parsed, skipped (metrics read this)
         self.parked_kinds: Counter[str] = Counter()
+        self.skips = 0  # times the offset moved past updates in hand (a clogged window)
         self._next = 0  # one past the newest update handed to a chat
-        self._pending: set[int] = set()  # ids of updates not yet handled
+        self._floor = 0  # the offset may not go below this: Telegram forgot what is under it
+        self._since = (0, 0.0)  # (the oldest update in hand, since when it is the oldest)
+        self._pending: dict[int, int] = {}  # ids of updates not yet handled -> their chat
         self._chats: dict[int, deque[Update]] = {}
         self._workers: set[asyncio.Task[None]] = set()
         self._done = asyncio.Event()  # set whenever an update has been handled
@@ -137,8 +148,41 @@ class CommitFirstUpdater(Updater):
                             type(exc).__name__)
 
     def _offset(self) -> int:
-        """The offset to send: it confirms exactly the updates below the oldest one in hand."""
-        return min(self._pending) if self._pending else self._next
+        """The offset to send: it confirms the updates below the oldest one in hand.
+
+        Never below `_floor`, where a clogged window moved it (`_unclog`).
+        """
+        return max(self._floor, min(self._pending) if self._pending else self._next)
+
+    def in_memory_only(self) -> int:
+        """Updates in hand that Telegram would not deliver again after a crash."""
+        return sum(1 for update_id in self._pending if update_id < self._floor)
+
+    def _unclog(self, answered: int, fresh: bool) -> bool:
+        """A full answer with nothing new: move the offset past every update in hand.
+
+        Telegram answers at most `BATCH` updates from the offset; when all of them are in
+        hand (queued behind a busy chat, or turned away but not yet confirmed), updates
+        after them cannot be fetched at all until the oldest is handled. Under a steady
+        load the oldest is handled soon and the window moves by itself; the offset moves
+        only past an oldest update that is stuck: more of its chat's updates wait behind
+        it (a flood), or it has been the oldest for `STUCK_AFTER` seconds.
+        """
+        if not self._pending:
+            return False
+        oldest, now = min(self._pending), asyncio.get_running_loop().time()
+        if oldest != self._since[0]:
+            self._since = (oldest, now)
+        if answered < BATCH or fresh or self._offset() >= self._next:
+            return False
+        queue = self._chats.get(self._pending[oldest])
+        if (queue is None or len(queue) < 2) and now - self._since[1] < STUCK_AFTER:
+            return False
+        self._floor = self._next
+        self.skips += 1
+        log.info("the offset moved past %d update(s) in hand: Telegram's window was full",
+                 self.in_memory_only())
+        return True
 
     async def _poll(self, wait: Any, allowed: list[str] | None, interval: float,
                     on_error: Callable[[TelegramError], None] | None) -> None:
@@ -173,6 +217,8 @@ class CommitFirstUpdater(Updater):
                 if update is not None:
                     self._dispatch(update)
             fresh = self._next != before
+            if self._unclog(len(updates), fresh):
+                fresh = True  # ask again at once, from past the clog
             if interval:
                 await self._wait(interval)
 
@@ -232,10 +278,10 @@ class CommitFirstUpdater(Updater):
         if queue is not None:
             if self._turned_away(key, queue, update):
                 return
-            self._pending.add(update.update_id)
+            self._pending[update.update_id] = key
             queue.append(update)
             return
-        self._pending.add(update.update_id)
+        self._pending[update.update_id] = key
         self._chats[key] = deque([update])
         worker = asyncio.create_task(self._serve(key), name=f"craftbot:chat:{key}")
         self._workers.add(worker)
@@ -280,7 +326,7 @@ class CommitFirstUpdater(Updater):
                     async with self._slots:
                         await self._process(update)
                 queue.popleft()
-                self._pending.discard(update.update_id)
+                self._pending.pop(update.update_id, None)
                 self._done.set()
         finally:
             del self._chats[key]

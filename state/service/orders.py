@@ -45,6 +45,7 @@ from state.engine.between_sessions.schedule import (
     homework_due,
     homework_pending,
     homework_ref,
+    jittered,
     nudge_due,
 )
 from state.engine.between_sessions.timezones import local_day
@@ -61,6 +62,7 @@ class FollowUpOptions:
 
     nudge_after_days: int = 3
     chart_weeks: int = 8
+    jitter_seconds: int = 0  # each person's reminders move by up to this much (`schedule.jitter`)
 
 
 class FollowUp:
@@ -90,19 +92,23 @@ class FollowUp:
         if by_person:
             session.nudge = self._nudge(progress, content, prefs, now)
 
+    def _spread(self, user: int, prefs: ReminderPrefs, when: float) -> float:
+        """A planned time moved by the person's own small jitter, so waves spread out."""
+        return jittered(prefs, user, when, self.options.jitter_seconds)
+
     async def _carry_out(self, progress: Progress, prefs: ReminderPrefs, order: ReminderOrder,
                          now: float) -> None:
         user = progress.user_id
         match order:
             case PlanReminder(kind, due, ref):
                 if prefs.on:
-                    await self.reminders.plan(user, kind, due, now, ref)
+                    await self.reminders.plan(user, kind, self._spread(user, prefs, due), now, ref)
             case CancelReminders(kind):
                 await self.reminders.cancel(user, kind)
             case DeferReminder(reminder_id, due):
-                await self.reminders.defer(reminder_id, due)
+                await self.reminders.defer(reminder_id, self._spread(user, prefs, due))
             case FollowCheckin(reminder_id, due):
-                await self.reminders.set_follow(reminder_id, due)
+                await self.reminders.set_follow(reminder_id, self._spread(user, prefs, due))
             case KeepCheckin(record):
                 await self.reminders.add_checkin(user, record)
             case ReplanReminders():
@@ -118,20 +124,23 @@ class FollowUp:
             return
         waiting = {r.kind: r for r in await self.reminders.waiting(user)}
         ref = homework_ref(answers)
+        def spread(when: float) -> float:
+            return self._spread(user, prefs, when)
         if HOMEWORK in waiting:
-            await self.reminders.plan(user, HOMEWORK, prefs.same_day_slot(waiting[HOMEWORK].due_at, now),
-                                      now, waiting[HOMEWORK].ref)
+            homework = waiting[HOMEWORK]
+            await self.reminders.plan(user, HOMEWORK, spread(prefs.same_day_slot(homework.due_at, now)),
+                                      now, homework.ref)
         elif homework_pending(answers) and not await self.reminders.was_sent(user, HOMEWORK, ref):
-            await self.reminders.plan(user, HOMEWORK, homework_due(answers, prefs, now), now, ref)
+            await self.reminders.plan(user, HOMEWORK, spread(homework_due(answers, prefs, now)), now, ref)
         follow = checkin_next(prefs, now)
         if follow is None:
             await self.reminders.cancel(user, CHECKIN)
         for kind in (CHECKIN, NUDGE):  # kept on their day, at the time now in force
             if kind in waiting and (kind != CHECKIN or follow is not None):
-                await self.reminders.plan(user, kind, prefs.same_day_slot(waiting[kind].due_at, now), now,
-                                          waiting[kind].ref)
+                await self.reminders.plan(user, kind, spread(prefs.same_day_slot(waiting[kind].due_at, now)),
+                                          now, waiting[kind].ref)
         if follow is not None and CHECKIN not in waiting:
-            await self.reminders.plan(user, CHECKIN, follow, now)
+            await self.reminders.plan(user, CHECKIN, spread(follow), now)
 
     def _nudge(self, progress: Progress, content: LocaleContent, prefs: ReminderPrefs,
                now: float) -> Nudge | None:
@@ -145,7 +154,8 @@ class FollowUp:
         module = progress.module
         if not prefs.on or module is None or module == content.onboarding.id:
             return None
-        return Nudge(nudge_due(prefs, now, self.options.nudge_after_days), f"{module}:{progress.step}")
+        due = nudge_due(prefs, now, self.options.nudge_after_days)
+        return Nudge(self._spread(progress.user_id, prefs, due), f"{module}:{progress.step}")
 
     async def after(self, progress: Progress, message: Input, reply: Reply, now: float) -> None:
         """Once the turn is saved: add the check-in chart to /progress when there are check-ins."""

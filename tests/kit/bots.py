@@ -39,6 +39,9 @@ def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_conf
     """The bot's config.yaml in `workdir`, pointed at the fake server (token in it if asked)."""
     config = workdir / "config.yaml"
     token = f"  token: {server.token}\n" if with_token else ""
+    exact = "reminders:\n  jitter_minutes: 0\n"  # reminders exactly on time, so tests can say when
+    extra_config = (extra_config.replace("reminders:\n", exact, 1) if "reminders:\n" in extra_config
+                    else extra_config + exact)
     config.write_text(
         "telegram:\n"
         f"  base_url: {server.base_url}\n"

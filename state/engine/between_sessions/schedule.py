@@ -149,16 +149,29 @@ def nudge_due(prefs: ReminderPrefs, now: float, days: float) -> float:
 
 
 def jitter(user_id: int, spread: int = JITTER_SECONDS) -> int:
-    """A small offset in seconds, stable for one person, in [-spread, spread].
+    """A small offset in seconds, stable for one person, in [-spread, spread] (0 if spread is 0).
 
-    Most people keep one of a few reminder times (09:00, 12:30, 19:00); spreading each
-    person's by a few minutes turns a wave falling due at once into a trickle.
+    Most people keep one of a few reminder times (09:00, 12:30, 19:00) or get their
+    reminders when quiet hours end; spreading each person's by a few minutes turns a wave
+    falling due at once into a trickle.
     """
+    if spread <= 0:
+        return 0
     digest = hashlib.sha256(f"craftbot:jitter:{user_id}".encode()).digest()
     return int.from_bytes(digest[:4], "big") % (2 * spread + 1) - spread
 
 
-def jittered(prefs: ReminderPrefs, user_id: int, when: float) -> float:
-    """`when` moved by the person's jitter, unless that would fall in their quiet hours."""
-    moved = when + jitter(user_id)
-    return when if prefs.quiet_now(moved) else moved
+def jittered(prefs: ReminderPrefs, user_id: int, when: float, spread: int = JITTER_SECONDS) -> float:
+    """`when` moved by the person's jitter, never into their quiet hours nor to another day.
+
+    Where the jitter would land in quiet hours (just before they end, say) it is taken the
+    other way; where both ways would, or either crosses local midnight, `when` stays. The
+    local day is kept so that planning from a jittered time ("the same day", "a week after
+    the last one") finds the same day as from the unjittered one: the jitter never adds up.
+    """
+    offset = jitter(user_id, spread)
+    day = local_day(when, prefs.zone)
+    for moved in (when + offset, when - offset):
+        if not prefs.quiet_now(moved) and local_day(moved, prefs.zone) == day:
+            return moved
+    return when
