@@ -194,3 +194,20 @@ class Locks:
                     conn.execute("SELECT pg_advisory_unlock_all()")
                 self._held.clear()
                 self.opener.pool.putconn(conn)
+
+
+class LockHeld(RuntimeError):
+    """Another process holds the advisory lock asked for."""
+
+
+HELD: list[Locks] = []  # locks held for the life of the process (as bot/ops/instance.py's file lock)
+
+
+def hold_for_process(url: str, name: str) -> None:
+    """Hold the advisory lock `name` on this database until the process ends; LockHeld if another has it."""
+    locks = Locks(PgOpener(url))
+    if not locks.hold(name):
+        locks.release_all()
+        locks.opener.close_pool()
+        raise LockHeld(name)
+    HELD.append(locks)
