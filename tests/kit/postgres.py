@@ -21,11 +21,13 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-__all__ = ["PostgresServer", "backend_url", "find_bindir", "pg_keys_url", "pg_url", "postgres"]
+__all__ = ["Backend", "PostgresServer", "backend", "backend_url", "find_bindir", "pg_keys_url", "pg_url",
+           "postgres", "query"]
 
 SUPERUSER = "craftbot"
 
@@ -140,10 +142,51 @@ def pg_keys_url(postgres: PostgresServer) -> str:
     return postgres.create_database("keys")
 
 
+@dataclass(frozen=True)
+class Backend:
+    """Where a store under test is, and where its person keys are (None: beside the SQLite file)."""
+
+    url: str
+    keys_url: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether it is PostgreSQL."""
+        return self.url.startswith("postgresql://")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a store under test is: a SQLite file, or a fresh PostgreSQL database (each test runs on both)."""
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    """A SQLite file, or a fresh PostgreSQL database and a key database: each test runs on both."""
     if request.param == "sqlite":
-        return str(tmp_path / "bot.sqlite3")
+        return Backend(str(tmp_path / "data" / "bot.sqlite3"))
     server: PostgresServer = request.getfixturevalue("postgres")
-    return server.create_database("b")
+    return Backend(server.create_database("b"), server.create_database("k"))
+
+
+@pytest.fixture
+def backend_url(backend: Backend) -> str:
+    """`backend`'s store URL (or SQLite path)."""
+    return backend.url
+
+
+def query(where: str | Path, sql: str, values: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Rows read with a connection of the test's own: from a SQLite file, or a PostgreSQL URL.
+
+    `sql` is written with `?` placeholders, as the store's own statements are.
+    """
+    if str(where).startswith("postgresql://"):
+        import psycopg
+
+        from state.store.postgres import bind, translate
+
+        statement, numbered = translate(sql)
+        with psycopg.connect(str(where), autocommit=True) as conn:
+            return [tuple(row) for row in conn.execute(statement, bind(values, numbered)).fetchall()]
+    import sqlite3
+
+    db = sqlite3.connect(where, isolation_level=None)
+    try:
+        return db.execute(sql, values).fetchall()
+    finally:
+        db.close()
