@@ -34,7 +34,8 @@ async def plan(store: ProgressStore, user_id: int, kind: str, due: float) -> Non
         session.save(session.progress or Progress(user_id=user_id), [])
 
 
-async def test_two_instances_each_claim_a_different_reminder(two: tuple[ProgressStore, ProgressStore]) -> None:
+async def test_two_instances_each_claim_a_different_reminder(
+        two: tuple[ProgressStore, ProgressStore]) -> None:
     a, b = two
     await plan(a, 1, "homework", 100.0)
     await plan(a, 2, "homework", 101.0)
