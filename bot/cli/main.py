@@ -18,6 +18,7 @@ from bot.cli import (
     chat,
     graph,
     keys,
+    migrate,
     privacy,
     run,
     safety,
@@ -46,7 +47,7 @@ most used:
 # In the order `craftbot --help` lists them.
 REGISTRATIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (  # type: ignore[type-arg]
     run.add_command, chat.add_command, validate.add_command, stats.add_command, privacy.add_commands,
-    keys.add_command, backup.add_command,
+    keys.add_command, backup.add_command, migrate.add_command,
     graph.add_command, book.add_command, transcripts.add_command, translate.add_command,
     safety.add_command)
 
@@ -54,7 +55,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run.run, "chat": chat.run, "validate": validate.run, "stats": stats.run,
     **dict.fromkeys(privacy.COMMANDS, privacy.run), "graph": graph.run, "book": book.run,
     "test-curriculum": transcripts.run, "safety": safety.run, "backup": backup.run,
-    "keys": keys.run,
+    "keys": keys.run, "migrate": migrate.run,
     "translate": translate.run,
 }
 
