@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from state.contracts import Event, Progress  # noqa: E402
-from state.store.crypto import DataCipher, new_key  # noqa: E402
-from state.store.progress import ProgressStore  # noqa: E402
-from tests.kit.postgres import PostgresServer, find_bindir  # noqa: E402
+from state.contracts import Event, Progress
+from state.store.crypto import DataCipher, new_key
+from state.store.progress import ProgressStore
+from tests.kit.postgres import PostgresServer, find_bindir
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -102,7 +102,8 @@ async def main() -> None:
     if args.json:
         print(json.dumps(table, indent=2))
         return
-    print(f"{args.users} people, {args.turns} turns, {'sealed' if key else 'not sealed'}; database time per turn")
+    sealed = "sealed" if key else "not sealed"
+    print(f"{args.users} people, {args.turns} turns, {sealed}; database time per turn")
     print(f"{'backend':42} {'p50 µs':>8} {'p99 µs':>8} {'mean µs':>8} {'turns/s':>8}")
     for label, row in table.items():
         print(f"{label:42} {row['p50_us']:>8} {row['p99_us']:>8} {row['mean_us']:>8} {row['turns_per_s']:>8}")
