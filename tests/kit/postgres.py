@@ -184,7 +184,8 @@ def query(where: str | Path, sql: str, values: tuple[object, ...] = ()) -> list[
 
         statement, numbered = translate(sql)
         with psycopg.connect(str(where), autocommit=True) as conn:
-            return [tuple(row) for row in conn.execute(statement, bind(values, numbered)).fetchall()]
+            cursor = conn.execute(statement, bind(values, numbered))
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
     import sqlite3
 
     db = sqlite3.connect(where, isolation_level=None)
