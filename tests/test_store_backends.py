@@ -15,6 +15,7 @@ from state.contracts import CheckinRecord, Event, Progress
 from state.storage import Nudge
 from state.store.crypto import DataCipher, new_key
 from state.store.progress import ProgressStore
+from state.store.reports import Placement, ReportStore
 from tests.kit.postgres import Backend, query
 
 
@@ -178,3 +179,17 @@ async def test_curriculum_versions_are_kept_while_someone_is_on_them(store: Prog
     await store.save(Progress(user_id=1, version="v2"), [])
     await store.curricula.record("v3", {("en", "m", "s"): "cc"})
     assert set(await store.curricula.recorded()) == {"v2", "v3"}
+
+
+async def test_reports_read_either_backend_beside_the_bot(backend: Backend) -> None:
+    store = await open_store(backend).open()
+    await store.save(Progress(user_id=1, locale="es", module="basics", step="pick", version="v1",
+                              updated_at=1000.0), [Event("crisis", "basics", "pick", detail="safe")])
+    await store.curricula.record("v1", {("es", "basics", "pick"): "aa"})
+    with ReportStore(backend.url) as report:  # while the bot's store is open
+        assert report.user_count() == 1
+        assert report.placements() == [Placement("v1", "es", "basics", "pick", 1)]
+        assert report.event_details("crisis") == {"safe": 1}
+        assert report.fingerprints() == {"v1": {("es", "basics", "pick"): "aa"}}
+        assert list(report.weekly_active().values()) == [1]
+    await store.close()

@@ -61,6 +61,9 @@ class Connection(Protocol):
     def executemany(self, sql: str, parameters: Any, /) -> Cursor:
         """Run one statement once for each set of values."""
 
+    def close(self) -> None:
+        """Close the connection."""
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -76,6 +79,9 @@ class Dialect:
     # the folder (under state.store) of this engine's numbered migrations
     migrations: str
     now_text: str  # SQL for "now" as text, for schema_migrations.applied_at
+    table_names: str  # every table's name (the reports look for the tables they need)
+    column_names: str  # the columns of table `?`
+    locale_of_data: str  # a progress blob's locale when it is JSON in clear, else NULL (reports)
 
     @property
     def shared(self) -> bool:
@@ -88,7 +94,11 @@ SQLITE = Dialect(
     user_tables=("SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
                  " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'user_id'"
                  " ORDER BY m.name"),
-    migrations="migrations", now_text="datetime('now')")
+    migrations="migrations", now_text="datetime('now')",
+    table_names="SELECT name FROM sqlite_master WHERE type = 'table'",
+    column_names="SELECT name FROM pragma_table_info(?)",
+    locale_of_data=("CASE WHEN substr(data, 1, 1) = '{' AND json_valid(data)"
+                    " THEN json_extract(data, '$.locale') END"))
 
 POSTGRES = Dialect(
     name="postgresql", skip_locked=" FOR UPDATE SKIP LOCKED", for_update=" FOR UPDATE",
@@ -97,7 +107,11 @@ POSTGRES = Dialect(
                  " ON t.table_schema = c.table_schema AND t.table_name = c.table_name"
                  " WHERE c.table_schema = current_schema() AND c.column_name = 'user_id'"
                  " AND t.table_type = 'BASE TABLE' ORDER BY c.table_name"),
-    migrations="migrations/postgresql", now_text="now()::text")
+    migrations="migrations/postgresql", now_text="now()::text",
+    table_names="SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()",
+    column_names=("SELECT column_name FROM information_schema.columns"
+                  " WHERE table_schema = current_schema() AND table_name = ?"),
+    locale_of_data="CASE WHEN substr(data, 1, 1) = '{' THEN data::json ->> 'locale' END")
 
 
 def dialect_of(db: Connection) -> Dialect:

@@ -98,6 +98,10 @@ class PgConnection:
             self._changes += cursor.rowcount
         return cursor
 
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
     def executemany(self, sql: str, parameters: Any, /) -> psycopg.Cursor[Any]:
         """Run one statement for each set of values (pipelined by psycopg)."""
         query, numbered = translate(sql)
@@ -161,6 +165,13 @@ class PgOpener:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+
+def read_only(url: str) -> PgConnection:
+    """A connection of its own for reports, in a read-only session (it can change nothing)."""
+    conn = psycopg.connect(url, autocommit=True, application_name="craftbot-reports",
+                           options="-c default_transaction_read_only=on")
+    return PgConnection(conn)
 
 
 class Locks:
