@@ -8,12 +8,14 @@ CI=true, where they fail.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from state.contracts import CheckinRecord, Event, Progress
 from state.storage import Nudge
 from state.store.crypto import DataCipher, new_key
+from state.store.dialect import Location
 from state.store.progress import ProgressStore
 from state.store.reports import Placement, ReportStore
 from tests.kit.postgres import Backend, query
@@ -193,3 +195,11 @@ async def test_reports_read_either_backend_beside_the_bot(backend: Backend) -> N
         assert report.fingerprints() == {"v1": {("es", "basics", "pick"): "aa"}}
         assert list(report.weekly_active().values()) == [1]
     await store.close()
+
+
+def test_a_setting_names_its_engine_and_no_password_is_shown() -> None:
+    assert Location.parse("sqlite:///data/bot.sqlite3").path == Path("data/bot.sqlite3")
+    assert Location.parse("sqlite:////var/lib/bot.sqlite3").path == Path("/var/lib/bot.sqlite3")
+    assert Location.parse("data/bot.sqlite3").dialect.name == "sqlite"
+    where = Location.parse("postgresql://craftbot:hunter2@db.internal:5432/craftbot")
+    assert where.dialect.shared and "hunter2" not in str(where) and "db.internal" in str(where)
