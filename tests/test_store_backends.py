@@ -203,3 +203,14 @@ def test_a_setting_names_its_engine_and_no_password_is_shown() -> None:
     assert Location.parse("data/bot.sqlite3").dialect.name == "sqlite"
     where = Location.parse("postgresql://craftbot:hunter2@db.internal:5432/craftbot")
     assert where.dialect.shared and "hunter2" not in str(where) and "db.internal" in str(where)
+
+
+async def test_a_slow_batch_stays_its_claimers_while_it_makes_progress(store: ProgressStore) -> None:
+    for user_id in (1, 2):
+        async with store.session(user_id) as session:
+            await store.reminders.plan(user_id, "homework", 100.0, 1.0)
+            session.save(Progress(user_id=user_id), [])
+    first, _ = await store.reminders.claim_due(100.0, 10)
+    await store.reminders.mark_sent(first.id, 100.0 + 500.0)  # slow, but going
+    assert await store.reminders.recover(now=100.0 + 700.0) == 0  # the other's lease ran on
+    assert await store.reminders.recover(now=100.0 + 500.0 + 601.0) == 1  # then stalled: taken back

@@ -123,6 +123,12 @@ def recover(db: Connection, now: float | None) -> int:
     return len(rows)
 
 
+def renew(db: Connection, owner: str, now: float) -> None:
+    """Run the leases of `owner`'s claims on from `now` (it is making progress)."""
+    db.execute("UPDATE reminders SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?"
+               " AND lease_until < ?", (now + LEASE, owner, now + LEASE))
+
+
 def claim(db: Connection, now: float, limit: int, user_id: int | None, owner: str) -> list[Any]:
     """Return expired claims, then claim up to `limit` due reminders for `owner`; the rows claimed."""
     recover(db, now)
@@ -216,14 +222,29 @@ class ReminderStore:
         return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def mark_sent(self, reminder_id: int, now: float) -> None:
-        """Record that Telegram accepted the reminder, and plan its follow-up if it has one."""
-        await self.store.write(lambda db: mark_sent(db, reminder_id, now))
+        """Record that Telegram accepted the reminder, and plan its follow-up if it has one.
+
+        The leases of this instance's other claims run on from `now`: a batch sent slowly
+        (a low `reminders.per_second`) stays this instance's for as long as it makes progress.
+        """
+        owner = self.store.owner
+
+        def sent(db: Connection) -> None:
+            mark_sent(db, reminder_id, now)
+            renew(db, owner, now)
+
+        await self.store.write(sent)
 
     async def finish(self, reminder_id: int, status: str, now: float) -> None:
         """Close a claimed reminder that was not sent ('skipped': nothing to say any more)."""
-        await self.store.write(lambda db: db.execute(
-            "UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'sending'",
-            (status, now, reminder_id)))
+        owner = self.store.owner
+
+        def finished(db: Connection) -> None:
+            db.execute("UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'sending'",
+                       (status, now, reminder_id))
+            renew(db, owner, now)
+
+        await self.store.write(finished)
 
     async def release(self, reminder_id: int, due: float) -> None:
         """Give a claimed reminder back to wait until `due` (Telegram was busy or unreachable)."""
