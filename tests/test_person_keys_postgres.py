@@ -88,3 +88,18 @@ async def test_a_data_key_on_postgresql_needs_a_key_database_of_its_own(pg_url: 
         ProgressStore(pg_url, DataCipher([new_key()]))
     with pytest.raises(NoKeyStore, match="another database"):
         ProgressStore(pg_url, DataCipher([new_key()]), keys_url=pg_url)
+
+
+async def test_rotation_re_wraps_the_keys_in_the_key_database_and_the_old_key_retires(
+        pg_url: str, pg_keys_url: str) -> None:
+    old, new = new_key(), new_key()
+    store = await ProgressStore(pg_url, DataCipher([old]), keys_url=pg_keys_url).open()
+    await write(store, 1)
+    await store.close()
+    store = await ProgressStore(pg_url, DataCipher([new, old]), keys_url=pg_keys_url).open()
+    assert await store.privacy.rotate(DataCipher([new, old])) == 1
+    await store.close()
+    store = await ProgressStore(pg_url, DataCipher([new]), keys_url=pg_keys_url).open()  # old key gone
+    loaded = await store.load(1)
+    assert loaded is not None and loaded.answers == {"loved_one": PHRASE}
+    await store.close()
