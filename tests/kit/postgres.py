@@ -7,8 +7,9 @@ the server runs as the `postgres` user, since PostgreSQL refuses to run as root.
 
 The fixtures: `postgres` (one server for the whole session), `pg_url` (a fresh database of
 its own for each test) and `pg_keys_url` (a second one, for person keys). Without the
-binaries the tests that need them are skipped, except under CI=true, where a missing
-server fails them: CI always runs both backends (.ci/run installs the package).
+binaries (or with CRAFTBOT_TEST_POSTGRES=off) the tests that need them are skipped, except
+under CI=true, where a missing server fails them: CI always runs both backends (.ci/run
+installs the package).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ def unavailable(why: str) -> None:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the session's tests."""
+    if os.environ.get("CRAFTBOT_TEST_POSTGRES", "").lower() == "off":
+        unavailable("turned off (CRAFTBOT_TEST_POSTGRES=off)")
     try:
         import psycopg  # noqa: F401
     except ImportError:
