@@ -77,3 +77,14 @@ async def test_migrate_says_what_it_needs(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no such database" in done.stderr
     done = craftbot("migrate", "--to", "sqlite:///elsewhere.sqlite3", env=env_with(new_key()))
     assert done.returncode == 2 and "into PostgreSQL" in done.stderr
+
+
+def test_a_database_that_is_not_there_or_a_key_without_a_key_database_is_one_line(tmp_path: Path) -> None:
+    env = env_with(new_key())
+    env["CRAFTBOT_STORAGE__URL"] = "postgresql://craftbot:hunter2@127.0.0.1:9/craftbot"  # nobody listens
+    done = craftbot("purge", "--dry-run", env=env, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "cannot connect" in done.stderr and "hunter2" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    done = craftbot("keys", "status", env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "storage.keys_url" in done.stderr

@@ -29,6 +29,8 @@ from bot.cli import (
 )
 from bot.config_sources import ConfigError
 from state.store.crypto import DataKeyError
+from state.store.dialect import StoreUnavailable
+from state.store.keyring import NoKeyStore
 
 DESCRIPTION = """\
 craftbot teaches CRAFT (Community Reinforcement and Family Training) to family members
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataKeyError as exc:  # a missing or wrong data key is the operator's to fix: one line
         print(f"craftbot: {exc}", file=sys.stderr)
         return 1
+    except (NoKeyStore, StoreUnavailable) as exc:  # storage settings, or the database is not there
+        print(f"craftbot: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

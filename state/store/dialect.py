@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["POSTGRES", "SQLITE", "Connection", "Cursor", "Dialect", "Location", "dialect_of", "lock_key",
-           "try_lock"]
+__all__ = ["POSTGRES", "SQLITE", "Connection", "Cursor", "Dialect", "Location", "StoreUnavailable",
+           "dialect_of", "lock_key", "try_lock"]
 
 
 class Cursor(Protocol):
@@ -117,6 +117,10 @@ POSTGRES = Dialect(
 def dialect_of(db: Connection) -> Dialect:
     """The dialect of a job's connection."""
     return getattr(db, "dialect", SQLITE)
+
+
+class StoreUnavailable(RuntimeError):
+    """The database server cannot be reached (or refused the connection); says which, without a password."""
 
 
 @dataclass(frozen=True)

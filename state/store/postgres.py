@@ -27,7 +27,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
-from state.store.dialect import POSTGRES, Connection, Dialect, lock_key
+from state.store.dialect import POSTGRES, Connection, Dialect, StoreUnavailable, lock_key, redacted
 
 __all__ = ["Locks", "PgConnection", "PgOpener", "translate"]
 
@@ -141,7 +141,13 @@ class PgOpener:
             return self._pool
 
     def open(self) -> Connection:
-        """A connection for the writer's thread."""
+        """A connection for the writer's thread; StoreUnavailable at once when the server cannot be reached."""
+        if self._pool is None:  # the first: a direct try says why at once (the pool would retry for 30 s)
+            try:
+                psycopg.connect(self.url, connect_timeout=10).close()
+            except psycopg.Error as exc:
+                why = " ".join(str(exc).split())  # psycopg's message, on one line (it never holds the password)
+                raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {why}") from None
         return PgConnection(self.pool.getconn())
 
     def recover(self, db: Connection) -> Connection:
