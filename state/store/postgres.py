@@ -141,12 +141,12 @@ class PgOpener:
             return self._pool
 
     def open(self) -> Connection:
-        """A connection for the writer's thread; StoreUnavailable at once when the server cannot be reached."""
+        """A connection for the writer's thread; StoreUnavailable at once when the server is not there."""
         if self._pool is None:  # the first: a direct try says why at once (the pool would retry for 30 s)
             try:
                 psycopg.connect(self.url, connect_timeout=10).close()
             except psycopg.Error as exc:
-                why = " ".join(str(exc).split())  # psycopg's message, on one line (it never holds the password)
+                why = " ".join(str(exc).split())  # psycopg's message on one line (it holds no password)
                 raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {why}") from None
         return PgConnection(self.pool.getconn())
 
