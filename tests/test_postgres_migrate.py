@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
+import state.store.transfer as transfer_module
 from state.contracts import CheckinRecord, Event, Progress
 from state.store.crypto import KEY_ENV, DataCipher, new_key
 from state.store.progress import ProgressStore
@@ -88,3 +91,18 @@ def test_a_database_that_is_not_there_or_a_key_without_a_key_database_is_one_lin
     assert len(done.stderr.strip().splitlines()) == 1
     done = craftbot("keys", "status", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "storage.keys_url" in done.stderr
+
+
+async def test_a_move_reads_and_writes_a_page_at_a_time_and_misses_no_row(
+        tmp_path: Path, pg_url: str, pg_keys_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transfer_module, "BATCH", 2)  # pages of two rows: every table spans several
+    key = new_key()
+    kept = await a_sqlite_deployment(tmp_path / "bot.sqlite3", key)
+    source = await ProgressStore(tmp_path / "bot.sqlite3", DataCipher([key])).open()
+    target = await ProgressStore(pg_url, DataCipher([key]), keys_url=pg_keys_url).open()
+    copied = await transfer_module.transfer(source, target)
+    before, after = await transfer_module.tally(source), await transfer_module.tally(target)
+    assert before == after and copied == before.rows and copied["users"] == len(kept)
+    assert after.opened == 3 * len(kept) and after.unreadable == 0
+    await source.close()
+    await target.close()

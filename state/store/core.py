@@ -24,7 +24,8 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Self, TypeVar
 
@@ -251,6 +252,23 @@ class Database:
         except BaseException:
             self._messages[:0] = rows  # not written: the next transaction tries again
             raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Callable[[Job[None]], Awaitable[None]]]:
+        """One write transaction held open across several jobs (`craftbot migrate`'s copy, say):
+        yields the function that runs a job in it; commits at the end, rolls back on an error."""
+
+        async def run(job: Job[None]) -> None:
+            await self.run(job)
+
+        async with self._lock:
+            await self.begin(lambda db: None)
+            try:
+                yield run
+            except BaseException:
+                await self.abort()
+                raise
+            await self.commit(lambda db: None, begin=False)
 
     async def on_each_connection(self, job: Job[None]) -> None:
         """Run a job on each of the store's connections (a trace callback, say), between transactions."""

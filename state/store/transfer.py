@@ -2,9 +2,11 @@
 
 `transfer` copies every table row for row, as stored (sealed values stay sealed: nothing
 is opened on the way), into an empty target, in one transaction of the target's: all or
-nothing. The person keys move with them, still wrapped by the operator key, from the
-source's key store to the target's (`storage.keys_url` on PostgreSQL). Ids are kept, and
-the target's identity sequences moved past them.
+nothing. It reads and writes `BATCH` rows at a time, so memory stays small however many
+people there are (the source is not written meanwhile: `craftbot migrate` holds its
+lock). The person keys move first, still wrapped by the operator key, from the source's
+key store to the target's (`storage.keys_url` on PostgreSQL). Ids are kept, and the
+target's identity sequences moved past them.
 
 `tally` then counts each table on both sides and re-reads every sealed value (progress,
 check-in values, event details) with the operator key through each side's own key store:
@@ -31,6 +33,10 @@ __all__ = ["NotEmpty", "Tally", "tally", "transfer"]
 TABLES = ("users", "events", "recent_messages", "reminders", "checkins", "unreachable",
           "curriculum_steps", "weekly_active")
 IDENTITY = ("events", "reminders", "checkins")  # tables whose `id` the database hands out
+# each table's primary key: the order rows are read in, a page at a time
+ORDER = {"users": "user_id", "events": "id", "recent_messages": "user_id, message_id", "reminders": "id",
+         "checkins": "id", "unreachable": "user_id", "curriculum_steps": "version, locale, module, step",
+         "weekly_active": "week"}
 BATCH = 2000
 
 
@@ -55,33 +61,31 @@ def columns(db: Connection, table: str) -> list[str]:
     return [str(d[0]) for d in cursor.description]
 
 
-def read_table(db: Connection, table: str, names: list[str]) -> list[tuple[Any, ...]]:
-    """Every row of a table, the named columns only."""
+def read_page(db: Connection, table: str, names: list[str], offset: int) -> list[tuple[Any, ...]]:
+    """`BATCH` rows of a table from `offset` on, in primary-key order, the named columns only."""
     listed = ", ".join(quoted(n) for n in names)
-    return [tuple(row) for row in db.execute(f"SELECT {listed} FROM {quoted(table)}").fetchall()]
+    return [tuple(row) for row in db.execute(
+        f"SELECT {listed} FROM {quoted(table)} ORDER BY {ORDER[table]} LIMIT ? OFFSET ?", (BATCH, offset))]
 
 
-def write_table(db: Connection, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert rows (in batches), keeping their ids."""
+def write_rows(db: Connection, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows, keeping their ids."""
     listed = ", ".join(quoted(n) for n in names)
     marks = ", ".join("?" for _ in names)
-    for start in range(0, len(rows), BATCH):
-        db.executemany(f"INSERT INTO {quoted(table)} ({listed}) VALUES ({marks})", rows[start:start + BATCH])
-    if table in IDENTITY and rows and dialect_of(db).shared:  # the next id handed out follows the copied ones
-        db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
-                   f" (SELECT max(id) FROM {quoted(table)}))").fetchall()
+    db.executemany(f"INSERT INTO {quoted(table)} ({listed}) VALUES ({marks})", rows)
+
+
+def follow_ids(db: Connection, table: str) -> None:
+    """Move a PostgreSQL identity past the copied ids, so the next row gets a new one."""
+    if table in IDENTITY and dialect_of(db).shared:
+        db.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id))"
+                   f" FROM {quoted(table)} HAVING count(*) > 0").fetchall()
 
 
 async def transfer(source: Database, target: Database) -> dict[str, int]:
     """Copy every row and every person key from `source` into the empty `target`; rows per table."""
     if await target.read(lambda db: db.execute("SELECT count(*) FROM users").fetchone()[0]):
         raise NotEmpty("the target already holds people; move into an empty database")
-    wanted: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
-    for table in TABLES:
-        target_names = await target.read(lambda db, t=table: columns(db, t))  # type: ignore[misc]
-        source_names = await source.read(lambda db, t=table: columns(db, t))  # type: ignore[misc]
-        names = [n for n in target_names if n in source_names]
-        wanted[table] = (names, await source.read(lambda db, t=table, n=names: read_table(db, t, n)))  # type: ignore[misc]
     source_keys = source.cipher if isinstance(source.cipher, Keyring) else None
     keys = source_keys.keys.rows() if source_keys is not None else []
     if source_keys is not None and keys and isinstance(target.cipher, Keyring):
@@ -90,12 +94,19 @@ async def transfer(source: Database, target: Database) -> dict[str, int]:
         target.cipher.keys.add_many([(uid, kid, wrapped, by, created.get(uid, 0.0))
                                      for uid, kid, wrapped, by in keys])
 
-    def copy(db: Connection) -> None:
-        for table, (names, rows) in wanted.items():
-            write_table(db, table, names, rows)
-
-    await target.write(copy)
-    return {table: len(rows) for table, (_, rows) in wanted.items()}
+    copied: dict[str, int] = {}
+    async with target.transaction() as run:
+        for table in TABLES:
+            target_names = await target.run(lambda db, t=table: columns(db, t))  # type: ignore[misc]
+            source_names = await source.read(lambda db, t=table: columns(db, t))  # type: ignore[misc]
+            names = [n for n in target_names if n in source_names]
+            copied[table] = 0
+            while rows := await source.read(
+                    lambda db, t=table, n=names, at=copied[table]: read_page(db, t, n, at)):  # type: ignore[misc]
+                await run(lambda db, t=table, n=names, r=rows: write_rows(db, t, n, r))  # type: ignore[misc]
+                copied[table] += len(rows)
+            await run(lambda db, t=table: follow_ids(db, t))  # type: ignore[misc]
+    return copied
 
 
 def _created(keyring: Keyring) -> list[tuple[int, float]]:
