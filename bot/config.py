@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvironmentParseError
 
@@ -29,6 +29,7 @@ from bot.config_sources import (
 )
 from state.engine.language import US_WORDING
 from state.engine.safety.detection import PEOPLE_PATHWAY, US_PEOPLE, US_RESOURCES, Resource
+from state.store.dialect import Location
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
@@ -71,10 +72,48 @@ class TelegramSettings(Section):
                              description="chats served at once (each chat's updates stay in order)")
 
 
+def _database_url(value: SecretStr) -> SecretStr:
+    text = value.get_secret_value()
+    if text and not text.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        raise ValueError("expected postgresql://... (or sqlite:///path); the password is never shown")
+    return value
+
+
+DatabaseUrl = Annotated[SecretStr, AfterValidator(_database_url)]
+
+
 class StorageSettings(Section):
-    """Where progress is kept."""
+    """Where progress is kept: a SQLite file (one instance), or PostgreSQL (several; docs/operations.md)."""
 
     database: Path = Field(default=Path("data/craftbot.sqlite3"), description="SQLite file")
+    url: DatabaseUrl = Field(
+        default=SecretStr(""),
+        description="postgresql://user:password@host/db: everything in PostgreSQL; empty: the SQLite file")
+    keys_url: DatabaseUrl = Field(
+        default=SecretStr(""),
+        description="with url and a data key: another PostgreSQL database for the person keys")
+
+    def location(self) -> Path | str:
+        """Where the store is: the PostgreSQL URL, or the SQLite file (`url`'s, else `database`)."""
+        url = self.url.get_secret_value()
+        if not url:
+            return self.database
+        return url if self.shared else (Location.parse(url).path or self.database)
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite file, when the store is one."""
+        where = self.location()
+        return where if isinstance(where, Path) else None
+
+    def keys(self) -> str | None:
+        """The person keys' PostgreSQL database, when set."""
+        return self.keys_url.get_secret_value() or None
+
+    @property
+    def shared(self) -> bool:
+        """Whether the store is PostgreSQL (several instances may share it)."""
+        return self.url.get_secret_value().startswith(("postgresql://", "postgres://"))
 
 
 class CurriculumSettings(Section):

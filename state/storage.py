@@ -1,8 +1,9 @@
 """The store's contract: the roles every storage backend plays, and the records they return.
 
 What the service, the bot and the command line ask of the store. `state.store` implements
-these `Protocol` classes with SQLite; another database (PostgreSQL, later) can slot in
-behind the same methods. Imports only `state.contracts`.
+these `Protocol` classes once, on SQLite (the embedded default) and on PostgreSQL (several
+instances sharing one database): the same methods, the same behaviour, tested on both
+(tests/test_store_backends.py). Imports only `state.contracts`.
 """
 
 from __future__ import annotations
@@ -149,8 +150,8 @@ class ReminderRecords(Protocol):
     async def unreachable(self, user_id: int, reminder_id: int, now: float) -> None:
         """Telegram refused for good: fail this reminder, cancel the rest, remember it."""
 
-    async def recover(self) -> int:
-        """Return claims a crash left unfinished to waiting; how many."""
+    async def recover(self, now: float | None = None) -> int:
+        """Return claims a crash left unfinished to waiting, those whose lease ran out by `now`; how many."""
 
     async def checkins(self, user_id: int, since: float) -> list[CheckinRecord]:
         """The user's check-ins since `since`, oldest first."""

@@ -8,6 +8,9 @@ import pytest
 
 from tests.kit.botapi import FakeBotApi
 
+# postgres, pg_url, pg_keys_url, backend: a real PostgreSQL server the tests start (tests/kit/postgres.py)
+pytest_plugins = ["tests.kit.postgres"]
+
 
 @pytest.fixture
 def server() -> Iterator[FakeBotApi]:

@@ -62,7 +62,7 @@ def another_value(path: tuple[str, ...], field: FieldInfo, tmp_path: Path) -> An
     elif annotation is str:
         candidates = [f"{default}x", "json", "es", ""]
     elif annotation is SecretStr:
-        candidates = ["123456:from-the-environment"]
+        candidates = ["123456:from-the-environment", "postgresql://craftbot@db.internal/craftbot"]
     elif annotation is Path:
         candidates = [tmp_path / "-".join(path)]
     elif origin is typing.Literal:

@@ -40,6 +40,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "aiosqlite": (),  # not used: the store owns one sqlite3 connection on a writer thread
     "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
+    "psycopg": ("state.store.postgres", "state.store.pgkeys"),  # PostgreSQL, the `postgres` extra
+    "psycopg_pool": ("state.store.postgres",),
     "orjson": ("state.store",),
     "cryptography": ("state.store.crypto", "bot.ops.pseudonym"),  # HKDF: the log pseudonym key
     "transitions": ("state.engine.machine",),

@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from state.contracts import Command, Message
+from tests.kit.postgres import Backend
 from tests.kit.world import LA, NY, World, at, local, make_world, said
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    w = await make_world(tmp_path)
+async def world(tmp_path: Path, backend: Backend) -> AsyncIterator[World]:
+    """The world on a SQLite file and on PostgreSQL (`backend`)."""
+    w = await make_world(tmp_path, where=backend.url if backend.shared else None, keys_url=backend.keys_url)
     yield w
     await w.close()
 

@@ -95,6 +95,8 @@ def old_database(path: Path) -> None:
     db.execute("CREATE TABLE schema_migrations"
                " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
     for item in sorted(resources.files("state.store").joinpath("migrations").iterdir(), key=lambda f: f.name):
+        if not item.name.endswith(".sql"):  # postgresql/: PostgreSQL's own
+            continue
         version = int(item.name.split("_", 1)[0])
         if version <= 6:
             db.executescript(item.read_text(encoding="utf-8"))

@@ -24,7 +24,11 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def run(args: argparse.Namespace) -> int:
     """Write the backup; 0, or 1 with one line when the file exists or the database is missing."""
-    database = load_settings(args.config).storage.database
+    database = load_settings(args.config).storage.sqlite_file
+    if database is None:
+        print("craftbot: the store is PostgreSQL (storage.url): back it up with pg_dump or your"
+              " PostgreSQL backups (docs/operations.md, \"Scaling out\")", file=sys.stderr)
+        return 2
     if not database.exists():
         print(f"craftbot: {database}: no such database", file=sys.stderr)
         return 1

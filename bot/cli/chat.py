@@ -60,10 +60,10 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
         from bot.terminal import preview_chat
 
         return preview_chat(engine, args, args.db)
-    database = args.db or settings.storage.database
+    database = args.db or settings.storage.location()  # the bot's own store, SQLite or PostgreSQL
 
     async def chat() -> None:
-        store = await open_store(database)
+        store = await open_store(database, None if args.db else settings.storage.keys())
         try:
             conversations = Conversations(engine, store, clock_from_env())  # state/service/clock.py
             await record_served(conversations)  # so validate --against can tell what changed

@@ -25,7 +25,7 @@ from bot.ptb.privacy import data_cipher
 from state.store.backup import BackupExists, backup
 from state.store.crypto import KEY_ENV
 from state.store.keyring import Keyring, key_store_path
-from state.store.progress import SqliteProgressStore
+from state.store.progress import ProgressStore
 from state.store.sealing import legacy_count
 
 
@@ -42,10 +42,15 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def run(args: argparse.Namespace) -> int:
     """Run one `keys` action; its exit code."""
-    database = load_settings(args.config).storage.database
+    storage = load_settings(args.config).storage
     if args.action == "backup":
-        return cmd_backup(database, args.file)
-    return asyncio.run(cmd_status(database))
+        if storage.sqlite_file is None:
+            print("craftbot: the person keys are in the PostgreSQL database storage.keys_url: back it"
+                  " up with pg_dump on a short cycle of its own (docs/operations.md, \"Scaling out\")",
+                  file=sys.stderr)
+            return 2
+        return cmd_backup(storage.sqlite_file, args.file)
+    return asyncio.run(cmd_status(storage.location(), storage.keys()))
 
 
 def cmd_backup(database: Path, target: Path) -> int:
@@ -66,14 +71,14 @@ def cmd_backup(database: Path, target: Path) -> int:
     return 0
 
 
-async def cmd_status(database: Path) -> int:
+async def cmd_status(database: Path | str, keys_url: str | None = None) -> int:
     """Print the key store's counts; 1 when some key cannot be unwrapped."""
     operator = data_cipher()
     if operator is None:
         print(f"craftbot: {KEY_ENV} is not set: nothing is sealed and there are no person keys.",
               file=sys.stderr)
         return 2
-    store = await SqliteProgressStore(database, operator).open()
+    store = await ProgressStore(database, operator, keys_url=keys_url).open()
     try:
         keyring = store.cipher
         assert isinstance(keyring, Keyring)
@@ -81,7 +86,7 @@ async def cmd_status(database: Path) -> int:
         legacy = await store.read(legacy_count)
     finally:
         await store.close()
-    print(f"key store: {key_store_path(database)}")
+    print(f"key store: {keyring.keys.path}")
     print(f"person keys: {check.keys}")
     for number, kid in enumerate(operator.key_ids, start=1):
         wrapped = check.by_operator_key.get(kid, 0)

@@ -18,6 +18,7 @@ from bot.cli import (
     chat,
     graph,
     keys,
+    migrate,
     privacy,
     run,
     safety,
@@ -28,6 +29,8 @@ from bot.cli import (
 )
 from bot.config_sources import ConfigError
 from state.store.crypto import DataKeyError
+from state.store.dialect import StoreUnavailable
+from state.store.keyring import NoKeyStore
 
 DESCRIPTION = """\
 craftbot teaches CRAFT (Community Reinforcement and Family Training) to family members
@@ -46,7 +49,7 @@ most used:
 # In the order `craftbot --help` lists them.
 REGISTRATIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (  # type: ignore[type-arg]
     run.add_command, chat.add_command, validate.add_command, stats.add_command, privacy.add_commands,
-    keys.add_command, backup.add_command,
+    keys.add_command, backup.add_command, migrate.add_command,
     graph.add_command, book.add_command, transcripts.add_command, translate.add_command,
     safety.add_command)
 
@@ -54,7 +57,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": run.run, "chat": chat.run, "validate": validate.run, "stats": stats.run,
     **dict.fromkeys(privacy.COMMANDS, privacy.run), "graph": graph.run, "book": book.run,
     "test-curriculum": transcripts.run, "safety": safety.run, "backup": backup.run,
-    "keys": keys.run,
+    "keys": keys.run, "migrate": migrate.run,
     "translate": translate.run,
 }
 
@@ -89,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     except DataKeyError as exc:  # a missing or wrong data key is the operator's to fix: one line
         print(f"craftbot: {exc}", file=sys.stderr)
         return 1
+    except (NoKeyStore, StoreUnavailable) as exc:  # storage settings, or the database is not there
+        print(f"craftbot: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from bot.config import load_settings
 from bot.ptb.privacy import data_cipher
 from state.store.crypto import KEY_ENV, new_key
 from state.store.privacy import PrivacyData
-from state.store.progress import SqliteProgressStore
+from state.store.progress import ProgressStore
 
 COMMANDS = ("keygen", "rotate-key", "purge")
 
@@ -46,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
         return cmd_keygen()
     settings = load_settings(args.config)
     if args.command == "rotate-key":
-        return asyncio.run(cmd_rotate_key(settings.storage.database))
-    return asyncio.run(cmd_purge(settings.storage.database, settings.privacy.retention_days,
-                                 dry_run=args.dry_run, now=time.time()))
+        return asyncio.run(cmd_rotate_key(settings.storage.location(), settings.storage.keys()))
+    return asyncio.run(cmd_purge(settings.storage.location(), settings.privacy.retention_days,
+                                 dry_run=args.dry_run, now=time.time(), keys_url=settings.storage.keys()))
 
 
 def cmd_keygen() -> int:
@@ -60,14 +60,14 @@ def cmd_keygen() -> int:
     return 0
 
 
-async def cmd_rotate_key(database: Path) -> int:
+async def cmd_rotate_key(database: Path | str, keys_url: str | None = None) -> int:
     """Re-wrap every person key with the first key in the environment; seal what is left over."""
     cipher = data_cipher()
     if cipher is None:
         print(f"craftbot: {KEY_ENV} is not set. Set it to NEW,OLD (the new key first, then the"
               " key(s) the data was encrypted with) and run this again.", file=sys.stderr)
         return 2
-    store = await SqliteProgressStore(database, cipher).open()  # opening seals older values
+    store = await ProgressStore(database, cipher, keys_url=keys_url).open()  # opening seals older values
     try:
         privacy = PrivacyData(store)
         count = await privacy.rotate(cipher)
@@ -85,12 +85,13 @@ async def cmd_rotate_key(database: Path) -> int:
     return 0
 
 
-async def cmd_purge(database: Path, days: int, *, dry_run: bool, now: float) -> int:
+async def cmd_purge(database: Path | str, days: int, *, dry_run: bool, now: float,
+                    keys_url: str | None = None) -> int:
     """Erase (or with dry_run, count) everyone inactive for more than `days` days."""
     if days <= 0:
         print("privacy.retention_days is 0: data is kept until people delete it; nothing to do.")
         return 0
-    store = await SqliteProgressStore(database).open()
+    store = await ProgressStore(database, keys_url=keys_url).open()
     try:
         privacy = PrivacyData(store)
         found = await (privacy.inactive(now, days) if dry_run else privacy.purge(now, days))

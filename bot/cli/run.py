@@ -57,7 +57,7 @@ def cmd_run(settings: Settings) -> int:
         print("Starting the terminal chat now.\n", file=sys.stderr)
         return cmd_chat(settings, argparse.Namespace(curriculum=None, db=None, user=1))
     try:  # one bot per database: a second one would split people's updates between them
-        hold_instance_lock(settings.storage.database)
+        hold_one_poller(settings)
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -67,10 +67,26 @@ def cmd_run(settings: Settings) -> int:
                          settings.resource_map(), settings.crisis.wording())
     if engine is None:
         return 1
-    check_at_start(settings.storage.database)
+    check_at_start(settings.storage.location(), settings.storage.keys())
     from bot.ptb.app import run_bot
 
     return run_bot(settings, engine)
+
+
+def hold_one_poller(settings: Settings) -> None:
+    """One process polls Telegram for a database: the SQLite file's lock, or an advisory lock on
+    PostgreSQL (several instances share one database only behind webhooks; docs/operations.md)."""
+    storage = settings.storage
+    if storage.sqlite_file is not None:
+        hold_instance_lock(storage.sqlite_file)
+        return
+    from state.store.postgres import LockHeld, hold_for_process
+
+    try:
+        hold_for_process(str(storage.location()), "poller")
+    except LockHeld:
+        raise AlreadyRunning("another craftbot instance is polling Telegram for this PostgreSQL database;"
+                             " only one may poll (several instances need webhooks)") from None
 
 
 def key_pseudonyms(settings: Settings) -> None:

@@ -20,6 +20,7 @@ from state.curriculum.loader import read_curriculum
 from state.reports.chart import draw_report_chart
 from state.reports.stats import ModuleInfo, Report, build_report, duration_text, shown
 from state.store.crypto import DataKeyError
+from state.store.dialect import Location
 from state.store.reports import ReportError, ReportStore
 
 
@@ -56,11 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     """Print the statistics (and draw the chart); exit 2 when the database cannot be read."""
-    database = args.db or settings.storage.database
+    database = args.db or settings.storage.location()
     folder = args.curriculum or settings.curriculum.path
     modules = modules_of(folder, settings.curriculum.default_locale)
     try:
-        with ReportStore(database, data_cipher()) as store:  # the key opens crisis pathways
+        # the key opens crisis pathways (on PostgreSQL through the key database)
+        with ReportStore(database, data_cipher(), settings.storage.keys()) as store:
             report = build_report(store, modules, now=time.time(), idle_days=args.idle_days,
                                   weeks=args.weeks)
     except (ReportError, DataKeyError) as exc:
@@ -69,7 +71,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
-        print("\n".join(table_lines(report, database)))
+        print("\n".join(table_lines(report, Location.parse(database))))
     if args.png:
         draw_report_chart(report, args.png)
         print(f"chart written to {args.png}", file=sys.stderr)
@@ -86,7 +88,7 @@ def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> lis
     return [line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)]
 
 
-def table_lines(report: Report, database: Path) -> list[str]:
+def table_lines(report: Report, database: Path | Location) -> list[str]:
     """The report as a terminal table."""
     day = datetime.fromtimestamp(report.generated_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [f"craftbot statistics for {database}, {day}",

@@ -22,6 +22,7 @@ from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.loader import own_default_locale, read_curriculum
 from state.curriculum.model import Curriculum
 from state.service.reload import compare
+from state.store.dialect import Location
 from state.store.reports import ReportError, ReportStore
 
 
@@ -32,8 +33,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     validate.add_argument("--quiet", action="store_true", help="print errors only, no warnings")
     validate.add_argument("--strict", action="store_true",
                           help="a translation that is stale or missing modules is an error")
-    validate.add_argument("--against", type=Path, metavar="DB",
-                          help="also count the people in this database on steps that change or vanish")
+    validate.add_argument("--against", metavar="DB",
+                          help="also count the people in this database (a SQLite file or postgresql://...)"
+                          " on steps that change or vanish")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,7 +61,7 @@ def print_problems(curriculum: Curriculum, problems: list[Diagnostic], *, quiet:
     return 1 if errors else 0
 
 
-def print_against(curriculum: Curriculum, database: Path) -> int:
+def print_against(curriculum: Curriculum, database: Path | str) -> int:
     """Print how many people in `database` stand on steps the curriculum changes or removes."""
     try:
         with ReportStore(database) as store:
@@ -67,6 +69,6 @@ def print_against(curriculum: Curriculum, database: Path) -> int:
     except ReportError as exc:
         print(f"craftbot validate: {exc}", file=sys.stderr)
         return 2
-    print(f"\nAgainst {database}:")
+    print(f"\nAgainst {Location.parse(database)}:")
     print("\n".join(standing.lines()))
     return 0

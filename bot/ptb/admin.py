@@ -176,7 +176,7 @@ class AdminCommands:
     def standing(self, engine: Engine) -> Standing | None:
         """Who stands on changed or removed steps (read from the database, read-only)."""
         try:
-            with ReportStore(self.settings.storage.database) as report:
+            with ReportStore(self.settings.storage.location()) as report:
                 return compare(engine.curriculum, report.placements(), report.fingerprints())
         except (ReportError, OSError) as exc:
             log.warning("could not count affected users: %s", exc)

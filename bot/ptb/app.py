@@ -51,7 +51,7 @@ from state.service.conversations import Conversations
 from state.service.orders import FollowUpOptions
 from state.service.pacing import Pacer
 from state.service.reload import Reloader
-from state.store.progress import SqliteProgressStore
+from state.store.progress import ProgressStore
 
 log = logging.getLogger("craftbot.bot")
 
@@ -188,7 +188,7 @@ def build_application(settings: Settings, engine: Engine,
     (`HTTPXRequest`) unless given, as bench/transport.py does to compare another.
     """
     quiet_library_logs()  # no update or message text in any library log record
-    store = SqliteProgressStore(settings.storage.database, data_cipher())
+    store = ProgressStore(settings.storage.location(), data_cipher(), keys_url=settings.storage.keys())
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
                                   FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days,
@@ -226,7 +226,7 @@ class Lifecycle:
     """What starts with the bot and stops with it, in order (PTB's post_init / post_shutdown)."""
 
     engine: Engine
-    store: SqliteProgressStore
+    store: ProgressStore
     admin: AdminCommands
     retention: Retention
     reminders: ReminderLoop | None  # None when `reminders.send` is off

@@ -23,8 +23,9 @@ from telegram import Message as TelegramMessage
 from state.service.tasks import stop_task
 from state.storage import KeyStatus
 from state.store.crypto import KEY_ENV, DataCipher
+from state.store.dialect import Location
 from state.store.privacy import DAY, HOUR, PrivacyData
-from state.store.progress import SqliteProgressStore
+from state.store.progress import ProgressStore
 
 log = logging.getLogger("craftbot.privacy")
 
@@ -43,13 +44,13 @@ def data_cipher() -> DataCipher | None:
     return DataCipher.from_text(os.environ.get(KEY_ENV))
 
 
-async def open_store(path: Path) -> SqliteProgressStore:
+async def open_store(path: Path | str, keys_url: str | None = None) -> ProgressStore:
     """Open the store with the environment's key, proving the key opens the stored data.
 
     Raises `DataKeyError` (with what to do) when the key is malformed, missing for
     encrypted data, or not the one the data was encrypted with.
     """
-    store = await SqliteProgressStore(path, data_cipher()).open()
+    store = await ProgressStore(path, data_cipher(), keys_url=keys_url).open()
     try:
         await PrivacyData(store).key_status()
     except BaseException:
@@ -58,11 +59,11 @@ async def open_store(path: Path) -> SqliteProgressStore:
     return store
 
 
-def check_at_start(database: Path) -> None:
+def check_at_start(database: Path | str, keys_url: str | None = None) -> None:
     """Before `run`: prove the key fits, and warn loudly when data is or will be unencrypted."""
 
     async def check() -> tuple[KeyStatus, bool]:
-        store = await open_store(database)
+        store = await open_store(database, keys_url)
         try:  # every sealed row, not a sample: damaged ones are found now, not mid-crisis
             return await PrivacyData(store).key_status(every=True), store.cipher is not None
         finally:
@@ -78,7 +79,7 @@ def check_at_start(database: Path) -> None:
         log.warning("%d of %d person key(s) cannot be unwrapped with the key(s) in %s; see"
                     " `craftbot keys status`", status.unwrappable, status.keys, KEY_ENV)
     if not keyed:
-        print(NO_KEY.format(database=database), file=sys.stderr, flush=True)
+        print(NO_KEY.format(database=Location.parse(database)), file=sys.stderr, flush=True)
         log.warning("%s is not set: answers are stored unencrypted", KEY_ENV)
     elif plain:
         log.warning("%d user(s) stored unencrypted from before the key was set;"

@@ -19,7 +19,7 @@ from state.service.datarights import DataRights
 from state.service.orders import FollowUp, FollowUpOptions
 from state.service.redelivery import Deliveries
 from state.store.privacy import PrivacyData
-from state.store.progress import SqliteProgressStore
+from state.store.progress import ProgressStore
 
 Clock = Callable[[], float]
 log = logging.getLogger("craftbot.service")
@@ -28,7 +28,7 @@ log = logging.getLogger("craftbot.service")
 class Conversations:
     """Serves inputs from many users against one engine and one store."""
 
-    def __init__(self, engine: Engine, store: SqliteProgressStore, clock: Clock = time.time,
+    def __init__(self, engine: Engine, store: ProgressStore, clock: Clock = time.time,
                  followup: FollowUpOptions | None = None) -> None:
         self.engine = engine
         self.store = store

@@ -50,7 +50,7 @@ from state.engine.between_sessions.schedule import (
 )
 from state.engine.between_sessions.timezones import local_day
 from state.engine.engine import Engine
-from state.store.progress import Nudge, Session, SqliteProgressStore
+from state.store.progress import Nudge, ProgressStore, Session
 from state.store.reminders import ReminderStore
 
 DAY = 86400.0
@@ -68,7 +68,7 @@ class FollowUpOptions:
 class FollowUp:
     """Carries out a turn's reminder and check-in orders, and draws the progress chart."""
 
-    def __init__(self, engine: Engine, store: SqliteProgressStore,
+    def __init__(self, engine: Engine, store: ProgressStore,
                  options: FollowUpOptions | None = None) -> None:
         self.engine = engine
         self.reminders = ReminderStore(store)

@@ -22,10 +22,12 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
+
+from state.store.dialect import Connection
 
 T = TypeVar("T")
-Job = Callable[[sqlite3.Connection], T]
+Job = Callable[[Connection], T]
 # (the job, the future awaiting it, that future's event loop); None asks the thread to stop
 Item = tuple[Job[Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop] | None
 
@@ -40,12 +42,46 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-class Writer:
-    """One `sqlite3` connection used only by the thread that opened it (`check_same_thread`)."""
+class Opener(Protocol):
+    """How the writer's thread gets its connection, and a fresh one when it is lost."""
 
-    def __init__(self, path: Path | str, name: str = "craftbot-sqlite") -> None:
+    def open(self) -> Connection:
+        """A new connection, on the writer's thread."""
+
+    def recover(self, db: Connection) -> Connection:
+        """After a job failed: this connection if it still works, else a fresh one."""
+
+    def close(self, db: Connection) -> None:
+        """Close the connection (the writer stops)."""
+
+
+class SqliteOpener:
+    """One `sqlite3` connection, used only by the thread that opened it (`check_same_thread`)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+
+    def open(self) -> Connection:
+        """Connect in autocommit mode: the jobs' BEGIN and COMMIT make the transactions."""
+        return sqlite3.connect(str(self.path), isolation_level=None)
+
+    def recover(self, db: Connection) -> Connection:
+        """A file connection is not lost: the same one."""
+        return db
+
+    def close(self, db: Connection) -> None:
+        """Close it."""
+        assert isinstance(db, sqlite3.Connection)
+        db.close()
+
+
+class Writer:
+    """One connection used only by the thread that opened it: SQLite's, or PostgreSQL's (`opener`)."""
+
+    def __init__(self, path: Path | str, name: str = "craftbot-sqlite", opener: Opener | None = None) -> None:
         self.path = path
         self.name = name
+        self.opener = opener or SqliteOpener(path)
         self._jobs: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
 
@@ -91,7 +127,13 @@ class Writer:
         await asyncio.to_thread(thread.join)
 
     def _serve(self) -> None:
-        db = sqlite3.connect(str(self.path), isolation_level=None)
+        try:
+            db = self.opener.open()
+        except BaseException as exc:  # no connection: every job handed in fails with why
+            while (item := self._jobs.get()) is not None:
+                with contextlib.suppress(RuntimeError):
+                    item[2].call_soon_threadsafe(_settle, item[1], None, exc)
+            return
         try:
             while (item := self._jobs.get()) is not None:
                 job, future, loop = item
@@ -101,7 +143,8 @@ class Writer:
                     result = job(db)
                 except BaseException as exc:  # handed to the awaiting coroutine, raised there
                     error = exc
+                    db = self.opener.recover(db)
                 with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting
                     loop.call_soon_threadsafe(_settle, future, result, error)
         finally:
-            db.close()
+            self.opener.close(db)

@@ -22,25 +22,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
-from collections.abc import Sequence
+import secrets
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from state.storage import Cipher
 from state.store.checkpoint import Checkpointer, WalRestart
-from state.store.connection import Job, Writer
+from state.store.connection import Job, Opener, Writer
+from state.store.dialect import Connection, Location
 from state.store.inline import Inline
 from state.store.keyring import Keyring, keyring_for
 from state.store.schema import prepare
 from state.store.sealing import seal_clear
 
+if TYPE_CHECKING:
+    from state.store.postgres import Locks
+
 log = logging.getLogger("craftbot.store")
 T = TypeVar("T")
 FLUSH_AFTER = 1.0  # seconds a buffered message id may wait for a transaction to carry it
 MessageRow = tuple[int, int, float, int]  # (user id, message id, Telegram date, sent by the bot)
-INSERT_MESSAGES = ("INSERT OR IGNORE INTO recent_messages (user_id, message_id, sent_at, from_bot)"
-                   " VALUES (?, ?, ?, ?)")
+INSERT_MESSAGES = ("INSERT INTO recent_messages (user_id, message_id, sent_at, from_bot)"
+                   " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
 
 
 def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool,
@@ -50,10 +56,12 @@ def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool,
     With `wal` (the writer's thread), a commit that wrote rows is reported to it.
     """
 
-    def run(db: sqlite3.Connection) -> T:
+    def run(db: Connection) -> T:
         epoch, changes = (wal.epoch if wal else 0), db.total_changes
         if begin:
             db.execute("BEGIN IMMEDIATE")
+        elif not db.in_transaction:  # the connection was lost since the turn's read: nothing is kept
+            raise RuntimeError("the transaction was lost with its connection; the turn is not saved")
         try:
             if rows:
                 db.executemany(INSERT_MESSAGES, rows)
@@ -72,7 +80,7 @@ def in_transaction(job: Job[T], rows: Sequence[MessageRow], *, begin: bool,
 def begun(job: Job[T]) -> Job[T]:
     """BEGIN IMMEDIATE then `job`; ROLLBACK if the job fails."""
 
-    def run(db: sqlite3.Connection) -> T:
+    def run(db: Connection) -> T:
         db.execute("BEGIN IMMEDIATE")
         try:
             return job(db)
@@ -83,14 +91,15 @@ def begun(job: Job[T]) -> Job[T]:
     return run
 
 
-def rollback(db: sqlite3.Connection) -> None:
+def rollback(db: Connection) -> None:
     """End the open transaction without writing anything (there may be none)."""
     if db.in_transaction:
         db.execute("ROLLBACK")
 
 
 class Database:
-    """One SQLite file, opened for one process that writes (see the module's text).
+    """One SQLite file opened for one process that writes (see the module's text), or a
+    PostgreSQL database (`postgresql://...`) that several processes share (`state.store.postgres`).
 
     With a `cipher`, each user's progress blob is stored encrypted (see `state.store.crypto`),
     and so are check-in values and event details (`state.store.sealing`), each person's with
@@ -98,12 +107,20 @@ class Database:
     the store with one seals those still stored in clear or with the operator key alone.
     """
 
-    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
-        self.path = path
-        self.cipher = keyring_for(path, cipher)
-        self._writer = Writer(path)
+    def __init__(self, where: Path | str, cipher: Cipher | None = None, *,
+                 keys_url: str | None = None) -> None:
+        self.location = Location.parse(where)
+        self.dialect = self.location.dialect
+        self.keys_url = keys_url
+        # who this process is, in reminder leases (state.store.reminders): host, pid, a random part
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._locks: Locks | None = None
+        # SQLite's file; on PostgreSQL no file (":memory:" tells the file-minded parts so)
+        self.path = self.location.path or Path(":memory:")
+        self.cipher = keyring_for(self.location, cipher, keys_url)
         self._wal = WalRestart()
-        self.inline = Inline(path, self._wal)
+        self._writer = Writer(self.path, opener=self._opener())
+        self.inline = Inline(self.path if self.location.url is None else ":memory:", self._wal)
         self._inline_open = False  # the open write transaction is on `inline`
         self._checkpointer: Checkpointer | None = None
         self._lock = asyncio.Lock()
@@ -111,9 +128,17 @@ class Database:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
 
+    def _opener(self) -> Opener | None:
+        """The writer's connection: SQLite's own (None), or one from a pool on PostgreSQL."""
+        if self.location.url is None:
+            return None
+        from state.store.postgres import PgOpener  # psycopg: only where PostgreSQL is used
+
+        return PgOpener(self.location.url)
+
     async def open(self) -> Self:
         """Create the file privately if needed, open it, apply migrations, seal, start checkpoints."""
-        if str(self.path) != ":memory:":
+        if self.location.url is None and str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -128,13 +153,33 @@ class Database:
             except BaseException:
                 await self._writer.stop()
                 raise
-        self.inline.open()
-        self._checkpointer = Checkpointer(self.path, wal=self._wal)
-        self._checkpointer.start()
+        if self.location.url is None:  # PostgreSQL has no file to checkpoint, nor an inline path
+            self.inline.open()
+            self._checkpointer = Checkpointer(self.path, wal=self._wal)
+            self._checkpointer.start()
         return self
+
+    async def hold(self, name: str) -> bool:
+        """Take the lock `name` for as long as this store is open; False when another process has it.
+
+        On PostgreSQL a session advisory lock (one poller per database, say); on SQLite
+        always True: one process writes (bot/ops/instance.py keeps it so).
+        """
+        if self.location.url is None:
+            return True
+        if self._locks is None:
+            from state.store.postgres import Locks, PgOpener
+
+            self._locks = Locks(PgOpener(self.location.url))
+        locks = self._locks
+        return await asyncio.to_thread(locks.hold, name)
 
     async def close(self) -> None:
         """Write the buffered message ids, checkpoint the journal to nothing, and close."""
+        if self._locks is not None:
+            locks, self._locks = self._locks, None
+            await asyncio.to_thread(locks.release_all)
+            await asyncio.to_thread(locks.opener.close_pool)
         if not self._writer.running:
             return
         if self._flush_timer is not None:
@@ -147,7 +192,8 @@ class Database:
         if self._checkpointer is not None:
             await self._checkpointer.stop()
             self._checkpointer = None
-        await self._writer.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
+        if self.location.url is None:
+            await self._writer.run(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
         await self._writer.stop()
         if isinstance(self.cipher, Keyring):
             self.cipher.close()
@@ -207,6 +253,23 @@ class Database:
             self._messages[:0] = rows  # not written: the next transaction tries again
             raise
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Callable[[Job[None]], Awaitable[None]]]:
+        """One write transaction held open across several jobs (`craftbot migrate`'s copy, say):
+        yields the function that runs a job in it; commits at the end, rolls back on an error."""
+
+        async def run(job: Job[None]) -> None:
+            await self.run(job)
+
+        async with self._lock:
+            await self.begin(lambda db: None)
+            try:
+                yield run
+            except BaseException:
+                await self.abort()
+                raise
+            await self.commit(lambda db: None, begin=False)
+
     async def on_each_connection(self, job: Job[None]) -> None:
         """Run a job on each of the store's connections (a trace callback, say), between transactions."""
         async with self._lock:
@@ -219,7 +282,8 @@ class Database:
 
         With `secure_delete` on, this leaves deleted rows in neither file. False when a
         reader (another process) kept it from finishing; it is then retried every second
-        until it does, without holding the writer back meanwhile.
+        until it does, without holding the writer back meanwhile. Always False on
+        PostgreSQL, where erasure rests on the destroyed person key (docs/operations.md).
         """
         if self._checkpointer is None:
             return False
@@ -246,7 +310,7 @@ class Database:
     async def _flush_quietly(self) -> None:
         try:
             await self.flush()
-        except (sqlite3.Error, RuntimeError) as exc:  # kept in the buffer; tried again later
+        except Exception as exc:  # either engine's error: kept in the buffer, tried again later
             log.warning("writing message ids failed: %s", type(exc).__name__)
             if self._messages and self._writer.running:
                 self.buffer_messages([])

@@ -26,8 +26,6 @@ the key store by another process (`PRAGMA data_version`) empties the cache.
 
 from __future__ import annotations
 
-import os
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -37,132 +35,33 @@ from pathlib import Path
 
 from state.storage import Cipher
 from state.store.crypto import DataCipher, DataKeyError, PersonKey, person_key_id, unwrap, wrap
+from state.store.dialect import Location
+from state.store.keystore import SCHEMA, KeyRecords, KeyStore, key_store_path
 
-__all__ = ["CACHE_SIZE", "CACHE_TTL", "SCHEMA", "KeyCheck", "KeyStore", "Keyring", "PersonCipher",
-           "PersonKeyMissing", "for_person", "key_store_path", "keyring_for"]
+__all__ = [
+    "CACHE_SIZE",
+    "CACHE_TTL",
+    "SCHEMA",
+    "KeyCheck",
+    "KeyRecords",
+    "KeyStore",
+    "Keyring",
+    "NoKeyStore",
+    "PersonCipher",
+    "PersonKeyMissing",
+    "for_person",
+    "key_records",
+    "key_store_path",
+    "keyring_for",
+]
 
 CACHE_SIZE = 4096  # unwrapped keys kept in memory: the people active in the last few minutes
 CACHE_TTL = 300.0  # seconds an unwrapped key stays in memory after it was unwrapped
 LOOK_EVERY = 1.0  # seconds between looks for other processes' changes when only opening values
-SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS person_keys ("
-    " user_id BIGINT PRIMARY KEY,"
-    " key_id TEXT NOT NULL UNIQUE,"  # random; sealed values name it (p1:<key_id>:...)
-    " wrapped_key TEXT NOT NULL,"  # the data key sealed with the operator key (Fernet)
-    " wrapped_by TEXT NOT NULL,"  # the id of that operator key (state.store.crypto.key_id)
-    " created_at DOUBLE PRECISION NOT NULL)")
-PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",  # a key is on disk before the data sealed with it
-    "PRAGMA secure_delete=ON",  # a destroyed key's bytes are overwritten
-    "PRAGMA busy_timeout=5000",
-)
-ADD = ("INSERT INTO person_keys (user_id, key_id, wrapped_key, wrapped_by, created_at)"
-       " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_id) DO NOTHING")
-BY_USER = "SELECT key_id, wrapped_key FROM person_keys WHERE user_id = ?"
-BY_KEY = "SELECT user_id, wrapped_key FROM person_keys WHERE key_id = ?"
-Row = tuple[str, str]
 
 
 class PersonKeyMissing(DataKeyError):
     """A value names a person key the key store does not hold: erased, or the wrong key store."""
-
-
-def key_store_path(database: Path) -> Path:
-    """Where a database's key store is: `bot.sqlite3` -> `bot-keys.sqlite3`, beside it."""
-    if str(database) == ":memory:":
-        return database
-    return database.with_name(f"{database.stem}-keys{database.suffix or '.sqlite3'}")
-
-
-class KeyStore:
-    """The `person_keys` table in its own SQLite file, one connection shared by the store's threads."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-
-    def connection(self) -> sqlite3.Connection:
-        """The open connection (the file made private, and the table, on first use)."""
-        if self._db is None:
-            if str(self.path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                if not self.path.exists():
-                    os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-            db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            for pragma in PRAGMAS:
-                db.execute(pragma).fetchall()
-            db.execute(SCHEMA)
-            self._db = db
-        return self._db
-
-    def version(self) -> int:
-        """A number that changes when another connection (another process) changed the keys."""
-        return int(self.connection().execute("PRAGMA data_version").fetchone()[0])
-
-    def find(self, user_id: int) -> Row | None:
-        """(key id, wrapped key) of a person; None when they have none."""
-        row = self.connection().execute(BY_USER, (user_id,)).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
-
-    def find_key(self, kid: str) -> tuple[int, str] | None:
-        """(user id, wrapped key) of the key with this id; None when there is none."""
-        row = self.connection().execute(BY_KEY, (kid,)).fetchone()
-        return None if row is None else (int(row[0]), str(row[1]))
-
-    def add(self, user_id: int, kid: str, wrapped: str, wrapped_by: str, at: float) -> Row:
-        """Keep a new key for a person unless they have one already (made meanwhile elsewhere); theirs."""
-        self.connection().execute(ADD, (user_id, kid, wrapped, wrapped_by, at))
-        found = self.find(user_id)
-        assert found is not None  # written just now, or already there
-        return found
-
-    def add_many(self, rows: list[tuple[int, str, str, str, float]]) -> None:
-        """Keep new keys for many people in one transaction (one sync), those who have one kept."""
-        db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany(ADD, rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-
-    def remove(self, user_ids: Iterable[int]) -> int:
-        """Destroy people's keys, overwriting their bytes and emptying the journal; how many."""
-        db = self.connection()
-        ids = [(uid,) for uid in user_ids]
-        if not ids:
-            return 0
-        before = db.total_changes
-        db.executemany("DELETE FROM person_keys WHERE user_id = ?", ids)
-        removed = db.total_changes - before
-        if removed:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        return removed
-
-    def rows(self) -> list[tuple[int, str, str, str]]:
-        """(user id, key id, wrapped key, wrapped by) of every key."""
-        return [(int(u), str(k), str(w), str(b)) for u, k, w, b in self.connection().execute(
-            "SELECT user_id, key_id, wrapped_key, wrapped_by FROM person_keys ORDER BY user_id")]
-
-    def rewrap(self, fresh: list[tuple[str, str, int]]) -> None:
-        """Store (wrapped key, wrapped by, user id) in one transaction, the old wrapping overwritten."""
-        db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            db.executemany("UPDATE person_keys SET wrapped_key = ?, wrapped_by = ? WHERE user_id = ?", fresh)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-    def close(self) -> None:
-        """Close the connection (it opens again on next use)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +79,7 @@ class Keyring:
     Safe to use from the store's writer thread and the event loop's thread at once (one lock).
     """
 
-    def __init__(self, operator: DataCipher, keys: KeyStore, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, operator: DataCipher, keys: KeyRecords, *, clock: Callable[[], float] = time.monotonic,
                  size: int = CACHE_SIZE, ttl: float = CACHE_TTL) -> None:
         self.operator = operator
         self.keys = keys
@@ -372,8 +271,33 @@ def for_person(cipher: Cipher | None, user_id: int) -> Cipher | None:
     return cipher.person(user_id) if isinstance(cipher, Keyring) else cipher
 
 
-def keyring_for(database: Path, cipher: Cipher | None) -> Cipher | None:
+def key_records(database: Path | Location, keys_url: str | None = None) -> KeyRecords:
+    """A database's key store: the SQLite file beside it, or (on PostgreSQL) the database at `keys_url`."""
+    where = database if isinstance(database, Location) else Location(path=database)
+    if where.url is None:
+        return KeyStore(key_store_path(where.path or Path(":memory:")))
+    if not keys_url:
+        raise NoKeyStore(
+            "a data key on PostgreSQL needs storage.keys_url (CRAFTBOT_STORAGE__KEYS_URL): a PostgreSQL"
+            " database of its own for the person keys, so that erasing someone destroys their key"
+            " everywhere (docs/operations.md, \"Scaling out\")")
+    if Location.parse(keys_url).url is None:
+        raise NoKeyStore("storage.keys_url must be a postgresql:// URL")
+    if keys_url == where.url:
+        raise NoKeyStore("storage.keys_url must name another database than storage.url:"
+                         " a key kept with the data lives on in its backups and WAL")
+    from state.store.pgkeys import PgKeyStore  # psycopg: only where PostgreSQL is used
+
+    return PgKeyStore(keys_url)
+
+
+class NoKeyStore(ValueError):
+    """A data key was given for a PostgreSQL store without a key database of its own."""
+
+
+def keyring_for(database: Path | Location, cipher: Cipher | None,
+                keys_url: str | None = None) -> Cipher | None:
     """The store's cipher for a database: an operator key becomes a keyring on its key store."""
     if isinstance(cipher, DataCipher):
-        return Keyring(cipher, KeyStore(key_store_path(database)))
+        return Keyring(cipher, key_records(database, keys_url))
     return cipher

@@ -22,7 +22,6 @@ writer thread (`state.store.core`), so none of it runs on the event loop:
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -31,7 +30,8 @@ from typing import Any
 from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
 from state.store.crypto import DataCipher, DataKeyError, is_sealed, unseal
-from state.store.keyring import Keyring, KeyStore, PersonKeyMissing, key_store_path
+from state.store.dialect import Connection, dialect_of, try_lock
+from state.store.keyring import KeyRecords, Keyring, KeyStore, PersonKeyMissing, key_records, key_store_path
 from state.store.sealing import checkin_values, migrate, open_detail
 
 __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
@@ -42,23 +42,17 @@ HOUR = 3600.0
 UNREADABLE = "(cannot be read: sealed with a key that was erased, lost or damaged)"
 DAY = 24 * HOUR
 
-USER_TABLES = (
-    "SELECT m.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS c"
-    " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND c.name = 'user_id'"
-    " ORDER BY m.name")
-
-
 def quoted(name: str) -> str:
-    """An SQL identifier, quoted (table names come from sqlite_master, not from people)."""
+    """An SQL identifier, quoted (table names come from the catalogue, not from people)."""
     return '"' + name.replace('"', '""') + '"'
 
 
-def user_tables(db: sqlite3.Connection) -> list[str]:
+def user_tables(db: Connection) -> list[str]:
     """Every table with a `user_id` column: where data about a person can be."""
-    return [str(row[0]) for row in db.execute(USER_TABLES)]
+    return [str(row[0]) for row in db.execute(dialect_of(db).user_tables)]
 
 
-def take_recent(db: sqlite3.Connection, user_id: int) -> list[tuple[int, float]]:
+def take_recent(db: Connection, user_id: int) -> list[tuple[int, float]]:
     """(message id, date) of every message recorded in a user's chat, the records dropped."""
     rows = db.execute("SELECT message_id, sent_at FROM recent_messages WHERE user_id = ?",
                       (user_id,)).fetchall()
@@ -66,7 +60,7 @@ def take_recent(db: sqlite3.Connection, user_id: int) -> list[tuple[int, float]]
     return [(int(mid), float(at)) for mid, at in rows]
 
 
-def export(db: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, Any]]]:
+def export(db: Connection, user_id: int) -> dict[str, list[dict[str, Any]]]:
     """Every row about a user, by table (tables without any left out)."""
     found = {}
     for table in user_tables(db):
@@ -78,14 +72,14 @@ def export(db: sqlite3.Connection, user_id: int) -> dict[str, list[dict[str, Any
     return found
 
 
-def shred(keys: Keyring | KeyStore | None, user_ids: list[int]) -> int:
+def shred(keys: Keyring | KeyRecords | None, user_ids: list[int]) -> int:
     """Destroy these people's data keys, so nothing sealed with them can be read again; how many."""
     if isinstance(keys, Keyring):
         return keys.shred(user_ids)
     return keys.remove(user_ids) if keys is not None else 0
 
 
-def erase(db: sqlite3.Connection, user_ids: list[int], keys: Keyring | KeyStore | None = None) -> int:
+def erase(db: Connection, user_ids: list[int], keys: Keyring | KeyRecords | None = None) -> int:
     """Destroy these users' keys, then delete every row about them, from every table; how many rows.
 
     The keys go first, in a commit of their own: if deleting the rows then fails, what is
@@ -100,23 +94,29 @@ def erase(db: sqlite3.Connection, user_ids: list[int], keys: Keyring | KeyStore 
     return deleted
 
 
-def inactive(db: sqlite3.Connection, before: float) -> list[Inactive]:
+def inactive(db: Connection, before: float) -> list[Inactive]:
     """People whose last message was before `before`, longest gone first."""
     rows = db.execute("SELECT user_id, updated_at FROM users WHERE updated_at < ? ORDER BY updated_at",
                       (before,)).fetchall()
     return [Inactive(int(uid), float(at)) for uid, at in rows]
 
 
-def purge(db: sqlite3.Connection, before: float, expired: float,
-          keys: Keyring | KeyStore | None = None) -> list[Inactive]:
-    """Erase people last seen before `before`, and message records older than `expired`."""
+def purge(db: Connection, before: float, expired: float,
+          keys: Keyring | KeyRecords | None = None) -> list[Inactive]:
+    """Erase people last seen before `before`, and message records older than `expired`.
+
+    One instance at a time (an advisory lock on PostgreSQL): another that finds the round
+    taken does nothing; what is left is the next round's, an hour later.
+    """
+    if not try_lock(db, "retention"):
+        return []
     gone = inactive(db, before)
     erase(db, [person.user_id for person in gone], keys)
     db.execute("DELETE FROM recent_messages WHERE sent_at < ?", (expired,))
     return gone
 
 
-def key_check(db: sqlite3.Connection, cipher: Cipher | None, every: bool) -> tuple[KeyStatus, str | None]:
+def key_check(db: Connection, cipher: Cipher | None, every: bool) -> tuple[KeyStatus, str | None]:
     """Count sealed and plain progress blobs and try the key on the first sealed one, or on
     every one; with the counts, one blob the key could not open (None when all opened, or
     when those that did not were sealed with a person key since erased: that proves nothing
@@ -139,7 +139,7 @@ def key_check(db: sqlite3.Connection, cipher: Cipher | None, every: bool) -> tup
     return KeyStatus(sealed, plain, unreadable), failed
 
 
-def rotate(db: sqlite3.Connection, keyring: Keyring, operator: DataCipher) -> tuple[int, int]:
+def rotate(db: Connection, keyring: Keyring, operator: DataCipher) -> tuple[int, int]:
     """Re-wrap every person key with the operator's first key, and seal with person keys what
     is still in clear or sealed with the operator key alone; (keys re-wrapped, values sealed).
 
@@ -173,7 +173,7 @@ class PrivacyData:
         self.store = store
 
     @contextmanager
-    def keys(self) -> Iterator[Keyring | KeyStore | None]:
+    def keys(self) -> Iterator[Keyring | KeyRecords | None]:
         """Where erasure destroys keys: the store's keyring, or (opened without the operator key,
         as `craftbot purge` is) the key store itself, when there is one: no key is needed to
         destroy one."""
@@ -181,11 +181,18 @@ class PrivacyData:
         if isinstance(cipher, Keyring):
             yield cipher
             return
-        path = key_store_path(self.store.path)
-        if str(path) == ":memory:" or not path.exists():
-            yield None
-            return
-        keys = KeyStore(path)
+        keys: KeyRecords
+        if self.store.location.url is not None:
+            if not self.store.keys_url:
+                yield None
+                return
+            keys = key_records(self.store.location, self.store.keys_url)
+        else:
+            path = key_store_path(self.store.path)
+            if str(path) == ":memory:" or not path.exists():
+                yield None
+                return
+            keys = KeyStore(path)
         try:
             yield keys
         finally:
@@ -273,7 +280,7 @@ class PrivacyData:
     async def counts(self, now: float) -> dict[str, int]:
         """How many people are stored and how many were active lately."""
 
-        def count(db: sqlite3.Connection) -> dict[str, int]:
+        def count(db: Connection) -> dict[str, int]:
             result = {"users": int(db.execute("SELECT count(*) FROM users").fetchone()[0])}
             for days in (1, 7, 30):
                 result[f"active_{days}d"] = int(db.execute(
@@ -315,7 +322,7 @@ class PrivacyData:
         if not isinstance(operator, DataCipher):
             raise TypeError("rotate needs the operator key(s): a DataCipher or a Keyring")
         if not isinstance(keyring, Keyring):  # the store was opened without a key
-            keyring = Keyring(operator, KeyStore(key_store_path(self.store.path)))
+            keyring = Keyring(operator, key_records(self.store.location, self.store.keys_url))
             self.store.cipher = keyring
         target = keyring
         rewrapped, _ = await self.store.write(lambda db: rotate(db, target, operator))

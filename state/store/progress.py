@@ -10,7 +10,6 @@ whatever it does: the read (BEGIN and one row), then the write and the COMMIT.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,13 +22,14 @@ from state.contracts import Event, Progress
 from state.storage import Cipher, Nudge
 from state.store.core import Database
 from state.store.crypto import seal, unseal
+from state.store.dialect import Connection, dialect_of
 from state.store.keyring import for_person
 from state.store.privacy import PrivacyData
 from state.store.reminders import ReminderStore
 from state.store.sealing import seal_detail
 from state.store.versions import CurriculumVersions
 
-__all__ = ["Nudge", "Session", "SqliteProgressStore", "iso_week"]
+__all__ = ["Nudge", "ProgressStore", "Session", "SqliteProgressStore", "iso_week"]
 
 # A turn's one read: the progress, the week the person was last counted active in, their
 # planned nudge, and whether a reminder found them unreachable (so the turn need not ask
@@ -44,7 +44,7 @@ SAVE_ROW = (
 # ...and the nudge too when it changed (its index entry moves only then).
 SAVE_ROW_AND_NUDGE = SAVE_ROW + ", nudge_due = excluded.nudge_due, nudge_ref = excluded.nudge_ref"
 COUNT_ACTIVE_WEEK = ("INSERT INTO weekly_active (week, users) VALUES (?, 1)"
-                     " ON CONFLICT (week) DO UPDATE SET users = users + 1")
+                     " ON CONFLICT (week) DO UPDATE SET users = weekly_active.users + 1")
 INSERT_EVENT = "INSERT INTO events (user_id, kind, module, step, detail, at) VALUES (?, ?, ?, ?, ?, ?)"
 
 
@@ -74,9 +74,13 @@ class Session:
         self.to_save = (progress, events)
 
 
-def read_session(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) -> Session:
-    """A user's row as a session (with no progress for someone new)."""
-    row = db.execute(LOAD_ROW, (user_id,)).fetchone()
+def read_session(db: Connection, cipher: Cipher | None, user_id: int, *, lock: bool = False) -> Session:
+    """A user's row as a session (with no progress for someone new).
+
+    With `lock`, on PostgreSQL the row is locked until the transaction ends, so a second
+    instance handling the same person waits for this turn rather than overwriting it.
+    """
+    row = db.execute(LOAD_ROW + dialect_of(db).for_update if lock else LOAD_ROW, (user_id,)).fetchone()
     if row is None:
         return Session(user_id, None)
     data, week, nudge_due, nudge_ref, unreachable = row
@@ -85,7 +89,7 @@ def read_session(db: sqlite3.Connection, cipher: Cipher | None, user_id: int) ->
                    week, bool(unreachable), nudge, nudge)
 
 
-def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Session) -> None:
+def write_session(db: Connection, cipher: Cipher | None, session: Session) -> None:
     """Write what the session was asked to save (its row, its week's count, its events)."""
     if session.to_save is None:
         return
@@ -108,8 +112,8 @@ def write_session(db: sqlite3.Connection, cipher: Cipher | None, session: Sessio
                                       for e in events])
 
 
-class SqliteProgressStore(Database):
-    """Progress and events in one SQLite file, and the store's other parts on the same file."""
+class ProgressStore(Database):
+    """Progress and events in one database (a SQLite file, or PostgreSQL), and the store's other parts."""
 
     @cached_property
     def reminders(self) -> ReminderStore:
@@ -135,7 +139,7 @@ class SqliteProgressStore(Database):
         """
         cipher = self.cipher
         async with self._lock:
-            session = await self.begin(lambda db: read_session(db, cipher, user_id))
+            session = await self.begin(lambda db: read_session(db, cipher, user_id, lock=True))
             try:
                 yield session
             except BaseException:
@@ -156,3 +160,6 @@ class SqliteProgressStore(Database):
     async def count_users(self) -> int:
         """How many people have progress stored."""
         return int(await self.run(lambda db: db.execute("SELECT count(*) FROM users").fetchone()[0]))
+
+
+SqliteProgressStore = ProgressStore  # its name from before PostgreSQL; a path still opens SQLite

@@ -11,25 +11,33 @@ Each method is one job on the store's writer thread (`state.store.core`): its st
 run together, with one hop there and back.
 
 Sending is claim-then-send: `claim_due` moves due rows from 'pending' to 'sending' in one
-transaction; after Telegram accepted the message `mark_sent` moves them to 'sent'. A crash
-between the two leaves 'sending' rows, which `recover` returns to 'pending' at start-up:
-nothing is lost, and only a message sent in that instant can go out twice.
+transaction, with a lease: who claimed them (`claimed_by`, this process's `Database.owner`)
+and until when (`lease_until`, `LEASE` seconds on). After Telegram accepted the message
+`mark_sent` moves them to 'sent'. A crash between the two leaves 'sending' rows; once their
+lease has run out, the next `claim_due` (by any instance) returns them to 'pending' and
+claims them again: nothing is lost, and only a message sent in that instant can go out
+twice. On PostgreSQL several instances claim at once: the rows are picked `FOR UPDATE SKIP
+LOCKED`, so each goes to one of them, and no instance waits for another's. `recover` at
+start-up returns only claims whose lease ran out, never another live instance's (on SQLite,
+where one process writes, every claim: that process is the one that died).
 """
 
 from __future__ import annotations
 
-import sqlite3
+import time
 from typing import Any
 
 from state.contracts import NUDGE, CheckinRecord
 from state.storage import Reminder
 from state.store.core import Database
+from state.store.dialect import Connection, dialect_of
 from state.store.keyring import for_person
 from state.store.sealing import checkin_data, checkin_record
 
 __all__ = ["WAITING", "Reminder", "ReminderStore"]
 
 WAITING = "pending"
+LEASE = 600.0  # seconds a claim is kept for the instance that made it; far longer than a send takes
 COLUMNS = "id, user_id, kind, due_at, ref, status, created_at"
 PLAN = ("INSERT INTO reminders (user_id, kind, due_at, ref, created_at) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id, kind) WHERE status = 'pending'"
@@ -50,7 +58,7 @@ def _reminder(row: Any) -> Reminder:
                     float(row[6]))
 
 
-def cancel(db: sqlite3.Connection, user_id: int, kind: str | None) -> None:
+def cancel(db: Connection, user_id: int, kind: str | None) -> None:
     """Cancel the user's waiting reminders (of one kind, or all)."""
     if kind is None:
         db.execute("UPDATE reminders SET status = 'cancelled' WHERE user_id = ? AND status = 'pending'",
@@ -60,7 +68,7 @@ def cancel(db: sqlite3.Connection, user_id: int, kind: str | None) -> None:
                    " WHERE user_id = ? AND kind = ? AND status = 'pending'", (user_id, kind))
 
 
-def defer(db: sqlite3.Connection, reminder_id: int, due: float) -> None:
+def defer(db: Connection, reminder_id: int, due: float) -> None:
     """Put a claimed reminder back to wait, or mark it 'superseded' if another one waits."""
     cursor = db.execute(
         "UPDATE reminders SET status = 'pending', due_at = ? WHERE id = ? AND status = 'sending'"
@@ -71,7 +79,7 @@ def defer(db: sqlite3.Connection, reminder_id: int, due: float) -> None:
                    (reminder_id,))
 
 
-def release_nudges(db: sqlite3.Connection, now: float, user_id: int | None) -> int:
+def release_nudges(db: Connection, now: float, user_id: int | None) -> int:
     """Make the due nudges waiting reminders (see `ReminderStore.release_nudges`); how many."""
     only = "" if user_id is None else " AND u.user_id = ?2"
     params = (now,) if user_id is None else (now, user_id)
@@ -81,7 +89,7 @@ def release_nudges(db: sqlite3.Connection, now: float, user_id: int | None) -> i
     return released
 
 
-def mark_sent(db: sqlite3.Connection, reminder_id: int, now: float) -> None:
+def mark_sent(db: Connection, reminder_id: int, now: float) -> None:
     """Mark a claimed reminder sent, and plan its follow-up if it has one."""
     row = db.execute("UPDATE reminders SET status = 'sent', done_at = ? WHERE id = ? AND status = 'sending'"
                      " RETURNING user_id, kind, follow_due, ref", (now, reminder_id)).fetchone()
@@ -92,20 +100,46 @@ def mark_sent(db: sqlite3.Connection, reminder_id: int, now: float) -> None:
                    (user_id, kind, follow, ref, now))
 
 
-def unreachable(db: sqlite3.Connection, user_id: int, reminder_id: int, now: float) -> None:
+def unreachable(db: Connection, user_id: int, reminder_id: int, now: float) -> None:
     """Fail this reminder, cancel the rest and the nudge, and remember the person unreachable."""
     db.execute("UPDATE reminders SET status = 'failed', done_at = ? WHERE id = ?", (now, reminder_id))
     cancel(db, user_id, None)
     db.execute("UPDATE users SET nudge_due = NULL, nudge_ref = NULL WHERE user_id = ?", (user_id,))
-    db.execute("INSERT OR REPLACE INTO unreachable (user_id, since) VALUES (?, ?)", (user_id, now))
+    db.execute("INSERT INTO unreachable (user_id, since) VALUES (?, ?)"
+               " ON CONFLICT (user_id) DO UPDATE SET since = excluded.since", (user_id, now))
 
 
-def recover(db: sqlite3.Connection) -> int:
-    """Return every 'sending' claim to 'pending'; how many."""
-    rows = db.execute("SELECT id, due_at FROM reminders WHERE status = 'sending' ORDER BY id").fetchall()
+def recover(db: Connection, now: float | None) -> int:
+    """Return to 'pending' the claims whose lease ran out at `now` (every claim when None); how many.
+
+    Claims another instance is working on are passed over (`SKIP LOCKED`), and so are those
+    whose lease still runs.
+    """
+    expired = "" if now is None else " AND (lease_until IS NULL OR lease_until < ?)"
+    rows = db.execute(f"SELECT id, due_at FROM reminders WHERE status = 'sending'{expired}"
+                      f" ORDER BY id{dialect_of(db).skip_locked}", () if now is None else (now,)).fetchall()
     for reminder_id, due in rows:
         defer(db, int(reminder_id), float(due))
     return len(rows)
+
+
+def renew(db: Connection, owner: str, now: float) -> None:
+    """Run the leases of `owner`'s claims on from `now` (it is making progress)."""
+    db.execute("UPDATE reminders SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?"
+               " AND lease_until < ?", (now + LEASE, owner, now + LEASE))
+
+
+def claim(db: Connection, now: float, limit: int, user_id: int | None, owner: str) -> list[Any]:
+    """Return expired claims, then claim up to `limit` due reminders for `owner`; the rows claimed."""
+    recover(db, now)
+    only = "" if user_id is None else " AND user_id = ?"
+    values = (now, owner, now + LEASE, now) + (() if user_id is None else (user_id,)) + (limit,)
+    return db.execute(
+        "UPDATE reminders SET status = 'sending', claimed_at = ?, claimed_by = ?, lease_until = ?,"
+        " attempts = attempts + 1"
+        f" WHERE id IN (SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?{only}"
+        f" ORDER BY due_at, id LIMIT ?{dialect_of(db).skip_locked}) AND status = 'pending'"
+        f" RETURNING {COLUMNS}", values).fetchall()
 
 
 class ReminderStore:
@@ -183,23 +217,34 @@ class ReminderStore:
 
     async def claim_due(self, now: float, limit: int, user_id: int | None = None) -> list[Reminder]:
         """Claim up to `limit` reminders due at `now` (of one user, or all), soonest first."""
-        only = "" if user_id is None else " AND user_id = ?"
-        params = (now, now) + (() if user_id is None else (user_id,)) + (limit,)
-        rows = await self.store.write(lambda db: db.execute(
-            "UPDATE reminders SET status = 'sending', claimed_at = ?, attempts = attempts + 1"
-            f" WHERE id IN (SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?{only}"
-            f" ORDER BY due_at, id LIMIT ?) RETURNING {COLUMNS}", params).fetchall())
+        owner = self.store.owner
+        rows = await self.store.write(lambda db: claim(db, now, limit, user_id, owner))
         return sorted((_reminder(r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     async def mark_sent(self, reminder_id: int, now: float) -> None:
-        """Record that Telegram accepted the reminder, and plan its follow-up if it has one."""
-        await self.store.write(lambda db: mark_sent(db, reminder_id, now))
+        """Record that Telegram accepted the reminder, and plan its follow-up if it has one.
+
+        The leases of this instance's other claims run on from `now`: a batch sent slowly
+        (a low `reminders.per_second`) stays this instance's for as long as it makes progress.
+        """
+        owner = self.store.owner
+
+        def sent(db: Connection) -> None:
+            mark_sent(db, reminder_id, now)
+            renew(db, owner, now)
+
+        await self.store.write(sent)
 
     async def finish(self, reminder_id: int, status: str, now: float) -> None:
         """Close a claimed reminder that was not sent ('skipped': nothing to say any more)."""
-        await self.store.write(lambda db: db.execute(
-            "UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'sending'",
-            (status, now, reminder_id)))
+        owner = self.store.owner
+
+        def finished(db: Connection) -> None:
+            db.execute("UPDATE reminders SET status = ?, done_at = ? WHERE id = ? AND status = 'sending'",
+                       (status, now, reminder_id))
+            renew(db, owner, now)
+
+        await self.store.write(finished)
 
     async def release(self, reminder_id: int, due: float) -> None:
         """Give a claimed reminder back to wait until `due` (Telegram was busy or unreachable)."""
@@ -209,9 +254,16 @@ class ReminderStore:
         """Telegram refused for good (blocked): fail this reminder, cancel the rest, remember it."""
         await self.store.write(lambda db: unreachable(db, user_id, reminder_id, now))
 
-    async def recover(self) -> int:
-        """Return claims a crash left in 'sending' to 'pending'; how many were returned."""
-        return await self.store.write(recover)
+    async def recover(self, now: float | None = None) -> int:
+        """Return claims a crash left in 'sending' to 'pending'; how many were returned.
+
+        Only those whose lease ran out by `now`; without it, on SQLite every claim (one
+        process writes: the one that crashed was this one), on PostgreSQL those expired
+        by this machine's clock (other instances' live claims stay theirs).
+        """
+        if now is None and self.store.dialect.shared:
+            now = time.time()
+        return await self.store.write(lambda db: recover(db, now))
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -1,11 +1,12 @@
 """Read-only queries for reports: statistics and `craftbot validate --against`.
 
 Reports run from the command line beside a live bot, so they open the database read-only
-(SQLite's WAL lets them read while the bot writes) with the standard library, not
-through the bot's single async writer. They return counts and timestamps, never text:
-the progress blobs (which may be encrypted) are only peeked at for a user's locale. With
-a data key the crisis pathways in event details are sealed (`state.store.sealing`): given
-the key, `event_details` opens them to count them; without it they count as `SEALED`.
+(SQLite's WAL lets them read while the bot writes; on PostgreSQL a read-only session) with
+a connection of their own, not through the bot's single async writer. They return counts
+and timestamps, never text: the progress blobs (which may be encrypted) are only peeked at
+for a user's locale. With a data key the crisis pathways in event details are sealed
+(`state.store.sealing`): given the key, `event_details` opens them to count them; without
+it they count as `SEALED`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from state.contracts import Fingerprints
 from state.storage import Cipher
+from state.store.dialect import Connection, Location, dialect_of
 from state.store.keyring import Keyring, keyring_for
 from state.store.sealing import is_token, open_detail
 
@@ -50,23 +52,42 @@ class ModuleEvent:
 class ReportStore:
     """One read-only connection to a craftbot database."""
 
-    def __init__(self, path: Path, cipher: Cipher | None = None) -> None:
+    def __init__(self, path: Path | str, cipher: Cipher | None = None, keys_url: str | None = None) -> None:
+        where = Location.parse(path)
+        self.path = where
+        self.db = self._connect(where)
+        self.dialect = dialect_of(self.db)
+        tables = {row[0] for row in self.db.execute(self.dialect.table_names)}
+        if not {"users", "events"} <= tables:
+            self._close_db()
+            raise ReportError(f"{where}: not a craftbot database (no users and events tables)")
+        self.tables = tables
+        # opens sealed event details (crisis pathways)
+        self.cipher = keyring_for(where, cipher, keys_url) if cipher is not None else None
+
+    @staticmethod
+    def _connect(where: Location) -> Connection:
+        """A read-only connection: the SQLite file opened `mode=ro`, or a read-only PostgreSQL session."""
+        if where.url is not None:
+            from state.store.postgres import read_only
+
+            try:
+                return read_only(where.url)
+            except Exception as exc:  # psycopg's errors: the server is not there, refused, ...
+                raise ReportError(f"{where}: cannot connect ({type(exc).__name__})") from None
+        path = where.path or Path(":memory:")
         if not path.is_file():
             raise ReportError(f"{path}: no such database file")
-        uri = path.resolve().as_uri() + "?mode=ro"
-        self.path = path
-        self.cipher = keyring_for(path, cipher)  # opens sealed event details (crisis pathways)
-        self.db = sqlite3.connect(uri, uri=True)
-        self.db.execute("PRAGMA busy_timeout=5000")
-        tables = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"users", "events"} <= tables:
-            self.db.close()
-            raise ReportError(f"{path}: not a craftbot database (no users and events tables)")
-        self.tables = tables
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
+
+    def _close_db(self) -> None:
+        self.db.close()
 
     def close(self) -> None:
         """Close the connection (and the key store's)."""
-        self.db.close()
+        self._close_db()
         if isinstance(self.cipher, Keyring):
             self.cipher.close()
 
@@ -81,8 +102,7 @@ class ReportStore:
     def placements(self) -> list[Placement]:
         """Users grouped by the step they are on (users between modules are left out)."""
         rows = self.db.execute(
-            "SELECT version, CASE WHEN substr(data, 1, 1) = '{' AND json_valid(data)"
-            " THEN json_extract(data, '$.locale') END AS locale, module, step, count(*)"
+            f"SELECT version, {self.dialect.locale_of_data} AS locale, module, step, count(*)"
             " FROM users WHERE module IS NOT NULL AND step IS NOT NULL"
             " GROUP BY 1, 2, 3, 4 ORDER BY 3, 4")
         return [Placement(str(v or ""), loc, str(m), str(s), int(n)) for v, loc, m, s, n in rows]
@@ -128,7 +148,7 @@ class ReportStore:
         Sealed details are opened with the cipher; without one they are counted together
         under `SEALED` (DataKeyError when a cipher is given that cannot open them).
         """
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(events)")}
+        columns = {row[0] for row in self.db.execute(self.dialect.column_names, ("events",))}
         if "detail" not in columns:
             return {}
         counts: dict[str, int] = {}

@@ -22,7 +22,6 @@ before a key was set and those sealed with the operator key alone from before pe
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 import orjson
@@ -30,6 +29,7 @@ import orjson
 from state.contracts import CheckinRecord
 from state.storage import Cipher
 from state.store.crypto import DataKeyError, is_sealed, seal, unseal
+from state.store.dialect import Connection
 from state.store.keyring import Keyring, for_person
 
 __all__ = ["VALUES", "checkin_data", "checkin_record", "checkin_values", "is_token", "key_fits",
@@ -89,7 +89,7 @@ def open_detail(cipher: Cipher | None, stored: str | None) -> str | None:
     return cipher.decrypt(stored)
 
 
-def key_fits(db: sqlite3.Connection, cipher: Cipher) -> bool:
+def key_fits(db: Connection, cipher: Cipher) -> bool:
     """Whether the operator key opens what is sealed with it already (True when nothing is).
 
     With a keyring, that is a value from before person keys, or else one wrapped person key.
@@ -109,7 +109,7 @@ def key_fits(db: sqlite3.Connection, cipher: Cipher) -> bool:
     return True
 
 
-def seal_clear(db: sqlite3.Connection, cipher: Cipher) -> int:
+def seal_clear(db: Connection, cipher: Cipher) -> int:
     """Seal what is still stored in clear, or (with a keyring) with the operator key alone; how many rows.
 
     Each person's values are sealed with their own data key (`state.store.keyring`): this
@@ -128,18 +128,18 @@ def seal_clear(db: sqlite3.Connection, cipher: Cipher) -> int:
     return _reseal(db, cipher, people, checkins, details)
 
 
-def legacy_count(db: sqlite3.Connection) -> int:
+def legacy_count(db: Connection) -> int:
     """How many values are sealed with the operator key alone (from before person keys)."""
     return sum(int(db.execute(f"SELECT count(*) FROM {table} WHERE {LEGACY.format(column)}").fetchone()[0])
                for table, column in (("users", "data"), ("checkins", "data"), ("events", "detail")))
 
 
-def migrate(db: sqlite3.Connection, cipher: Cipher) -> int:
+def migrate(db: Connection, cipher: Cipher) -> int:
     """Seal every value in clear or sealed with the operator key alone: `seal_clear`, for `rotate-key`."""
     return seal_clear(db, cipher)
 
 
-def _reseal(db: sqlite3.Connection, cipher: Cipher, people: list[tuple[int, str]],
+def _reseal(db: Connection, cipher: Cipher, people: list[tuple[int, str]],
             checkins: list[tuple[int, int, str]], details: list[tuple[int, int, str]]) -> int:
     """Write each value sealed with its person's cipher (`for_person`); how many rows."""
     done = 0

@@ -6,23 +6,22 @@ record and when, and reads it back to catch up people still on an earlier versio
 
 from __future__ import annotations
 
-import sqlite3
-
 from state.contracts import Fingerprints
 from state.store.core import Database
+from state.store.dialect import Connection
 
 
-def record(db: sqlite3.Connection, version: str, fingerprints: Fingerprints) -> None:
+def record(db: Connection, version: str, fingerprints: Fingerprints) -> None:
     """Keep a version's step fingerprints; forget versions nobody is on any more."""
-    db.executemany("INSERT OR IGNORE INTO curriculum_steps (version, locale, module, step, fingerprint)"
-                   " VALUES (?, ?, ?, ?, ?)",
+    db.executemany("INSERT INTO curriculum_steps (version, locale, module, step, fingerprint)"
+                   " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                    [(version, *key, fingerprint) for key, fingerprint in fingerprints.items()])
     # Versions nobody is on any more can never be compared against again.
     db.execute("DELETE FROM curriculum_steps WHERE version != ? AND version NOT IN"
                " (SELECT DISTINCT version FROM users)", (version,))
 
 
-def recorded(db: sqlite3.Connection) -> dict[str, Fingerprints]:
+def recorded(db: Connection) -> dict[str, Fingerprints]:
     """Every recorded version's fingerprints, by version."""
     out: dict[str, Fingerprints] = {}
     for version, locale, module, step, fingerprint in db.execute(

@@ -75,8 +75,11 @@ class RecordingSender:
 class World:
     """Engine, store, conversations and dispatcher on one SQLite file, in simulated time."""
 
-    def __init__(self, folder: Path, curriculum: Path, start: float, cipher: Cipher | None = None) -> None:
+    def __init__(self, folder: Path, curriculum: Path, start: float, cipher: Cipher | None = None,
+                 where: str | None = None, keys_url: str | None = None) -> None:
         self.path = folder / "bot.sqlite3"
+        self.where: Path | str = where or self.path  # a PostgreSQL URL, else the SQLite file
+        self.keys_url = keys_url
         self.cipher = cipher
         self.engine = Engine(load_curriculum(curriculum))
         self.time = SimulatedTime(start)
@@ -84,7 +87,7 @@ class World:
         self.last: dict[int, Reply] = {}
 
     async def open(self) -> World:
-        self.store = await SqliteProgressStore(self.path, self.cipher).open()
+        self.store = await SqliteProgressStore(self.where, self.cipher, keys_url=self.keys_url).open()
         self.conversations = Conversations(self.engine, self.store, self.time.now)
         self.pacer = Pacer(25, 1.0, now=self.time.now, sleep=self.time.sleep)
         self.scheduler = Scheduler(self.conversations, self.sender, clock=self.time.now, pacer=self.pacer)
@@ -175,12 +178,13 @@ def said(reply: Reply) -> str:
     return "\n".join(to_plain(m.html) for m in reply.messages)
 
 
-async def make_world(tmp_path: Path, cipher: Cipher | None = None) -> World:
+async def make_world(tmp_path: Path, cipher: Cipher | None = None, where: str | None = None,
+                     keys_url: str | None = None) -> World:
     """A world on the practice curriculum, on the Saturday before US summer time begins
     (Sunday 2024-03-10), so a two-day homework check-in falls on the other side of it.
     With a cipher, the store seals what it keeps (`state.store.crypto`)."""
     curriculum = practice_curriculum(tmp_path / "curriculum")
-    return await World(tmp_path, curriculum, at(NY, "2024-03-09 10:00"), cipher).open()
+    return await World(tmp_path, curriculum, at(NY, "2024-03-09 10:00"), cipher, where, keys_url).open()
 
 
 def record(day: str, stress: int | None, sober: int | None, rewards: int | None,

@@ -1,0 +1,230 @@
+"""The store on PostgreSQL: the store's jobs run through psycopg 3, connections from a psycopg_pool.
+
+Only imported when `storage.url` names a PostgreSQL database (psycopg is the optional
+`postgres` extra). The jobs are the same functions as on SQLite (`state.store.dialect`):
+`PgConnection` gives them the `sqlite3.Connection` surface they use, rewriting `?` and
+`?N` placeholders into psycopg's `%s` and `%(pN)s` once per statement text (cached), and
+`BEGIN IMMEDIATE` into `BEGIN`. The connection runs in autocommit mode, so the jobs' own
+BEGIN and COMMIT make the transactions, as on SQLite.
+
+As on SQLite, one connection per process carries the store's transactions, on a thread of
+its own (`state.store.connection.Writer`): a turn is still two hops, and transactions in
+one process are one at a time. Other processes (instances) have their own: PostgreSQL's
+row locks keep them apart (a turn reads its person's row `FOR UPDATE`; reminder claims
+skip rows locked by another instance). `Locks` holds session advisory locks (one poller
+per database) on a connection of their own, and `try_lock` takes transaction-level ones
+(the daily rounds: run by one instance at a time).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg_pool import ConnectionPool
+
+from state.store.dialect import POSTGRES, Connection, Dialect, StoreUnavailable, lock_key, redacted
+
+__all__ = ["Locks", "PgConnection", "PgOpener", "translate"]
+
+# a string literal (left as it is), or a placeholder: `?` or `?N`
+TOKEN = re.compile(r"'(?:[^']|'')*'|\?(\d*)")
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+@lru_cache(maxsize=512)
+def translate(sql: str) -> tuple[str, bool]:
+    """A statement in psycopg's placeholders, and whether its values are numbered (`?1`)."""
+    if sql.strip().upper() == "BEGIN IMMEDIATE":
+        return "BEGIN", False
+    if sql.lstrip().upper().startswith("PRAGMA"):
+        raise ValueError("a PRAGMA is SQLite's own: the job must ask its dialect")
+    kinds: set[bool] = set()
+
+    def swap(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith("'"):
+            return text
+        kinds.add(bool(match.group(1)))
+        return f"%(p{match.group(1)})s" if match.group(1) else "%s"
+
+    out = TOKEN.sub(swap, sql.replace("%", "%%"))
+    if len(kinds) > 1:
+        raise ValueError("a statement uses `?` and `?N` both")
+    return out, kinds == {True}
+
+
+def bind(values: Any, numbered: bool) -> Any:
+    """Values as psycopg takes them for a translated statement."""
+    if numbered and not isinstance(values, dict):
+        return {f"p{i}": value for i, value in enumerate(values, start=1)}
+    return values
+
+
+class PgConnection:
+    """A psycopg connection with the surface of `sqlite3.Connection` that the store's jobs use."""
+
+    dialect: Dialect = POSTGRES
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        conn.autocommit = True  # the jobs' BEGIN ... COMMIT make the transactions
+        self.conn = conn
+        self._changes = 0
+
+    @property
+    def total_changes(self) -> int:
+        """Rows inserted, updated or deleted through this connection."""
+        return self._changes
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (or failed and not yet rolled back)."""
+        return self.conn.info.transaction_status != TransactionStatus.IDLE
+
+    @property
+    def broken(self) -> bool:
+        """Whether the connection is lost (the server restarted, the network failed)."""
+        return self.conn.closed or self.conn.broken
+
+    def execute(self, sql: str, parameters: Any = (), /) -> psycopg.Cursor[Any]:
+        """Run one statement written with `?` placeholders."""
+        query, numbered = translate(sql)
+        cursor = self.conn.execute(query, bind(parameters, numbered))
+        if cursor.rowcount > 0 and sql.lstrip()[:6].upper() in WRITES:
+            self._changes += cursor.rowcount
+        return cursor
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    def executemany(self, sql: str, parameters: Any, /) -> psycopg.Cursor[Any]:
+        """Run one statement for each set of values (pipelined by psycopg)."""
+        query, numbered = translate(sql)
+        cursor = self.conn.cursor()
+        rows = [bind(values, numbered) for values in parameters]
+        if rows:
+            cursor.executemany(query, rows)
+            self._changes += max(cursor.rowcount, 0)
+        return cursor
+
+
+def pool(url: str, size: int = 3, name: str = "craftbot") -> ConnectionPool[psycopg.Connection[Any]]:
+    """A small pool: the writer's connection, the advisory-lock holder's, and one spare.
+
+    `check` tests a connection before it is handed out, so one the server dropped while it
+    sat in the pool is replaced rather than failing the next job.
+    """
+    return ConnectionPool(url, min_size=1, max_size=size, name=name, open=True, timeout=30.0,
+                          check=ConnectionPool.check_connection,
+                          kwargs={"autocommit": True, "application_name": name})
+
+
+class PgOpener:
+    """How the writer's thread gets its connection: from the pool, and a fresh one after a loss."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """The pool, opened on first use."""
+        with self._guard:
+            if self._pool is None:
+                self._pool = pool(self.url)
+            return self._pool
+
+    def open(self) -> Connection:
+        """A connection for the writer's thread; StoreUnavailable at once when the server is not there."""
+        if self._pool is None:  # the first: a direct try says why at once (the pool would retry for 30 s)
+            try:
+                psycopg.connect(self.url, connect_timeout=10).close()
+            except psycopg.Error as exc:
+                why = " ".join(str(exc).split())  # psycopg's message on one line (it holds no password)
+                raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {why}") from None
+        return PgConnection(self.pool.getconn())
+
+    def recover(self, db: Connection) -> Connection:
+        """After a failed job: the same connection if it still works, else a fresh one."""
+        assert isinstance(db, PgConnection)
+        if not db.broken:
+            return db
+        self.pool.putconn(db.conn)
+        return self.open()
+
+    def close(self, db: Connection) -> None:
+        """Hand the connection back and close the pool."""
+        assert isinstance(db, PgConnection)
+        if self._pool is not None:
+            self._pool.putconn(db.conn)
+        self.close_pool()
+
+    def close_pool(self) -> None:
+        """Close the pool and every connection in it."""
+        with self._guard:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+def read_only(url: str) -> PgConnection:
+    """A connection of its own for reports, in a read-only session (it can change nothing)."""
+    conn = psycopg.connect(url, autocommit=True, application_name="craftbot-reports",
+                           options="-c default_transaction_read_only=on")
+    return PgConnection(conn)
+
+
+class Locks:
+    """Session advisory locks held for as long as the process wants them, on a connection of their own."""
+
+    def __init__(self, opener: PgOpener) -> None:
+        self.opener = opener
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held: set[str] = set()
+        self._guard = threading.Lock()
+
+    def hold(self, name: str) -> bool:
+        """Take the lock `name` if no other session holds it; True when this process holds it now."""
+        with self._guard:
+            if name in self._held:
+                return True
+            if self._conn is None:
+                self._conn = self.opener.pool.getconn()
+            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()
+            if row is not None and row[0]:
+                self._held.add(name)
+                return True
+            return False
+
+    def release_all(self) -> None:
+        """Let every lock go (the connection goes back to the pool, its session's locks dropped)."""
+        with self._guard:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                if self._held and not conn.closed:
+                    conn.execute("SELECT pg_advisory_unlock_all()")
+                self._held.clear()
+                self.opener.pool.putconn(conn)
+
+
+class LockHeld(RuntimeError):
+    """Another process holds the advisory lock asked for."""
+
+
+HELD: list[Locks] = []  # locks held for the life of the process (as bot/ops/instance.py's file lock)
+
+
+def hold_for_process(url: str, name: str) -> None:
+    """Hold the advisory lock `name` on this database until the process ends; LockHeld if another has it."""
+    locks = Locks(PgOpener(url))
+    if not locks.hold(name):
+        locks.release_all()
+        locks.opener.close_pool()
+        raise LockHeld(name)
+    HELD.append(locks)
