@@ -22,6 +22,7 @@ from state.store.crypto import KEY_ENV, new_key
 from tests.kit.botapi_webhook import SECRET_HEADER, WebhookBotApi
 from tests.kit.bots import InProcessBot
 from tests.kit.player import Player, texts
+from tests.test_health import until
 
 SECRET = "webhook-secret-for-tests-0123456789"
 WORDS = "my brother drank again last night"  # what must never be at rest in clear
@@ -207,3 +208,34 @@ def test_webhook_settings_are_checked_one_line_each_and_the_secret_never_shown(t
                       f"    listen: 127.0.0.1:8443\n    secret_token: {SECRET}\n")
     with pytest.raises(ConfigError, match="https://"):
         load_settings(config)  # Telegram's own servers post only to https
+
+
+def test_healthz_says_how_the_inbox_stands_and_metrics_count_requests(
+        server: WebhookBotApi, tmp_path: Path, port: int) -> None:
+    health = free_port()
+    bot = InProcessBot(server, tmp_path, telegram=webhook_lines(port),
+                       extra_config=f"metrics:\n  listen: 127.0.0.1:{health}\n").start()
+    try:
+        def get(path: str) -> tuple[int, str]:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{health}{path}", timeout=5) as response:
+                    return int(response.status), response.read().decode()
+            except urllib.error.HTTPError as exc:
+                return int(exc.code), exc.read().decode()
+
+        until(lambda: get("/healthz") == (200, "ok\ninbox: 0 queued, oldest 0.0 s\n"))
+        server.add_user(8001)
+        server.hold(8001)
+        update = server.inject_message(8001, "/help")
+        later = server.inject_message(8001, "/safety")
+        server.wait_for(lambda s: s.delivered(later["update_id"]) == [200])
+        until(lambda: get("/healthz")[1].startswith("ok\ninbox: 2 queued"))  # in hand, and behind it
+        assert post(port, b"{}", {"Content-Type": "application/json"}) == 401
+        server.release(8001)
+        until(lambda: get("/healthz")[1].startswith("ok\ninbox: 0 queued"))
+        metrics = get("/metrics")[1]
+        assert 'craftbot_webhook_requests_total{outcome="refused"}' in metrics
+        assert "craftbot_inbox_queued 0.0" in metrics
+        assert server.delivered(update["update_id"]) == [200]
+    finally:
+        bot.stop()
