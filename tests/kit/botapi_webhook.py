@@ -213,6 +213,12 @@ class WebhookBotApi(WatchedBotApi):
             return [status for uid, status in self.deliveries if uid == update_id]
 
     def stop(self) -> None:
-        """Stop delivering, then stop the server."""
+        """Stop delivering (the delivery task ended), then stop the server."""
         self.webhook = None
+        deliverer, loop = self._deliverer, self._loop
+        if deliverer is not None and loop is not None:
+            async def end() -> None:
+                deliverer.cancel()
+                await asyncio.gather(deliverer, return_exceptions=True)
+            asyncio.run_coroutine_threadsafe(end(), loop).result(10)
         super().stop()
