@@ -39,7 +39,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_CONFLICT = ("Conflict: can't use getUpdates method while webhook is active;"
                     " use deleteWebhook to delete the webhook first")
 SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-MAX_RETRY_PAUSE = 1.0  # seconds; Telegram's grow to 60 (tdlib/telegram-bot-api, WebhookActor), too long for tests
+MAX_RETRY_PAUSE = 1.0  # seconds; Telegram's grow to 60 (telegram-bot-api's WebhookActor): too long here
 
 
 def chat_of(update: dict[str, Any]) -> int:
