@@ -77,6 +77,7 @@ class InboxWorkers:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._forgotten = 0.0
+        self._tidied: float | None = None
 
     def wake(self) -> None:
         """An update was stored: look at the inbox now."""
@@ -123,8 +124,11 @@ class InboxWorkers:
             self._chats[entry.chat_id] = worker
 
     async def _tidy(self) -> None:
-        """Keep the gauges current; drop old handled-update records now and then."""
+        """Keep the gauges current (once a look, not once an update); drop old handled-update records."""
         now = self.clock()
+        if self._tidied is not None and 0 <= now - self._tidied < LOOK_EVERY:
+            return
+        self._tidied = now
         queued, oldest = await self.inbox.backlog(now)
         INBOX_QUEUED.set(queued)
         INBOX_OLDEST_SECONDS.set(oldest)
