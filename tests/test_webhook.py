@@ -239,3 +239,15 @@ def test_healthz_says_how_the_inbox_stands_and_metrics_count_requests(
         assert server.delivered(update["update_id"]) == [200]
     finally:
         bot.stop()
+
+
+def test_an_update_that_cannot_be_parsed_is_parked_and_its_chat_goes_on(
+        server: WebhookBotApi, bot: InProcessBot, caplog: pytest.LogCaptureFixture) -> None:
+    server.add_user(9001)
+    broken = server.inject_raw({"message": {"message_id": "not a number", "chat": "nowhere",
+                                            "text": WORDS}})
+    server.wait_for(lambda s: s.delivered(broken["update_id"]) == [200])  # kept, not refused again
+    assert "I teach CRAFT" in texts(Player(server, 9001).send("/help"))
+    assert f"update {broken['update_id']} parked: cannot be parsed" in caplog.text
+    assert WORDS not in caplog.text
+    assert all(handled is not None for _, _, _, handled in inbox(bot.database))

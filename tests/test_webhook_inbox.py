@@ -6,12 +6,15 @@ out is a later `now`, not a wait.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram import Bot, Update
 
+from bot.ptb.inbox import MAX_ATTEMPTS, InboxWorkers
 from state.storage import InboxRecords
 from state.store.crypto import DataCipher, new_key
 from state.store.inbox import KEEP_HANDLED, InboxData
@@ -97,3 +100,27 @@ async def test_an_update_whose_key_was_erased_comes_out_unopened(store: SqlitePr
     cipher.shred([A])
     [entry] = await inbox.claim("one", 1.0, 1.0 + LEASE, 10)
     assert entry.update_id == 1 and entry.body is None  # the worker parks it
+
+
+async def test_workers_park_an_update_that_keeps_killing_the_process_and_go_on(
+        store: SqliteProgressStore) -> None:
+    inbox = InboxData(store)
+    message = {"message_id": 1, "date": 1, "chat": {"id": A, "type": "private"}, "text": "hi"}
+    await inbox.add([(A, 1, json.dumps({"update_id": 1, "message": message})),
+                     (A, 2, json.dumps({"update_id": 2, "message": {**message, "message_id": 2}}))], 0.0)
+    for crash in range(MAX_ATTEMPTS):  # taken, then the process died before finishing it
+        assert [e.update_id for e in await inbox.claim(f"run{crash}", 1.0, 2.0, 10)] == [1]
+        await inbox.release(None)
+    seen: list[int] = []
+    behind = asyncio.Event()
+
+    async def process(update: Update) -> None:
+        seen.append(update.update_id)
+        behind.set()
+
+    workers = InboxWorkers(inbox, Bot("123456:TEST-TOKEN"), process, lambda: 5.0, 4, one_process=True)
+    await workers.start()
+    await asyncio.wait_for(behind.wait(), 10)
+    await workers.stop()
+    assert seen == [2] and workers.parked == 1  # the poison one set aside, its chat went on
+    assert await inbox.backlog(5.0) == (0, 0.0)
