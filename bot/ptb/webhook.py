@@ -190,7 +190,7 @@ class WebhookUpdater(Updater):
                       update_id, type(exc).__name__)
             return answer(503, "failed")
         if not new:
-            log.info("update %d delivered again: already kept", update_id)
+            log.debug("update %d delivered again: already kept", update_id)
             return answer(200, "duplicate")
         self.workers.wake()
         return answer(200, "stored")
