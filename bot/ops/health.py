@@ -124,7 +124,6 @@ class Liveness:
         self._checked = (self.clock(), answer)
         return answer
 
-
     async def _look_at_inbox(self) -> str | None:
         assert self.backlog is not None
         try:
