@@ -45,7 +45,7 @@ from bot.ptb.quiet import quiet_library_logs
 from bot.ptb.reminders import ReminderLoop
 from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
-from bot.ptb.webhook import WebhookUpdater, webhook_arguments
+from bot.ptb.webhook import WebhookUnavailable, WebhookUpdater, webhook_arguments
 from state.contracts import Command, Input, Other, Press, TextIn
 from state.engine.engine import Engine
 from state.service.clock import CLOCK_ENV, clock_from_env, is_fake
@@ -312,7 +312,11 @@ def run_bot(settings: Settings, engine: Engine, transport: Transport | None = No
     """Run the bot until stopped: by webhook when `telegram.webhook.url` is set, else long polling."""
     app = build_application(settings, engine, transport)
     if settings.telegram.webhook.url:
-        app.run_webhook(**webhook_arguments(settings, UPDATES))
+        try:
+            app.run_webhook(**webhook_arguments(settings, UPDATES))
+        except WebhookUnavailable as exc:
+            log.critical("%s", exc)
+            return 2
         return 0
     app.run_polling(allowed_updates=UPDATES, timeout=settings.telegram.poll_timeout,
                     drop_pending_updates=False)

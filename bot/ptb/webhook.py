@@ -56,6 +56,10 @@ MAX_CONNECTIONS = 100  # Telegram's most connections at once to one webhook
 SHUTDOWN_SECONDS = 5.0  # a request in flight at stop gets this long to be stored and answered
 
 
+class WebhookUnavailable(Exception):
+    """The webhook cannot be served or registered: the address is taken, or Telegram refused it."""
+
+
 def webhook_arguments(settings: Settings, allowed_updates: Sequence[str]) -> dict[str, Any]:
     """The keyword arguments for `Application.run_webhook` / `WebhookUpdater.start_webhook`."""
     hook = settings.telegram.webhook
@@ -116,8 +120,13 @@ class WebhookUpdater(Updater):
                 url=webhook_url, secret_token=secret_token, allowed_updates=allowed_updates,
                 max_connections=max_connections, drop_pending_updates=bool(drop_pending_updates),
                 ip_address=ip_address)
-        except BaseException:
+        except BaseException as exc:
             await self._close()
+            if isinstance(exc, OSError):
+                raise WebhookUnavailable(f"cannot serve the webhook on {listen or '*'}:{port}:"
+                                         f" {exc.strerror or type(exc).__name__}") from None
+            if isinstance(exc, TelegramError):
+                raise WebhookUnavailable(f"Telegram refused the webhook: {exc.message}") from None
             raise
         self._running = True
         log.info("webhook served on %s:%s%s and registered with Telegram", listen or "*", port, self._path)
