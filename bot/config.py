@@ -9,11 +9,23 @@ a `ConfigError`, one line each with its file:line or variable (`bot.config_sourc
 from __future__ import annotations
 
 import os
+import re
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as EnvironmentParseError
 
@@ -33,6 +45,7 @@ from state.store.dialect import Location
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN_ENV = "CRAFTBOT_TELEGRAM_TOKEN"
+LISTEN = r"^(|(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):[0-9]{1,5})$"  # host:port, [v6]:port, :port, or empty
 
 
 def bundled_curriculum() -> Path:
@@ -56,6 +69,47 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class WebhookSettings(Section):
+    """Webhook mode (docs/operations.md, "Webhook mode"): Telegram posts each update to the bot.
+
+    Off while `url` is empty: the bot long-polls, as before. With a `url`, `listen` and
+    `secret_token` are required; each problem is its own line.
+    """
+
+    url: str = Field(default="",
+                     description="public https URL registered with setWebhook; empty: long polling")
+    listen: str = Field(default="", pattern=LISTEN, validate_default=True,
+                        description="host:port the webhook is served on (a reverse proxy's upstream)")
+    secret_token: SecretStr = Field(
+        default=SecretStr(""), validate_default=True,
+        description="secret Telegram sends with every update (16-256 of A-Z a-z 0-9 _ -)")
+
+    @field_validator("url")
+    @classmethod
+    def _a_url(cls, url: str) -> str:
+        if url and not re.fullmatch(r"https?://[^\s/?#@]+(/[^\s?#]*)?", url):
+            raise PydanticCustomError("webhook", "should be a URL such as https://bot.example.org/telegram")
+        return url
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_with_url(cls, listen: str, info: ValidationInfo) -> str:
+        if info.data.get("url") and not listen:
+            raise PydanticCustomError("webhook", "missing: a webhook url needs the host:port it is served on")
+        return listen
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret_with_url(cls, secret: SecretStr, info: ValidationInfo) -> SecretStr:
+        value = secret.get_secret_value()
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+            raise PydanticCustomError("webhook", "too short, too long or other characters (never shown)")
+        if info.data.get("url") and not value:
+            raise PydanticCustomError("webhook", "missing: a webhook url needs a secret token"
+                                      " (or CRAFTBOT_TELEGRAM__WEBHOOK__SECRET_TOKEN)")
+        return secret
+
+
 class TelegramSettings(Section):
     """How the bot reaches Telegram."""
 
@@ -70,6 +124,15 @@ class TelegramSettings(Section):
                                 description="messages per second to Telegram, all chats; 0: no limiter")
     concurrency: int = Field(default=32, ge=1, le=256,
                              description="chats served at once (each chat's updates stay in order)")
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+
+    @model_validator(mode="after")
+    def _https_for_telegram(self) -> TelegramSettings:
+        if self.webhook.url.startswith("http://") and "api.telegram.org" in self.base_url:
+            raise PydanticCustomError(
+                "webhook", "webhook.url must be https:// for Telegram's own servers (http:// only"
+                " with a self-hosted Bot API server)")
+        return self
 
 
 def _database_url(value: SecretStr) -> SecretStr:
@@ -136,7 +199,7 @@ class LoggingSettings(Section):
 class MetricsSettings(Section):
     """Where /healthz and /metrics are served (docs/operations.md)."""
 
-    listen: str = Field(default="127.0.0.1:9464", pattern=r"^(|(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]*):[0-9]{1,5})$",
+    listen: str = Field(default="127.0.0.1:9464", pattern=LISTEN,
                         description="host:port for /healthz and /metrics; empty: not served")
 
 

@@ -8,6 +8,7 @@ instances sharing one database): the same methods, the same behaviour, tested on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
@@ -232,3 +233,45 @@ class Store(ProgressRecords, Protocol):
     @property
     def curricula(self) -> CurriculumRecords:
         """The fingerprints of the curriculum versions served."""
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One update in the webhook's inbox, as a worker takes it: its JSON opened (None when it
+    cannot be: its person key erased, or damaged), and how many times it has been taken."""
+
+    update_id: int
+    chat_id: int
+    body: str | None
+    received_at: float
+    attempts: int
+
+
+class InboxRecords(Protocol):
+    """The webhook's inbox: updates kept durably from their delivery until handled (state/store/inbox.py).
+
+    Each chat's updates are taken one at a time in update-id order: only a chat's oldest
+    unhandled update (its head) is ever leased, to one owner until a time; a chat whose head
+    is leased is left alone by every other owner until the lease runs out.
+    """
+
+    async def add(self, updates: Sequence[tuple[int, int, str]], now: float) -> list[bool]:
+        """Keep (chat id, update id, JSON) updates, committed durably; for each, whether it was new."""
+
+    async def claim(self, owner: str, now: float, until: float, limit: int) -> list[InboxEntry]:
+        """Lease up to `limit` heads of chats no owner holds (or whose lease ran out) until `until`."""
+
+    async def done(self, entry: InboxEntry, owner: str, now: float, until: float) -> InboxEntry | None:
+        """Mark an update handled (its JSON dropped) and lease its chat's next one, if any."""
+
+    async def renew(self, owner: str, update_ids: Sequence[int], until: float) -> int:
+        """Extend this owner's leases on these updates; how many it still held."""
+
+    async def release(self, owner: str | None) -> int:
+        """Drop an owner's leases (every lease for None: a one-process backend at start); how many."""
+
+    async def forget_handled(self, before: float) -> int:
+        """Drop the records of updates handled before `before`; how many."""
+
+    async def backlog(self, now: float) -> tuple[int, float]:
+        """How many updates wait, and the oldest one's age in seconds (0 when none wait)."""

@@ -55,7 +55,11 @@ def another_value(path: tuple[str, ...], field: FieldInfo, tmp_path: Path) -> An
     annotation, default = field.annotation, field.get_default(call_default_factory=True)
     origin = typing.get_origin(annotation)
     candidates: list[Any]
-    if annotation is bool:
+    webhook = {"url": "https://bot.example.org/telegram", "listen": "127.0.0.1:8443",
+               "secret_token": "s3cret-token-for-tests"}
+    if path[:2] == ("telegram", "webhook"):  # valid only together, with their own shapes
+        candidates = [webhook[path[-1]]]
+    elif annotation is bool:
         candidates = [not default]
     elif annotation in (int, float):
         candidates = [default + 1, default - 1, default / 2]

@@ -4,8 +4,10 @@ Several simulated people play the sample curriculum against the real `craftbot r
 process and the fake Bot API. Each round, everyone sends one update (a button on the
 bot's latest keyboard, typed text, a sticker); the bot is killed with SIGKILL at a random
 moment — after a random number of its calls to Telegram, or after a random delay — and
-started again on the same database. An oracle (the same engine, in this process, fed the
-same inputs once each) says what every reply must be. After each round and at the end:
+started again on the same database. Both ways of taking updates: long polling, and a webhook
+(each update stored in the inbox before Telegram is answered 200). An oracle (the same
+engine, in this process, fed the same inputs once each) says what every reply must be.
+After each round and at the end:
 
 - every person got their reply, ending with the question they are now on (nobody stuck);
 - what they saw is the oracle's reply, with at most one message repeated per crash, and
@@ -38,8 +40,10 @@ from state.engine.engine import Engine
 from state.store.progress import SqliteProgressStore
 from tests.kit.botapi_rules import format_text
 from tests.kit.botapi_serve import WatchedBotApi
+from tests.kit.botapi_webhook import WebhookBotApi
 from tests.kit.bots import BotProcess
 from tests.kit.curricula import SAMPLE
+from tests.test_webhook import free_port, webhook_lines
 
 ROUNDS = int(os.environ.get("CRAFTBOT_CRASH_ROUNDS", "4"))
 PEOPLE = 5
@@ -127,7 +131,7 @@ class Killer:
 
 @pytest.fixture
 def server() -> Iterator[WatchedBotApi]:
-    with WatchedBotApi() as fake:
+    with WebhookBotApi() as fake:  # WatchedBotApi, and a webhook when the bot sets one
         yield fake
 
 
@@ -183,13 +187,15 @@ def place(progress: Progress) -> tuple[Any, ...]:
     return progress.module, progress.step, progress.seq, answers, sorted(progress.completed)
 
 
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
 def test_sigkill_at_random_moments_loses_nothing_and_strands_nobody(
-        server: WatchedBotApi, tmp_path: Path) -> None:
+        server: WatchedBotApi, tmp_path: Path, mode: str) -> None:
     rng = random.Random(SEED)
     oracle = Oracle()
     killer = Killer()
     server.listener = killer.on_reaction
-    bot = BotProcess(server, tmp_path).start()
+    telegram = webhook_lines(free_port()) if mode == "webhook" else ""  # tests/test_webhook.py
+    bot = BotProcess(server, tmp_path, telegram=telegram).start()
     people = [oracle.new(7001 + i) for i in range(PEOPLE)]
     for person in people:
         server.add_user(person.user_id)

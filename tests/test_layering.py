@@ -36,7 +36,7 @@ SUBROOMS_OF = {"state.engine": {"state.engine.safety", "state.engine.between_ses
 # third-party package -> the rooms (module prefixes) that may import it
 OWNERS: dict[str, tuple[str, ...]] = {
     "telegram": ("bot.ptb",),
-    "aiohttp": (),  # the fake Bot API server in tests only
+    "aiohttp": ("bot.ptb.webhook",),  # the webhook's server; and the fake Bot API server in tests
     "aiosqlite": (),  # not used: the store owns one sqlite3 connection on a writer thread
     "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
@@ -51,7 +51,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
               "bot.cli.translate"),
     "prometheus_client": ("bot.ops.metrics",),
     "pydantic": ("state.curriculum", "bot.config", "bot.config_sources"),
-    "pydantic_core": ("state.curriculum",),
+    "pydantic_core": ("state.curriculum", "bot.config"),  # bot.config: its own error wording
     "pydantic_settings": ("bot.config",),
     "yaml": ("state.curriculum", "bot.config", "bot.config_sources", "bot.cli"),
 }

@@ -32,7 +32,8 @@ To try the bot without Telegram, use the terminal chat:  craftbot chat
 def add_command(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register `craftbot run` on the `craftbot` parser."""
     run = sub.add_parser("run", help="run the Telegram bot (terminal chat if no token and a terminal)",
-                         description="Run the Telegram bot (long polling). Without a token it says"
+                         description="Run the Telegram bot (long polling, or a webhook when"
+                         " telegram.webhook.url is set). Without a token it says"
                          " how to get one\nand, in a terminal, starts the chat instead.",
                          epilog=environment_help(TOKEN_ENV, KEY_ENV, CLOCK_ENV),
                          formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -12,6 +12,11 @@ that fails in one word:
   within `PROBE_TIMEOUT`. A database that is closed, read-only, or held by another writer
   fails it.
 
+In webhook mode (`telegram.webhook.url`) there is no fetching: the first check is `webhook`
+(the webhook server is up), and a third follows, `inbox`: no update has waited in the inbox
+longer than `INBOX_STALE`. A healthy answer then has a second line, `inbox: <n> queued,
+oldest <s> s`, which the inbox gauges in /metrics also carry.
+
 Why an asyncio server on the bot's loop, not a thread: the database probe is the store's
 async API, which must be awaited on the loop that owns the store; a thread would have to
 hand every probe back to that loop anyway. And a loop that is stuck cannot answer, which is
@@ -28,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from bot.ops.metrics import PROBE_SECONDS, SINCE_FETCH, exposition
+from bot.ops.metrics import INBOX_OLDEST_SECONDS, INBOX_QUEUED, PROBE_SECONDS, SINCE_FETCH, exposition
 
 log = logging.getLogger("craftbot.health")
 
@@ -37,6 +42,8 @@ PROBE_TIMEOUT = 2.0  # seconds a database probe may take before the database cou
 PROBE_EVERY = 1.0  # a probe's answer is reused for this long, however often /healthz is asked
 READ_TIMEOUT = 5.0  # seconds a client may take to send its request
 MAX_HEADERS = 64
+INBOX_STALE = 300.0  # seconds the oldest inbox update may wait before the bot counts as stuck
+Backlog = Callable[[], Awaitable[tuple[int, float]]]  # (updates waiting, the oldest one's age)
 
 
 def parse_listen(listen: str) -> tuple[str | None, int] | None:
@@ -52,11 +59,14 @@ class Liveness:
     """What /healthz and the systemd watchdog ask: is the bot polling, does the database write."""
 
     def __init__(self, window: float, polling: Callable[[], bool],
-                 probe: Callable[[], Awaitable[object]], clock: Callable[[], float] = time.monotonic) -> None:
+                 probe: Callable[[], Awaitable[object]], clock: Callable[[], float] = time.monotonic,
+                 backlog: Backlog | None = None) -> None:
         self.window = window
         self.polling = polling
         self.probe = probe
         self.clock = clock
+        self.backlog = backlog  # webhook mode: the inbox's (`bot.ptb.webhook`)
+        self.inbox: tuple[int, float] | None = None  # as last checked
         self.last_fetch: float | None = None
         self.first_ask: float | None = None
         self._checked: tuple[float, str | None] | None = None
@@ -77,16 +87,28 @@ class Liveness:
         return -1.0 if self.last_fetch is None else self.clock() - self.last_fetch
 
     async def check(self) -> str | None:
-        """None when healthy; else the one word for what is not: `polling` or `database`."""
+        """None when healthy; else the one word for what is not: `polling` (`webhook`), `database`
+        or `inbox`."""
         now = self.clock()
-        last = self.last_fetch if self.last_fetch is not None else self.first_ask
-        if not self.polling() or last is None or now - last > self.window:
-            return "polling"
-        if self._checked is not None and now - self._checked[0] < PROBE_EVERY:
-            return self._checked[1]
-        if self._probing is None or self._probing.done():  # one probe at a time, shared
-            self._probing = asyncio.create_task(self._probe(), name="craftbot-health-probe")
-        return await asyncio.shield(self._probing)
+        if self.backlog is not None:
+            if not self.polling():
+                return "webhook"
+        else:
+            last = self.last_fetch if self.last_fetch is not None else self.first_ask
+            if not self.polling() or last is None or now - last > self.window:
+                return "polling"
+        if self._checked is None or now - self._checked[0] >= PROBE_EVERY:
+            if self._probing is None or self._probing.done():  # one probe at a time, shared
+                self._probing = asyncio.create_task(self._probe(), name="craftbot-health-probe")
+            await asyncio.shield(self._probing)
+        assert self._checked is not None
+        return self._checked[1]
+
+    def summary(self) -> str:
+        """The lines a healthy answer adds: the inbox's, in webhook mode (else none)."""
+        if self.inbox is None:
+            return ""
+        return f"inbox: {self.inbox[0]} queued, oldest {self.inbox[1]:.1f} s\n"
 
     async def _probe(self) -> str | None:
         started = self.clock()
@@ -97,8 +119,21 @@ class Liveness:
             log.warning("health: the database did not take a write: %s", type(exc).__name__)
             answer = "database"
         PROBE_SECONDS.set(self.clock() - started)
+        if answer is None and self.backlog is not None:
+            answer = await self._look_at_inbox()
         self._checked = (self.clock(), answer)
         return answer
+
+    async def _look_at_inbox(self) -> str | None:
+        assert self.backlog is not None
+        try:
+            queued, oldest = self.inbox = await asyncio.wait_for(self.backlog(), PROBE_TIMEOUT)
+        except Exception as exc:
+            log.warning("health: the inbox could not be read: %s", type(exc).__name__)
+            return "database"
+        INBOX_QUEUED.set(queued)
+        INBOX_OLDEST_SECONDS.set(oldest)
+        return "inbox" if oldest > INBOX_STALE else None
 
 
 class HealthServer:
@@ -153,7 +188,7 @@ class HealthServer:
         route = path.split("?", 1)[0]
         if route == "/healthz":
             reason = await self.liveness.check()
-            return ("200 OK", b"ok\n", text) if reason is None else (
+            return ("200 OK", f"ok\n{self.liveness.summary()}".encode(), text) if reason is None else (
                 "503 Service Unavailable", f"{reason}\n".encode(), text)
         if route == "/metrics":
             body, kind = exposition()

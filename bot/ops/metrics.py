@@ -9,7 +9,10 @@ below and count what they see:
 - `TELEGRAM_ERRORS`, `TELEGRAM_RETRY_AFTER`: every Bot API call, at the transport
   (`bot.ptb.observed`);
 - `REMINDERS_DUE`, `REMINDERS_SENT`, `REMINDERS_FAILED`: the reminder sender (`bot.ptb.reminders`);
-- `PARKED_UPDATES`: the update loop (`bot.ptb.updater`), for each update it parks.
+- `PARKED_UPDATES`: the update loop (`bot.ptb.updater`) and the inbox workers, for each update
+  they park;
+- `WEBHOOK_REQUESTS` by outcome, `INBOX_QUEUED`, `INBOX_OLDEST_SECONDS`: webhook mode
+  (`bot.ptb.webhook`, `bot.ptb.inbox`).
 
 Label values are short codes from a fixed set (input kinds, crisis pathway names from the
 curriculum, outcomes), so the number of series stays small.
@@ -54,11 +57,23 @@ PARKED_UPDATES = Counter("craftbot_parked_updates",
                          registry=REGISTRY)
 SINCE_FETCH = Gauge("craftbot_seconds_since_fetch",
                     "Seconds since the update loop last fetched updates from Telegram", registry=REGISTRY)
+WEBHOOK_REQUESTS = Counter("craftbot_webhook_requests",
+                           "Webhook requests: stored (new update), duplicate, refused (secret),"
+                           " bad (4xx), failed (not stored: 503, Telegram sends again)",
+                           ["outcome"], registry=REGISTRY)
+WEBHOOK_OUTCOMES = ("stored", "duplicate", "refused", "bad", "failed")
+INBOX_QUEUED = Gauge("craftbot_inbox_queued", "Updates in the webhook inbox not yet handled",
+                     registry=REGISTRY)
+INBOX_OLDEST_SECONDS = Gauge("craftbot_inbox_oldest_seconds",
+                             "Age of the oldest update in the webhook inbox not yet handled (0: none)",
+                             registry=REGISTRY)
 
 for _kind in KINDS:  # every series exists from the start, at 0
     UPDATES.labels(kind=_kind)
 for _kind in ("network", "client", "server"):
     TELEGRAM_ERRORS.labels(kind=_kind)
+for _kind in WEBHOOK_OUTCOMES:
+    WEBHOOK_REQUESTS.labels(outcome=_kind)
 
 
 def input_kind(message: Input) -> str:

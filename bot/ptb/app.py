@@ -3,8 +3,9 @@
 Each handler turns an update into an engine input, awaits `Conversations.handle`, and
 renders the reply as messages with inline keyboards. Updates of different chats are handled
 concurrently and each chat's in order, and an update is confirmed to Telegram only once it
-has been handled, so a crash loses none (`bot.ptb.updater`). Only private chats are served:
-what people write here is too personal for a group.
+has been handled, so a crash loses none (`bot.ptb.updater`); in webhook mode each update is
+kept in the database before Telegram is answered, and worked from there (`bot.ptb.webhook`).
+Only private chats are served: what people write here is too personal for a group.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bot.ptb.quiet import quiet_library_logs
 from bot.ptb.reminders import ReminderLoop
 from bot.ptb.render import Renderer, pressed_html, quietly
 from bot.ptb.updater import CommitFirstUpdater
+from bot.ptb.webhook import WebhookUnavailable, WebhookUpdater, webhook_arguments
 from state.contracts import Command, Input, Other, Press, TextIn
 from state.engine.engine import Engine
 from state.service.clock import CLOCK_ENV, clock_from_env, is_fake
@@ -51,6 +53,7 @@ from state.service.conversations import Conversations
 from state.service.orders import FollowUpOptions
 from state.service.pacing import Pacer
 from state.service.reload import Reloader
+from state.store.inbox import InboxData
 from state.store.progress import ProgressStore
 
 log = logging.getLogger("craftbot.bot")
@@ -200,9 +203,11 @@ def build_application(settings: Settings, engine: Engine,
     resources, wording = settings.resource_map(), settings.crisis.wording()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
                         lambda curriculum: Engine(curriculum, resources, wording))
+    inbox = InboxData(store) if settings.telegram.webhook.url else None  # webhook mode
     liveness = Liveness(settings.telegram.poll_timeout + STALE_AFTER,
                         polling=lambda: app.updater is not None and app.updater.running,
-                        probe=lambda: conversations.privacy.forget_expired(clock()))
+                        probe=lambda: conversations.privacy.forget_expired(clock()),
+                        backlog=(lambda: inbox.backlog(clock())) if inbox is not None else None)
     operations = Operations(settings.metrics.listen, liveness)
     app = application_builder(settings, observed(settings, transport, liveness)).build()
     renderer = Renderer(app.bot, conversations.privacy)
@@ -212,9 +217,11 @@ def build_application(settings: Settings, engine: Engine,
     lifecycle = Lifecycle(engine, store, admin, retention, reminders if settings.reminders.send else None,
                           renderer, operations, clock)
     app.post_init, app.post_shutdown = lifecycle.start, lifecycle.stop
-    # Confirms updates to Telegram only once handled; chats concurrently, each in order.
-    app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
-                                     lambda update: door.ui(language_of(update), "slow_down"))
+    if inbox is not None:  # each update kept in the database before Telegram is answered
+        app.updater = WebhookUpdater(app, inbox, clock, settings.telegram.concurrency, one_process=True)
+    else:  # confirms updates to Telegram only once handled; chats concurrently, each in order
+        app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
+                                         lambda update: door.ui(language_of(update), "slow_down"))
     app.bot_data["conversations"] = conversations
     app.bot_data["operations"] = operations
     add_handlers(app, door, admin)
@@ -308,8 +315,15 @@ def add_handlers(app: Application, door: TelegramDoor,  # type: ignore[type-arg]
 
 
 def run_bot(settings: Settings, engine: Engine, transport: Transport | None = None) -> int:
-    """Run the bot with long polling until stopped."""
+    """Run the bot until stopped: by webhook when `telegram.webhook.url` is set, else long polling."""
     app = build_application(settings, engine, transport)
+    if settings.telegram.webhook.url:
+        try:
+            app.run_webhook(**webhook_arguments(settings, UPDATES))
+        except WebhookUnavailable as exc:
+            log.critical("%s", exc)
+            return 2
+        return 0
     app.run_polling(allowed_updates=UPDATES, timeout=settings.telegram.poll_timeout,
                     drop_pending_updates=False)
     return 0

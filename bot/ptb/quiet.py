@@ -15,7 +15,7 @@ import logging
 LIBRARY_LOGGERS = (
     "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Updater", "telegram.ext.Application",
     "telegram.request.BaseRequest", "telegram.request.HTTPXRequest", "telegram.ext.AIORateLimiter",
-    "httpx", "httpcore",
+    "httpx", "httpcore", "aiohttp.server", "aiohttp.web", "aiohttp.access",  # the webhook's server
 )
 WITHHELD = " [arguments withheld]"
 

@@ -31,6 +31,7 @@ from state.storage import Cipher, Inactive, KeyStatus
 from state.store.core import Database
 from state.store.crypto import DataCipher, DataKeyError, is_sealed, unseal
 from state.store.dialect import Connection, dialect_of, try_lock
+from state.store.inbox import erase_inbox
 from state.store.keyring import KeyRecords, Keyring, KeyStore, PersonKeyMissing, key_records, key_store_path
 from state.store.sealing import checkin_values, migrate, open_detail
 
@@ -86,7 +87,7 @@ def erase(db: Connection, user_ids: list[int], keys: Keyring | KeyRecords | None
     left is already unreadable, and erasing again deletes it.
     """
     shred(keys, user_ids)
-    deleted = 0
+    deleted = erase_inbox(db, user_ids)  # the webhook's inbox: keyed by chat, not user_id
     for table in user_tables(db):
         for user_id in user_ids:
             deleted += max(db.execute(f"DELETE FROM {quoted(table)} WHERE user_id = ?",

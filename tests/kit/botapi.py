@@ -56,6 +56,7 @@ METHODS = {name.lower(): name for name in (
     "editMessageReplyMarkup", "answerCallbackQuery", "setMyCommands", "getMyCommands",
     "deleteMyCommands", "sendChatAction", "deleteMessage", "sendDocument", "sendPhoto",
     "leaveChat", "setChatMenuButton", "close", "logOut", "getFile",
+    "setWebhook", "getWebhookInfo",  # served by botapi_webhook.WebhookBotApi
 )}
 # fmt: on
 _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")

@@ -28,6 +28,7 @@ from typing import Any, TypeVar, TypeVarTuple
 
 from bot.config import load_settings
 from bot.ptb.app import UPDATES, build_application
+from bot.ptb.webhook import webhook_arguments
 from state.curriculum.loader import load_curriculum
 from state.engine.engine import Engine
 from tests.kit.botapi import FakeBotApi
@@ -35,8 +36,11 @@ from tests.kit.curricula import REPO, SAMPLE
 
 
 def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_config: str,
-                 *, with_token: bool) -> Path:
-    """The bot's config.yaml in `workdir`, pointed at the fake server (token in it if asked)."""
+                 *, with_token: bool, telegram: str = "") -> Path:
+    """The bot's config.yaml in `workdir`, pointed at the fake server (token in it if asked).
+
+    `telegram` is more lines of the `telegram:` section, indented (a webhook, say).
+    """
     config = workdir / "config.yaml"
     token = f"  token: {server.token}\n" if with_token else ""
     exact = "reminders:\n  jitter_minutes: 0\n"  # reminders exactly on time, so tests can say when
@@ -46,7 +50,10 @@ def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_conf
         "telegram:\n"
         f"  base_url: {server.base_url}\n"
         f"  base_file_url: {server.base_file_url}\n"
-        "  poll_timeout: 2\n" + token +
+        "  poll_timeout: 2\n" + token + telegram +
+        # Telegram's pace (one message a second to a chat past a burst) is the outbox's own
+        # tests' subject; elsewhere a reply arrives whole before the player looks.
+        ("" if "max_per_second" in telegram else "  max_per_second: 0\n") +
         "storage:\n"
         f"  database: {workdir / 'data' / 'bot.sqlite3'}\n"
         "curriculum:\n"
@@ -60,6 +67,11 @@ def write_config(server: FakeBotApi, workdir: Path, curriculum: Path, extra_conf
 def polls(server: FakeBotApi) -> int:
     """How many times the bot has asked the server for updates."""
     return sum(1 for method, _ in server.calls if method == "getUpdates")
+
+
+def started(server: FakeBotApi) -> int:
+    """How many times a bot has begun taking updates: each long poll, each setWebhook."""
+    return sum(1 for method, _ in server.calls if method in ("getUpdates", "setWebhook"))
 
 
 Ts = TypeVarTuple("Ts")
@@ -113,9 +125,10 @@ class InProcessBot:
     """
 
     def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", telegram: str = "") -> None:
         self.server = server
-        self.config = write_config(server, workdir, curriculum, extra_config, with_token=True)
+        self.config = write_config(server, workdir, curriculum, extra_config, with_token=True,
+                                   telegram=telegram)
         self.failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._loop: ThreadLoop | None = None
@@ -139,13 +152,13 @@ class InProcessBot:
         return self._thread is not None and self._thread.is_alive() and self.failure is None
 
     def start(self) -> InProcessBot:
-        """Start the bot and wait until it polls for updates."""
-        before = polls(self.server)
+        """Start the bot and wait until it polls for updates (or has set its webhook)."""
+        before = started(self.server)
         self.failure = None
         self._thread = threading.Thread(target=self._run, name="craftbot-in-process", daemon=True)
         logging.getLogger().addHandler(self._logged)
         self._thread.start()
-        self.server.wait_for(lambda s: self.failure is not None or polls(s) > before, timeout=30)
+        self.server.wait_for(lambda s: self.failure is not None or started(s) > before, timeout=30)
         if self.failure is not None:
             raise RuntimeError("the bot failed to start") from self.failure
         return self
@@ -172,8 +185,11 @@ class InProcessBot:
             if app.post_init:
                 await app.post_init(app)
             assert app.updater is not None
-            await app.updater.start_polling(timeout=settings.telegram.poll_timeout,
-                                            allowed_updates=UPDATES, drop_pending_updates=False)
+            if settings.telegram.webhook.url:
+                await app.updater.start_webhook(**webhook_arguments(settings, UPDATES))
+            else:
+                await app.updater.start_polling(timeout=settings.telegram.poll_timeout,
+                                                allowed_updates=UPDATES, drop_pending_updates=False)
             await app.start()
             await self._stopping.wait()
             if app.updater.running:
@@ -217,9 +233,10 @@ class BotProcess:
     """The real `craftbot run` in a subprocess, talking to a FakeBotApi."""
 
     def __init__(self, server: FakeBotApi, workdir: Path, curriculum: Path = SAMPLE,
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", telegram: str = "") -> None:
         self.server = server
-        self.config = write_config(server, workdir, curriculum, extra_config, with_token=False)
+        self.config = write_config(server, workdir, curriculum, extra_config, with_token=False,
+                                   telegram=telegram)
         self.log = workdir / "bot.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -234,14 +251,14 @@ class BotProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> BotProcess:
-        """Start the bot and wait until it polls for updates."""
-        before = polls(self.server)
+        """Start the bot and wait until it polls for updates (or has set its webhook)."""
+        before = started(self.server)
         env = {**os.environ, "CRAFTBOT_TELEGRAM_TOKEN": self.server.token, "PYTHONUNBUFFERED": "1"}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "run", "--config", str(self.config)],
                 cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        self.server.wait_for(lambda s: self._exited() or polls(s) > before, timeout=30)
+        self.server.wait_for(lambda s: self._exited() or started(s) > before, timeout=30)
         if self._exited():
             raise RuntimeError(f"bot exited early:\n{self.log.read_text()}")
         return self
