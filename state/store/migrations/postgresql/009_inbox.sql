@@ -1,6 +1,7 @@
 -- The webhook's inbox on PostgreSQL: the twin of ../009_inbox.sql (read that first), for
--- several instances working one inbox. Not applied yet: the PostgreSQL backend runs it when
--- it lands. Times are seconds since the epoch, from the bot's clock, as in SQLite.
+-- several instances working one inbox. Times are seconds since the epoch, from the bot's
+-- clock, as in SQLite. state/store/inbox.py calls inbox_claim and inbox_done on a
+-- connection that is not SQLite's.
 CREATE TABLE inbox (
     update_id   BIGINT PRIMARY KEY,
     chat_id     BIGINT NOT NULL,
@@ -39,18 +40,24 @@ RETURNS SETOF inbox LANGUAGE sql AS $$
 $$;
 
 -- Mark an update handled (its sealed JSON dropped) and lease its chat's next update to the
--- same owner when nobody holds it, in one transaction (the `done` of state/storage.py).
+-- same owner when nobody holds it, in one statement (the `done` of state/storage.py; one
+-- statement, as the migration runner splits files at semicolons). The next update is taken
+-- only if it is the chat's head: a head locked by another instance's claim is skipped, and
+-- with it the chat, never passed over for the update behind it.
 CREATE FUNCTION inbox_done(who TEXT, handled BIGINT, now DOUBLE PRECISION, until DOUBLE PRECISION)
 RETURNS SETOF inbox LANGUAGE sql AS $$
-    UPDATE inbox SET handled_at = now, body = NULL, owner = NULL, lease_until = NULL
-    WHERE update_id = handled;
-    WITH head AS (
-        SELECT n.update_id FROM inbox AS n
-        WHERE n.chat_id = (SELECT chat_id FROM inbox WHERE update_id = handled)
-          AND n.handled_at IS NULL
+    WITH finished AS (
+        UPDATE inbox SET handled_at = now, body = NULL, owner = NULL, lease_until = NULL
+        WHERE update_id = handled
+        RETURNING chat_id
+    ), head AS (
+        SELECT n.update_id FROM inbox AS n JOIN finished AS f ON n.chat_id = f.chat_id
+        WHERE n.handled_at IS NULL AND n.update_id <> handled
+          AND NOT EXISTS (SELECT 1 FROM inbox AS e WHERE e.chat_id = n.chat_id AND e.handled_at IS NULL
+                          AND e.update_id < n.update_id AND e.update_id <> handled)
         ORDER BY n.update_id
         LIMIT 1
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF n SKIP LOCKED
     )
     UPDATE inbox SET owner = who, lease_until = until, attempts = inbox.attempts + 1
     FROM head WHERE inbox.update_id = head.update_id
