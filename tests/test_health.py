@@ -130,7 +130,7 @@ def metrics_move_with_traffic(server: FakeBotApi, base: str) -> None:
     crises = [line for line in after.splitlines() if line.startswith("craftbot_crisis_interrupts_total{")]
     assert sum(float(line.split()[-1]) for line in crises) >= 1
     assert moved("craftbot_telegram_retry_after_total") == 1
-    assert "craftbot_parked_updates_total 0.0" in after
+    assert moved("craftbot_parked_updates_total") == 0  # (other tests in this process may park some)
     assert str(USER) not in after and "Robin" not in after  # counts only
 
 

@@ -18,19 +18,26 @@ Order and leases: a chat's oldest unhandled row is its head; only heads are leas
 the same owner in the same transaction, so a chat is worked by one owner at a time, in
 update-id order. With SQLite one process owns the database (`bot.ops.instance`), so the
 leases of a process that died are simply released at start (`release(None)`); a backend
-shared by several processes lets them run out instead (migrations/postgresql/009_inbox.sql).
+shared by several processes lets them run out instead.
+
+On a connection that is not SQLite's (PostgreSQL, through a DB-API connection that takes
+`?` placeholders), claiming and finishing call the functions of
+`migrations/postgresql/009_inbox.sql`, which take each chat's head `FOR UPDATE SKIP LOCKED`
+so that instances claiming at once skip each other's chats instead of leasing them twice;
+the `PRAGMA`s are SQLite's alone (PostgreSQL commits durably by default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from state.storage import Cipher, InboxEntry
 from state.store.core import Database
-from state.store.dialect import Connection, dialect_of
 from state.store.crypto import DataKeyError, seal, unseal
+from state.store.dialect import Connection
 from state.store.keyring import for_person
 
 __all__ = ["KEEP_HANDLED", "InboxData", "erase_inbox"]
@@ -59,10 +66,9 @@ def sealer(cipher: Cipher | None, chat_id: int) -> Cipher | None:
 
 def durable_insert(db: Connection, cipher: Cipher | None, rows: Sequence[Row]) -> list[bool]:
     """Insert updates in one transaction committed with an fsync; for each, whether it was new."""
-    if dialect_of(db).shared:  # a server database commits the job's transaction durably itself
-        return [db.execute(INSERT, (update_id, chat, seal(sealer(cipher, chat), body), at)).rowcount == 1
-                for chat, update_id, body, at in rows]
-    db.execute("PRAGMA synchronous=FULL")
+    embedded = isinstance(db, sqlite3.Connection)
+    if embedded:
+        db.execute("PRAGMA synchronous=FULL")
     try:
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -73,7 +79,8 @@ def durable_insert(db: Connection, cipher: Cipher | None, rows: Sequence[Row]) -
             db.execute("ROLLBACK")
             raise
     finally:
-        db.execute("PRAGMA synchronous=NORMAL")  # the store's own (state.store.schema)
+        if embedded:
+            db.execute("PRAGMA synchronous=NORMAL")  # the store's own (state.store.schema)
     return new
 
 
@@ -90,6 +97,9 @@ def entry(cipher: Cipher | None, row: Sequence[Any]) -> InboxEntry:
 def claim(db: Connection, cipher: Cipher | None, owner: str, now: float, until: float,
           limit: int) -> list[InboxEntry]:
     """Lease the heads of up to `limit` chats nobody holds (inside a write transaction)."""
+    if not isinstance(db, sqlite3.Connection):  # shared by instances: SKIP LOCKED, in SQL
+        taken = db.execute(f"SELECT {COLUMNS} FROM inbox_claim(?, ?, ?, ?)", (owner, now, until, limit))
+        return [entry(cipher, row) for row in taken.fetchall()]
     rows = db.execute(HEADS, (now, limit)).fetchall()
     db.executemany(LEASE, [(owner, until, row[0]) for row in rows])
     return [entry(cipher, (*row[:4], int(row[4]) + 1)) for row in rows]
@@ -98,6 +108,10 @@ def claim(db: Connection, cipher: Cipher | None, owner: str, now: float, until: 
 def finish(db: Connection, cipher: Cipher | None, done: InboxEntry, owner: str, now: float,
            until: float) -> InboxEntry | None:
     """Mark `done` handled and lease its chat's next row to `owner` (unless another holds it)."""
+    if not isinstance(db, sqlite3.Connection):
+        found = db.execute(f"SELECT {COLUMNS} FROM inbox_done(?, ?, ?, ?)",
+                           (owner, done.update_id, now, until)).fetchone()
+        return None if found is None else entry(cipher, found)
     db.execute(HANDLED, (now, done.update_id))
     row = db.execute(NEXT, (done.chat_id,)).fetchone()
     if row is None or (row[5] is not None and row[5] >= now):
@@ -172,9 +186,10 @@ class InboxData:
 
     async def release(self, owner: str | None) -> int:
         """Drop an owner's leases (every lease for None); how many."""
-        return await self.store.write(lambda db: max(db.execute(
-            "UPDATE inbox SET owner = NULL, lease_until = NULL WHERE handled_at IS NULL"
-            " AND owner IS NOT NULL AND (?1 IS NULL OR owner = ?1)", (owner,)).rowcount, 0))
+        release = "UPDATE inbox SET owner = NULL, lease_until = NULL WHERE handled_at IS NULL AND owner"
+        if owner is None:
+            return await self.store.write(lambda db: max(db.execute(f"{release} IS NOT NULL").rowcount, 0))
+        return await self.store.write(lambda db: max(db.execute(f"{release} = ?", (owner,)).rowcount, 0))
 
     async def forget_handled(self, before: float) -> int:
         """Drop the records of updates handled before `before`; how many."""

@@ -31,12 +31,12 @@ __all__ = ["NotEmpty", "Tally", "tally", "transfer"]
 
 # Copied in this order; `schema_migrations` is the target's own.
 TABLES = ("users", "events", "recent_messages", "reminders", "checkins", "unreachable",
-          "curriculum_steps", "weekly_active")
+          "curriculum_steps", "weekly_active", "inbox")
 IDENTITY = ("events", "reminders", "checkins")  # tables whose `id` the database hands out
 # each table's primary key: the order rows are read in, a page at a time
 ORDER = {"users": "user_id", "events": "id", "recent_messages": "user_id, message_id", "reminders": "id",
          "checkins": "id", "unreachable": "user_id", "curriculum_steps": "version, locale, module, step",
-         "weekly_active": "week"}
+         "weekly_active": "week", "inbox": "update_id"}
 BATCH = 2000
 
 
