@@ -90,14 +90,14 @@ class ChoiceStep(StepBase):
         return option.next or self.next
 
 
-DEFAULT_MIN_WORDS = 2  # a text step's answer needs this many words unless `min_words` says
+DEFAULT_MIN_WORDS = 1  # a text step's answer needs this many words unless `min_words` says
 
 
 class TextStep(StepBase):
     """A free-text prompt; the answer is saved under `save`.
 
-    `min_words`: shorter answers (a letter, a bare number) get a kind nudge and the question
-    again (default `DEFAULT_MIN_WORDS`; 0 takes any answer). `coach`: the ids of the patterns
+    `min_words`: answers with fewer words, or a single letter or a bare number, get a kind
+    nudge and the question again (default `DEFAULT_MIN_WORDS`; 0 takes any answer, even "J"). `coach`: the ids of the patterns
     of the locale's coaching.yaml to look for, in order (`state.curriculum.coaching`): the
     first one found is explained, with a model, and the person tries once more; `if_clean`
     is where to go when none is found (a self-check), else `next`. `coach_pieces`: this

@@ -2,7 +2,7 @@
 
 The talk a CRAFT trainer would have about a rehearsed line, in turns:
 
-1. an answer shorter than the step's `min_words` (a letter, a bare number) gets a kind nudge
+1. an answer shorter than the step's `min_words` (or a letter, a bare number) gets a kind nudge
    and the question again; nothing is saved;
 2. the answer is saved; on a step with `coach:`, the first of its patterns found in it
    (`state.curriculum.coaching`) is explained kindly, with a model line made from the
@@ -30,8 +30,11 @@ COACHED = "coached"  # in Progress.pending: the pattern the first try was coache
 
 
 def too_short(step: TextStep, text: str) -> bool:
-    """Whether an answer has fewer words than the step asks for (any answer when 0)."""
-    return step.least_words > 0 and count_words(text) < step.least_words
+    """Whether an answer is too short to mean anything: fewer words than the step asks for,
+    or a single letter or a bare number (any answer does when the step asks for 0)."""
+    if step.least_words == 0:
+        return False
+    return count_words(text) < step.least_words or sum(c.isalpha() for c in text) < 2
 
 
 def answer(turn: Turn, step: TextStep, text: str) -> None:
