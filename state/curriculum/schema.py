@@ -96,12 +96,9 @@ DEFAULT_MIN_WORDS = 1  # a text step's answer needs this many words unless `min_
 class TextStep(StepBase):
     """A free-text prompt; the answer is saved under `save`.
 
-    `min_words`: answers with fewer words, or a single letter or a bare number, get a kind
-    nudge and the question again (default `DEFAULT_MIN_WORDS`; 0 takes any answer, even "J"). `coach`: the ids of the patterns
-    of the locale's coaching.yaml to look for, in order (`state.curriculum.coaching`): the
-    first one found is explained, with a model, and the person tries once more; `if_clean`
-    is where to go when none is found (a self-check), else `next`. `coach_pieces`: this
-    step's stand-ins for pieces the answer lacks (`request: "see a counselor with me"`).
+    Answers under `min_words` words (or one letter, a bare number) are asked again; `coach`
+    names the coaching.yaml patterns to look for, `if_clean` where to go when none is found,
+    `coach_pieces` this step's stand-ins for a model's pieces (`state.curriculum.coaching`).
     """
 
     kind: Literal["text"]
