@@ -24,7 +24,7 @@ from state.curriculum.coaching import COACHING_FILE, Coaching, check_file, check
 from state.curriculum.crossref import check_references
 from state.curriculum.diagnostics import CurriculumError, Diagnostic
 from state.curriculum.helplines import US_KEYS, check_numbers
-from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source
+from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source, source_locale
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.pacing import check_pacing
 from state.curriculum.schema import STEP_KINDS, Locale, Module, TextStep
@@ -126,10 +126,11 @@ def _read_coaching(file: Path, content: LocaleContent, problems: list[Diagnostic
 def _check_coached_steps(curriculum: Curriculum) -> list[Diagnostic]:
     """Every `coach:` names a pattern of its locale's coaching.yaml.
 
-    A locale without coaching.yaml serves its rehearsals uncoached: modules it borrows from
-    the source locale are not its mistake, and its own are only warned about.
+    A translation without coaching.yaml serves its rehearsals uncoached: modules it borrows
+    from the source locale are not its mistake, and its own are only warned about.
     """
     out: list[Diagnostic] = []
+    source = source_locale(curriculum)
     for code, content in curriculum.locales.items():
         for module_id, module in content.modules.items():
             located = content.sources.get(module_id)
@@ -140,7 +141,8 @@ def _check_coached_steps(curriculum: Curriculum) -> list[Diagnostic]:
             steps = [(s, ("steps", i)) for i, s in enumerate(module.steps) if isinstance(s, TextStep)]
             coaching = content.coach.source if content.coach else None
             found = check_steps(coaching, steps, located, code)
-            out.extend(d if coaching else replace(d, severity="warning") for d in found)
+            out.extend(d if coaching or code == source else replace(d, severity="warning")
+                       for d in found)
     return out
 
 
