@@ -81,10 +81,12 @@ class Piece(Strict):
 
 
 class Coaching(Strict):
-    """A locale's coaching.yaml: its patterns and the pieces their models quote."""
+    """A locale's coaching.yaml: its patterns, the pieces their models quote, and `rewrites`
+    (texting words read as their full form before matching: `u: you`, `im: "i'm"`)."""
 
     patterns: dict[str, Pattern] = Field(min_length=1)
     pieces: dict[str, Piece] = Field(default_factory=dict)
+    rewrites: dict[str, str] = Field(default_factory=dict)
 
 
 # -- compiled, for finding -----------------------------------------------------------------------
@@ -148,17 +150,26 @@ class Coach:
     source: Coaching
     patterns: dict[str, CompiledPattern]
     pieces: dict[str, CompiledPiece]
+    rewrites: re.Pattern[str] | None = None
 
     def find(self, text: str, wanted: list[str]) -> list[Found]:
         """The patterns of `wanted` found in `text`, in the order of `wanted`."""
-        plain = normalise(text)
+        plain = self.read(text)
         found = (self.patterns[p].search(plain) for p in wanted if p in self.patterns)
         return [f for f in found if f is not None]
 
     def take(self, text: str) -> dict[str, str]:
-        """Every piece of `text` a model may quote, by name."""
+        """Every piece of `text` a model may quote, by name (as the person wrote it)."""
         plain = normalise(text)
         return {name: piece.take(plain) for name, piece in self.pieces.items()}
+
+    def read(self, text: str) -> str:
+        """The text as the patterns read it: normalised, texting words written out."""
+        plain = normalise(text)
+        if self.rewrites is None:
+            return plain
+        table = {k.casefold(): v for k, v in self.source.rewrites.items()}
+        return self.rewrites.sub(lambda m: table[m.group(0).casefold()], plain)
 
 
 WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -193,7 +204,9 @@ def compile_coaching(coaching: Coaching) -> Coach:
                 for pid, p in coaching.patterns.items()}
     pieces = {name: CompiledPiece(_compiled(p.words, p.regex), p.default)
               for name, p in coaching.pieces.items()}
-    return Coach(coaching, patterns, pieces)
+    rewrites = re.compile("|".join(word_regex(w) for w in coaching.rewrites), re.IGNORECASE) \
+        if coaching.rewrites else None
+    return Coach(coaching, patterns, pieces, rewrites)
 
 
 # -- reading and checking ------------------------------------------------------------------------
