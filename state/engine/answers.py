@@ -215,6 +215,9 @@ def keep_held_answer(turn: Turn) -> None:
         turn.old_button()
         return
     held.take(turn)
+    if step.coach:  # a rehearsal: the kept words are coached like typed ones
+        coaching.answer(turn, step, words)
+        return
     turn.p.answers[step.save] = words
     turn.say_ui("crisis_kept_answer")
     turn.advance()
