@@ -34,12 +34,12 @@ def test_a_threat_typed_in_telegram_is_coached_once_then_the_rehearsal_goes_on(
     player = Player(server, 4001)
     player.send("/start")
     player.press("Yes, let's start")
-    assert "Could you say a little more?" in texts(player.send("7"))  # a bare number is no name
     player.send("Sam")
     for label in ("My partner", "Alcohol", "No", "No", "No"):
         player.press(label)
     player.send("/menu")
     assert "How would you say it?" in texts(player.press("Rehearse"))
+    assert "Could you say a little more?" in texts(player.send("7"))  # a bare number is no line
     coached = texts(player.send("Stop drinking or I'll divorce you"))
     assert "has a threat in it" in coached and "Want to try once more?" in coached
     assert "Sam, I love you, and I'm worried. Would you have dinner with me on Friday?" in coached
