@@ -94,7 +94,7 @@ def module_ids() -> list[str]:
         if file.name == "locale.yaml":
             continue
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and not data.get("onboarding"):
+        if isinstance(data, dict) and "steps" in data and not data.get("onboarding"):
             out.append(str(data.get("id", file.stem)))
     return out
 

@@ -3,9 +3,10 @@
 The book (`craftbot book`) holds, for each locale, module by module: the metadata, the flow
 diagram, then every step in order with its kind, every message, every option and where it
 leads, feedback, quiz answers (the correct one marked) with explanations, branch conditions
-in words and homework; then the crisis message and the bot's own words, and a sign-off
-table. This module gathers that content (`step_pages`, `crisis_sections`, `book_modules`)
-and names the anchors both renderers link to; `bot.documents.html_book` and
+in words, homework and how a rehearsal is coached; then the crisis message, the rehearsal
+coach's patterns, the bot's own words, and a sign-off table. This module gathers that
+content (`step_pages`, `crisis_sections`, `coaching_sections`, `book_modules`) and names
+the anchors both renderers link to; `bot.documents.html_book` and
 `bot.documents.markdown_book` write it.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.documents.graph import Labels, describe_conditions
+from state.curriculum.coaching import Coach
 from state.curriculum.model import LocaleContent
 from state.curriculum.schema import (
     BranchStep,
@@ -92,9 +94,7 @@ def _describe(step: Step, page: StepPage, labels: Labels) -> None:
     elif isinstance(step, ChoiceStep):
         _describe_choice(step, page)
     elif isinstance(step, TextStep):
-        facts.append(f"the typed answer is saved as `{step.save}`"
-                     + (" (sensitive: never repeated back in the chat)" if step.sensitive else ""))
-        options.append(Option("after the answer", step.next))
+        _describe_text(step, page)
     elif isinstance(step, ScaleStep):
         facts.append(f"a number from {step.min} ({step.min_label or '-'}) to {step.max}"
                      f" ({step.max_label or '-'}), saved as `{step.save}`")
@@ -119,6 +119,27 @@ def _describe(step: Step, page: StepPage, labels: Labels) -> None:
         options.append(Option("otherwise", step.otherwise))
     elif isinstance(step, EndStep):
         _describe_end(step, page)
+
+
+def _describe_text(step: TextStep, page: StepPage) -> None:
+    page.facts.append(f"the typed answer is saved as `{step.save}`"
+                      + (" (sensitive: never repeated back in the chat)" if step.sensitive else ""))
+    page.facts.append("any answer is taken" if step.least_words == 0 else
+                      f"an answer of fewer than {step.least_words} word(s), a single letter or a bare"
+                      " number gets a kind nudge and the question again")
+    if not step.coach:
+        page.options.append(Option("after the answer", step.next))
+        return
+    page.facts.append("coached (see “Rehearsal coaching”) for, in this order: "
+                      + ", ".join(f"`{p}`" for p in step.coach) + "; the first one found is explained,"
+                      " with a model, and the family member tries once more, then goes on")
+    page.facts.extend(f"in the models here, {{{name}}} stands for “{value}” when the answer has none"
+                      for name, value in step.coach_pieces.items())
+    if step.if_clean:
+        page.options.append(Option("nothing to coach at the first try", step.if_clean))
+        page.options.append(Option("after a coached second try", step.next))
+    else:
+        page.options.append(Option("nothing to coach, or after a coached second try", step.next))
 
 
 def _describe_choice(step: ChoiceStep, page: StepPage) -> None:
@@ -175,4 +196,30 @@ def crisis_sections(crisis: Crisis) -> list[tuple[str, list[str], list[str]]]:
             sections.append((title, [], texts(text)))
     if crisis.safety_plan:
         sections.append(("Safety plan", [], [f"{k}: {v}" for k, v in crisis.safety_plan.items()]))
+    return sections
+
+
+def coaching_sections(coach: Coach | None) -> list[tuple[str, list[str], list[str]]]:
+    """The rehearsal coach's patterns to review: (title, how it is found, its texts) per part."""
+    if coach is None:
+        return []
+
+    def texts(label: str, text: Text) -> list[str]:
+        return [f"{label}: {t}" for t in ([text] if isinstance(text, str) else text) if t.strip()]
+
+    sections = []
+    for pid, pattern in coach.source.patterns.items():
+        if pattern.over_words is not None:
+            how = [f"more than {pattern.over_words} words"]
+        else:
+            how = [*pattern.words, *(f"regex {r}" for r in pattern.regex),
+                   *(f"not when overlapping: {u}" for u in pattern.unless)]
+        kind = " (found when none of these is there)" if pattern.missing else ""
+        said = [*texts("explained", pattern.explain), *texts("model", pattern.model),
+                *texts("second try, gone", pattern.improved), *texts("second try, still there",
+                                                                     pattern.still)]
+        sections.append((f"Pattern “{pid}”{kind}", how, said))
+    sections += [(f"Piece {{{name}}} of the family member's words (stand-in: “{piece.default}”)",
+                  [*piece.words, *(f"regex {r}" for r in piece.regex)], [])
+                 for name, piece in coach.source.pieces.items()]
     return sections

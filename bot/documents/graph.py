@@ -31,7 +31,7 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
-from state.engine.machine import SEPARATOR, Edge, module_edges
+from state.engine.machine import CLEAN, SEPARATOR, Edge, module_edges
 
 # The fill colour of each step kind, the same in every drawing (and the order kinds are styled in).
 KIND_FILLS: dict[str, str] = {
@@ -132,7 +132,9 @@ def _edge_label(edge: Edge, step: Step, labels: Labels | None) -> str:
     if isinstance(step, MessageStep):
         return step.button or ""
     if isinstance(step, TextStep):
-        return "types an answer"
+        if step.coach and step.if_clean:  # the coach decides which way
+            return "nothing to coach" if edge.trigger == CLEAN else "coached, then a second try"
+        return "types an answer, coached" if step.coach else "types an answer"
     if isinstance(step, ScaleStep):
         return f"picks {step.min}–{step.max}"
     if isinstance(step, QuizStep):

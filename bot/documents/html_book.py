@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from bot.documents.book import StepPage, anchor, book_modules, crisis_sections, step_pages
+from bot.documents.book import StepPage, anchor, book_modules, coaching_sections, crisis_sections, step_pages
 from bot.documents.dot import GraphvizError, graphviz_available, render, to_dot
 from bot.documents.graph import Labels, answer_labels
 from bot.documents.mermaid import to_mermaid
@@ -148,8 +148,9 @@ def book_html(curriculum: Curriculum, content: LocaleContent, generated: str) ->
            " every message, option, answer and branch, in the order the bot uses them.</p>",
            "<nav><h2>Contents</h2><ol>"]
     out.extend(f'<li><a href="#{anchor(m.id)}">{html.escape(m.title)}</a></li>' for m in modules)
-    out.append('<li><a href="#crisis">Crisis words and messages</a></li><li><a href="#ui">The bot\'s own'
-               ' words</a></li><li><a href="#signoff">Sign-off</a></li></ol></nav>')
+    out.append('<li><a href="#crisis">Crisis words and messages</a></li><li><a href="#coaching">Rehearsal'
+               ' coaching</a></li><li><a href="#ui">The bot\'s own words</a></li><li><a href="#signoff">'
+               'Sign-off</a></li></ol></nav>')
     for module in modules:
         out.extend(_module_html(content, module, labels))
     out.extend(_appendix_html(content))
@@ -166,6 +167,15 @@ def _appendix_html(content: LocaleContent) -> Iterator[str]:
         yield f"<h3>{html.escape(title)}</h3>"
         if phrases:
             yield "<p>" + ", ".join(f"<code>{html.escape(p)}</code>" for p in phrases) + "</p>"
+        yield from (f'<div class="msg">{html_text(t)}</div>' for t in texts)
+    yield ('<h2 id="coaching">Rehearsal coaching</h2><p>What a coached rehearsal looks for in what'
+           " was typed, and what it says (coaching.yaml).</p>")
+    if content.coach is None:
+        yield "<p>This locale has no coaching.yaml: its rehearsals are not coached.</p>"
+    for title, found_by, texts in coaching_sections(content.coach):
+        yield f"<h3>{html.escape(title)}</h3>"
+        if found_by:
+            yield "<p>" + ", ".join(f"<code>{html.escape(p)}</code>" for p in found_by) + "</p>"
         yield from (f'<div class="msg">{html_text(t)}</div>' for t in texts)
     yield '<h2 id="ui">The bot\'s own words</h2><table class="signoff"><tr><th>key</th><th>text</th></tr>'
     yield from (f"<tr><td><code>{html.escape(k)}</code></td><td>{html_text(v)}</td></tr>"

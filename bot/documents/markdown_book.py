@@ -11,7 +11,7 @@ import html
 import re
 from collections.abc import Iterator
 
-from bot.documents.book import StepPage, anchor, book_modules, crisis_sections, step_pages
+from bot.documents.book import StepPage, anchor, book_modules, coaching_sections, crisis_sections, step_pages
 from bot.documents.graph import Labels, answer_labels
 from bot.documents.mermaid import to_mermaid
 from state.curriculum.model import Curriculum, LocaleContent
@@ -59,8 +59,8 @@ def book_markdown(curriculum: Curriculum, content: LocaleContent, generated: str
            f" {sum(len(m.steps) for m in modules)} steps.\n", "## Contents\n"]
     out.extend(f"{i}. [{md_text(m.title)}](#{anchor(m.id)})" for i, m in enumerate(modules, 1))
     n = len(modules)
-    out += [f"{n + 1}. [Crisis words and messages](#crisis)", f"{n + 2}. [The bot's own words](#ui)",
-            f"{n + 3}. [Sign-off](#signoff)\n"]
+    out += [f"{n + 1}. [Crisis words and messages](#crisis)", f"{n + 2}. [Rehearsal coaching](#coaching)",
+            f"{n + 3}. [The bot's own words](#ui)", f"{n + 4}. [Sign-off](#signoff)\n"]
     for module in modules:
         out.extend(_md_module(content, module, labels))
     out.extend(_md_appendix(content))
@@ -93,6 +93,16 @@ def _md_appendix(content: LocaleContent) -> Iterator[str]:
         yield f"### {md_text(title)}\n"
         if phrases:
             yield ", ".join(f"`{p}`" for p in phrases) + "\n"
+        if texts:
+            yield "\n>\n".join(f"> {md_text(t)}" for t in texts) + "\n"
+    yield ('<a id="coaching"></a>\n## Rehearsal coaching\n\nWhat a coached rehearsal looks for in'
+           " what was typed, and what it says (coaching.yaml).\n")
+    if content.coach is None:
+        yield "This locale has no coaching.yaml: its rehearsals are not coached.\n"
+    for title, found_by, texts in coaching_sections(content.coach):
+        yield f"### {md_text(title)}\n"
+        if found_by:
+            yield ", ".join(f"`{p}`" for p in found_by) + "\n"
         if texts:
             yield "\n>\n".join(f"> {md_text(t)}" for t in texts) + "\n"
     yield from ('<a id="ui"></a>\n## The bot\'s own words\n', "| key | text |", "| --- | --- |")

@@ -30,6 +30,7 @@ from state.curriculum.schema import (
     Module,
     QuizStep,
     Step,
+    TextStep,
     placeholders,
 )
 from state.curriculum.uitext import UI_KEYS
@@ -172,6 +173,8 @@ def _targets(step: Step) -> list[tuple[PathKey, str]]:
         return [*cases, (("otherwise",), step.otherwise)]
     if isinstance(step, EndStep):
         return []
+    if isinstance(step, TextStep) and step.if_clean:  # where an uncoachable answer goes
+        return [(("next",), step.next), (("if_clean",), step.if_clean)]
     return [(("next",), step.next)]
 
 

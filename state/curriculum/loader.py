@@ -13,19 +13,21 @@ import difflib
 import hashlib
 import types
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from state.curriculum.coaching import COACHING_FILE, Coaching, check_file, check_steps, compile_coaching
 from state.curriculum.crossref import check_references
 from state.curriculum.diagnostics import CurriculumError, Diagnostic
 from state.curriculum.helplines import US_KEYS, check_numbers
-from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source
+from state.curriculum.locales import SOURCES_FILE, check_locales, fill_from_source, source_locale
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.pacing import check_pacing
-from state.curriculum.schema import STEP_KINDS, Locale, Module
+from state.curriculum.schema import STEP_KINDS, Locale, Module, TextStep
 from state.curriculum.versions import MOVES_FILE, read_moves
 from state.curriculum.yamlsource import Located, PathKey, load_located
 
@@ -51,7 +53,9 @@ def read_curriculum(root: Path, default_locale: str = "en", resources: Collectio
         locales[folder.name] = content
         for file in sorted(folder.glob("*.yaml")):
             digest.update(file.name.encode() + b"\0" + file.read_bytes() + b"\0")
-            if file.name not in (MOVES_FILE, SOURCES_FILE):  # not modules: read below
+            if file.name == COACHING_FILE:
+                _read_coaching(file, content, problems)
+            elif file.name not in (MOVES_FILE, SOURCES_FILE):  # not modules: read below
                 _read_file(file, content, problems)
         problems.extend(Diagnostic(str(file), 1, 1, "warning", "this file is ignored: curriculum"
                                    f" files end in .yaml; rename it to {file.stem}.yaml")
@@ -65,6 +69,7 @@ def read_curriculum(root: Path, default_locale: str = "en", resources: Collectio
     curriculum = Curriculum(root, locales, default_locale, digest.hexdigest()[:12])
     problems.extend(fill_from_source(curriculum, strict=strict))  # a partial locale: source modules
     problems.extend(check_references(curriculum, resources))
+    problems.extend(_check_coached_steps(curriculum))
     problems.extend(check_numbers(curriculum, resources))
     problems.extend(read_moves(curriculum))
     problems.extend(check_locales(curriculum, strict=strict))
@@ -98,6 +103,47 @@ def load_curriculum(root: Path, default_locale: str = "en",
     if any(p.is_error for p in problems):
         raise CurriculumError(problems)
     return curriculum
+
+
+def _read_coaching(file: Path, content: LocaleContent, problems: list[Diagnostic]) -> None:
+    """A locale's coaching.yaml: shape here, then what `state.curriculum.coaching` checks."""
+    located, syntax = load_located(file)
+    problems.extend(syntax)
+    if located is None:
+        return
+    content.coach_source = located
+    try:
+        coaching = Coaching.model_validate(located.data)
+    except ValidationError as exc:
+        problems.extend(_translate(exc, located, Coaching))
+        return
+    found = list(check_file(coaching, located))
+    problems.extend(found)
+    if not any(p.is_error for p in found):
+        content.coach = compile_coaching(coaching)
+
+
+def _check_coached_steps(curriculum: Curriculum) -> list[Diagnostic]:
+    """Every `coach:` names a pattern of its locale's coaching.yaml.
+
+    A translation without coaching.yaml serves its rehearsals uncoached: modules it borrows
+    from the source locale are not its mistake, and its own are only warned about.
+    """
+    out: list[Diagnostic] = []
+    source = source_locale(curriculum)
+    for code, content in curriculum.locales.items():
+        for module_id, module in content.modules.items():
+            located = content.sources.get(module_id)
+            if located is None or located.file.parent != content.folder:
+                continue  # borrowed from the source locale: checked there
+            if content.coach_source is not None and content.coach is None:
+                continue  # coaching.yaml is broken: its own errors say how
+            steps = [(s, ("steps", i)) for i, s in enumerate(module.steps) if isinstance(s, TextStep)]
+            coaching = content.coach.source if content.coach else None
+            found = check_steps(coaching, steps, located, code)
+            out.extend(d if coaching or code == source else replace(d, severity="warning")
+                       for d in found)
+    return out
 
 
 def _read_file(file: Path, content: LocaleContent, problems: list[Diagnostic]) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from state.curriculum.coaching import Coach
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.schema import Locale, Module, Step
 from state.curriculum.yamlsource import Located
@@ -30,6 +31,9 @@ class LocaleContent:
     rejected: dict[str, Any] = field(default_factory=dict)
     # Where people on removed steps go, from moves.yaml (see state.curriculum.versions).
     moves: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # The rehearsal coach's patterns from coaching.yaml, compiled; None: rehearsals go uncoached.
+    coach: Coach | None = None
+    coach_source: Located | None = None
     # Each module's steps by id, for `step` (every turn looks steps up several times).
     _by_id: dict[str, tuple[Module, dict[str, Step]]] = field(default_factory=dict, repr=False,
                                                               compare=False)

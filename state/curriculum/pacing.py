@@ -18,7 +18,16 @@ from functools import cache
 
 from state.curriculum.diagnostics import Diagnostic
 from state.curriculum.model import Curriculum
-from state.curriculum.schema import BranchStep, ChoiceStep, EndStep, HomeworkStep, MessageStep, Module, Step
+from state.curriculum.schema import (
+    BranchStep,
+    ChoiceStep,
+    EndStep,
+    HomeworkStep,
+    MessageStep,
+    Module,
+    Step,
+    TextStep,
+)
 
 MAX_RUN = 6  # messages in a row without a button (issue 16)
 
@@ -91,6 +100,10 @@ def _after(step: Step) -> Iterator[tuple[str, int]]:
             yield step.next, 0
         return
     if isinstance(step, BranchStep | HomeworkStep | EndStep):
+        return
+    if isinstance(step, TextStep) and step.if_clean:
+        yield step.if_clean, 0
+        yield step.next, 1  # after a second try: what improved, or a gentle note
         return
     target = getattr(step, "next", None)
     if isinstance(target, str):

@@ -10,7 +10,8 @@ A module file holds metadata and a list of steps. Every step has a stable `id` a
                `button` when that label is given
     choice     buttons; each option has its own `next` (or the step's), optional `feedback`,
                and a `value` saved under the step's `save` key; `set` saves more keys
-    text       a free-text prompt saved under `save`
+    text       a free-text prompt saved under `save`; answers too short to mean anything
+               are asked again, and `coach:` looks at what was written (see `TextStep`)
     scale      a number from `min` to `max` with end labels, saved under `save`
     quiz       a question with one correct option, an explanation per option, and a retry
     checklist  a multi-select list; the picked values are saved under `save` as a list
@@ -89,13 +90,31 @@ class ChoiceStep(StepBase):
         return option.next or self.next
 
 
+DEFAULT_MIN_WORDS = 1  # a text step's answer needs this many words unless `min_words` says
+
+
 class TextStep(StepBase):
-    """A free-text prompt; the answer is saved under `save`."""
+    """A free-text prompt; the answer is saved under `save`.
+
+    Answers under `min_words` words (or one letter, a bare number) are asked again; `coach`
+    names the coaching.yaml patterns to look for, `if_clean` where to go when none is found,
+    `coach_pieces` this step's stand-ins for a model's pieces (`state.curriculum.coaching`).
+    """
 
     kind: Literal["text"]
     save: str
     next: str
     sensitive: bool = False
+    # Left out of a step's fingerprint while unset, so adding these fields changed no step.
+    min_words: int | None = Field(default=None, ge=0, le=20, exclude_if=lambda v: v is None)
+    coach: list[str] = Field(default_factory=list, exclude_if=lambda v: not v)
+    if_clean: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    coach_pieces: dict[str, str] = Field(default_factory=dict, exclude_if=lambda v: not v)
+
+    @property
+    def least_words(self) -> int:
+        """How many words an answer needs."""
+        return DEFAULT_MIN_WORDS if self.min_words is None else self.min_words
 
 
 class ScaleStep(StepBase):

@@ -36,6 +36,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "use_buttons": frozenset(),
     "scale_hint": frozenset({"min", "max"}),
     "text_expected": frozenset(),
+    "text_too_short": frozenset(),  # an answer with fewer words than the step's min_words
+    "coach_again": frozenset(),  # after a coached rehearsal: one more try
     "too_long": frozenset({"limit"}),
     "checklist_done": frozenset(),
     "checklist_need_more": frozenset({"count"}),

@@ -23,7 +23,7 @@ from state.curriculum.schema import (
     Step,
     TextStep,
 )
-from state.engine import held
+from state.engine import coaching, held
 from state.engine.callbacks import (
     CONTINUE,
     DONE,
@@ -101,8 +101,7 @@ def on_text(turn: Turn, text: str) -> None:
                 turn.say_ui("text_expected")
                 turn.show_current()
                 return
-            turn.p.answers[step.save] = text
-            turn.advance()
+            coaching.answer(turn, step, text)
         case ScaleStep():
             number = _as_int(text)
             if number is None or not step.min <= number <= step.max:
@@ -216,6 +215,9 @@ def keep_held_answer(turn: Turn) -> None:
         turn.old_button()
         return
     held.take(turn)
+    if step.coach:  # a rehearsal: the kept words are coached like typed ones
+        coaching.answer(turn, step, words)
+        return
     turn.p.answers[step.save] = words
     turn.say_ui("crisis_kept_answer")
     turn.advance()

@@ -22,12 +22,13 @@ from typing import Any, cast
 
 from transitions import EventData, Machine
 
-from state.curriculum.schema import BranchStep, ChoiceStep, Condition, EndStep, Module, Step
+from state.curriculum.schema import BranchStep, ChoiceStep, Condition, EndStep, Module, Step, TextStep
 
 # transitions logs every move at INFO and binding policy at WARNING; neither is useful here.
 logging.getLogger("transitions").setLevel(logging.ERROR)
 
 SEPARATOR = ":"
+CLEAN = "clean"  # the trigger from a coached text step when nothing was found to coach
 
 
 def state_name(module_id: str, step_id: str) -> str:
@@ -76,6 +77,9 @@ def _step_edges(module_id: str, step: Step) -> list[Edge]:
         cases = [Edge("next", source, state_name(module_id, case.next), "", case.conditions)
                  for case in step.cases]  # drawn from the conditions (bot/documents/graph.py)
         return [*cases, Edge("next", source, state_name(module_id, step.otherwise), "otherwise")]
+    if isinstance(step, TextStep) and step.if_clean:  # the coach found nothing to point out
+        return [Edge("next", source, state_name(module_id, step.next), "coached"),
+                Edge(CLEAN, source, state_name(module_id, step.if_clean), "nothing to coach")]
     return [Edge("next", source, state_name(module_id, step.next))]
 
 

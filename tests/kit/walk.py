@@ -49,6 +49,9 @@ DEFAULT_PROFILE: Mapping[str, str] = PROFILE_DEFAULTS
 
 SAMPLE_ANSWER = "I will take a short walk after dinner."
 """What walks type at free-text steps (plain words, no crisis phrase)."""
+CLEAN_ANSWER = ("I feel worried and I love you. Would you take a walk with me on Saturday morning?"
+                " I'll come with you.")
+"""What walks also type at coached rehearsals: a line with nothing to coach (`if_clean`)."""
 
 MAX_STATES = 50_000  # a guard against a module whose state space explodes
 
@@ -219,7 +222,8 @@ def actions(step: Step, seq: int, *, text: str = SAMPLE_ANSWER) -> list[Action]:
         return out
     if isinstance(step, TextStep):  # a safety-plan answer may be skipped: try that too
         skip = [Action((TextIn("skip"),))] if step.sensitive else []
-        return [Action((TextIn(text),)), *skip]
+        clean = [Action((TextIn(CLEAN_ANSWER),))] if step.coach else []  # coached, and not
+        return [Action((TextIn(text),)), *skip, *clean]
     if isinstance(step, MessageStep) and step.button:
         return [Action((Press(f"c:{seq}"),))]
     return []
@@ -367,7 +371,7 @@ def _state_key(chat: Chat, ahead: dict[str, list[Condition]]) -> tuple[Any, ...]
     """Where a chat is, and what the branches still ahead of it would decide."""
     p = chat.progress
     tests = ahead.get(p.step or "", [])
-    return (p.module, p.step, tuple(c.holds(p.answers) for c in tests))
+    return (p.module, p.step, tuple(c.holds(p.answers) for c in tests), p.pending.get("coached"))
 
 
 def explore_module(engine: Engine, module_id: str, starts: Iterable[Chat], *,
