@@ -80,7 +80,7 @@ def test_a_changed_english_step_makes_its_translation_stale(root: Path,
      "{loved_one} is missing"),
     ("Mire sus números más bajos.", "Vea sus números más bajos.", ""),  # other words: all well
     ("  - id: mood_ok\n", "  - id: mood_fine\n", "are missing here"),
-    ("      - label: Salud\n        value: health\n", "      - label: Salud\n        value: salud\n",
+    ('      - {label: "Salud", value: health}\n', '      - {label: "Salud", value: salud}\n',
      "`value` is 'salud' here but 'health' in en"),
 ])
 def test_a_translation_out_of_step_is_served_in_english_until_fixed(
@@ -103,7 +103,7 @@ def test_a_translation_out_of_step_is_served_in_english_until_fixed(
 
 def test_message_counts_must_match(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     edit(root / "es" / "onboarding.yaml",
-         '      - Gracias por contármelo. Su seguridad es lo más importante.\n', "")
+         '      - "Gracias por contármelo. Su seguridad es lo más importante."\n', "")
     code, lines = validate(root, "--strict", capsys=capsys)
     assert code == 1 and any("2 message(s) here but 3 in en" in line for line in lines)
 
