@@ -44,7 +44,7 @@ from state.curriculum.locales import (
 )
 from state.curriculum.model import Curriculum, LocaleContent
 from state.curriculum.translation import translated_module, units
-from state.curriculum.yamlsource import load_located
+from state.curriculum.yamlsource import CurriculumLoader, load_located
 
 FINGERPRINT = "source: "  # the extracted comment that carries a step's source fingerprint
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # exports of the same texts are identical
@@ -159,7 +159,8 @@ def import_po(curriculum: Curriculum, source: str, folder: Path, files: list[Pat
         if missing:
             print(f"{module_id}: not written, {len(missing)} text(s) untranslated (first: {missing[0]})")
             continue
-        write_module(folder / original.sources[module_id].file.name, data, source)
+        located = original.sources[module_id]
+        write_module(folder / located.file.name, data, source, located.file)
         now = source_fingerprints(original.modules[module_id])
         earlier = record.get(module_id, {})
         made = {step: earlier.get(step, "") if f"{module_id}/{step}" in fuzzy
@@ -211,12 +212,52 @@ def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _text)
 
 
-def write_module(file: Path, data: dict[str, object], source: str) -> None:
-    """Write a translated module's YAML, saying where it came from."""
+def write_module(file: Path, data: dict[str, object], source: str, source_file: Path | None = None) -> None:
+    """Write a translated module's YAML, saying where it came from.
+
+    Written over the source file's own text, with only the words replaced, so its comments
+    (what a step is for, the citation behind a fact) stay beside the same steps; built from
+    the data alone when that does not give back exactly `data`.
+    """
     head = (f"# Translated from {source}/{file.name} by `craftbot translate import`. Everything but\n"
             f"# the words is {source}'s; edit the words here or in the PO file and import it again.\n")
-    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+    body = _over_source(source_file, data) if source_file is not None else None
+    if body is None:
+        body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
     file.write_text(head + body, encoding="utf-8")
+
+
+def _over_source(source_file: Path, data: dict[str, object]) -> str | None:
+    """The source file's text with each text replaced by its translation in `data`, or None."""
+    text = source_file.read_text(encoding="utf-8")
+    try:
+        root = yaml.compose(text, Loader=CurriculumLoader)
+    except yaml.YAMLError:
+        return None
+    edits = []
+    for unit in units(data):
+        node = root
+        for part in unit.path:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+                node = node.value[part]
+            else:
+                node = None
+            if node is None:
+                return None
+        if not isinstance(node, yaml.ScalarNode):
+            return None
+        start, end = node.start_mark.index, node.end_mark.index
+        old = text[start:end]
+        # One line, double-quoted: safe in block and flow mappings alike, line ends as \n.
+        words = yaml.dump(unit.text, Dumper=yaml.SafeDumper, default_style='"', allow_unicode=True,
+                          width=10_000).rstrip("\n")
+        edits.append((start, end, words + old[len(old.rstrip()):]))
+    for start, end, words in sorted(edits, reverse=True):
+        text = text[:start] + words + text[end:]
+    same = yaml.load(text, Loader=CurriculumLoader) == data  # CurriculumLoader is a SafeLoader
+    return text if same else None
 
 
 def mark(curriculum: Curriculum, source: str, folder: Path, modules: list[str]) -> int:

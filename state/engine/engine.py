@@ -36,7 +36,7 @@ from state.engine.catchup import catch_up
 from state.engine.discreet import is_discreet, sensitive_keys
 from state.engine.machine import CurriculumMachine
 from state.engine.safety import flow
-from state.engine.safety.detection import GENERAL, US_RESOURCES, CrisisGuide, Detection, Resource
+from state.engine.safety.detection import GENERAL, US_PEOPLE, US_RESOURCES, CrisisGuide, Detection, Resource
 from state.engine.safety.detector import Level
 from state.engine.turn import Turn
 
@@ -269,6 +269,7 @@ def _worded(resources: Mapping[str, Resource] | None, words: Mapping[str, tuple[
     """The crisis lines with their name and details in a locale's words, where given."""
     if not words:
         return resources
-    given = US_RESOURCES if resources is None else resources
+    # The defaults are the US lines and the US routes to people, as CrisisGuide takes them.
+    given = {**US_PEOPLE, **US_RESOURCES} if resources is None else resources
     return {key: replace(r, name=words[key][0], details=words[key][1]) if key in words else r
             for key, r in given.items()}
