@@ -1,0 +1,69 @@
+"""The Spanish crisis words (crisis: in curriculum/es/locale.yaml) on lines a person would write.
+
+Figures on whole sets are in bench/crisis_es.py and tests/test_detector_heldout_es.py; these
+are the behaviours a counselor would check by hand: each kind opens its pathway, and what is
+negated, over, a question or an idiom does not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import BUNDLED_CURRICULUM
+from state.contracts import TextIn
+from state.curriculum.loader import load_curriculum
+from state.engine.engine import Engine
+from state.engine.safety.detector import CrisisDetector
+
+
+@pytest.fixture(scope="module")
+def detector() -> CrisisDetector:
+    locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
+    assert locale is not None
+    return CrisisDetector.from_locale(locale.crisis, "es")
+
+
+@pytest.mark.parametrize(("text", "pathway"), [
+    ("ya no le veo sentido a nada, mis hijos estarian mejor sin mi", "own_danger"),
+    ("kiero dormirme y no despertar nunca", "own_danger"),
+    ("mi hijo dice que se va a matar", "loved_one_suicide"),
+    ("mi novio me dijo: si me dejas me mato", "loved_one_suicide"),
+    ("no respira y tiene los labios morados", "overdose"),
+    ("dejo de tomar hace dos dias y esta temblando y viendo bichos", "medical"),
+    ("se cayo de las escaleras y no se mueve", "medical"),
+    ("me esta pegando y dice que me va a matar", "violence"),
+    ("no me deja salir de la casa y me quito el celular", "violence"),
+    ("esta manejando bien pedo con los niños", "violence"),
+])
+def test_a_crisis_in_spanish_opens_its_pathway(detector: CrisisDetector, text: str, pathway: str) -> None:
+    found = detector.detect(text)
+    assert found is not None and found.level == "interrupt" and found.pathway == pathway
+
+
+@pytest.mark.parametrize("text", [
+    "nunca me ha pegado, solo grita cuando toma",
+    "mi hijo no se quiere matar, solo esta triste",
+    "hace dos años tuvo una sobredosis pero ya esta limpio",
+    "antes mi esposo me amenazaba, ahora va a terapia",
+    "que hago si un dia no respira?",
+    "la leccion de sobredosis me sirvio mucho",
+    "me muero de risa con mi nieto",
+    "mi jefa me va a matar si llego tarde",
+    "me corte el pelo y me siento mejor",
+])
+def test_negated_past_questions_and_idioms_stay_none(detector: CrisisDetector, text: str) -> None:
+    assert detector.detect(text) is None
+
+
+def test_no_se_as_a_filler_does_not_negate_but_before_his_verb_it_does(detector: CrisisDetector) -> None:
+    assert detector.detect("no se, quiero morirme") is not None
+    assert detector.detect("no se quiere matar, ya hablamos") is None
+
+
+def test_words_a_language_set_aside_are_not_read_again_by_another() -> None:
+    engine = Engine(load_curriculum(BUNDLED_CURRICULUM))
+    # The English words would take "convulsion" alone for a seizure now; the Spanish words
+    # read the question around it.
+    assert not engine.answers_without_progress(TextIn("que hago si le da una convulsion?"), "es")
+    assert engine.answers_without_progress(TextIn("le esta dando una convulsion"), "es")
+    assert engine.answers_without_progress(TextIn("he is having a seizure"), "es")  # English still helps
