@@ -54,11 +54,14 @@ MIN_LINES = 2  # a feature must be in this many training lines
 L2 = 1e-4
 STEPS = 300
 RATE = 0.05
-ASK_BUDGET = 0.02  # the model's own asks on everyday validation lines
+ASK_BUDGET = 0.03  # the model's own asks on everyday validation lines
 INTERRUPT_BUDGET = 0.005  # ... and its interrupts (the rules already use most of the 2%)
-CALM_BUDGET = 0.01  # crisis validation lines whose rule interrupt the model may turn into a question
+CALM_BUDGET = 0.005  # crisis validation lines whose rule interrupt the model may turn into a question
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
-CALM_GRID = [round(0.01 * i, 2) for i in range(51)]
+# `calm` never goes above 0.15: a rule's interrupt is only questioned when the model gives the
+# message less than a 15% chance of a crisis, so a plain "i'm considering suicide" (which a
+# short-line model may score low) keeps its interrupt.
+CALM_GRID = [round(0.01 * i, 2) for i in range(16)]
 Thresholds = tuple[float, float, float]  # ask, interrupt, calm
 Rows = list[tuple[str, str]]
 Floats = npt.NDArray[np.float64]

@@ -91,3 +91,32 @@ def test_a_locale_without_a_model_uses_the_rules_and_missing_weights_fail_clearl
     assert model_for("fr") is None
     with pytest.raises(ModelMissing, match="crisis model weights not found"):
         CrisisModel.load(tmp_path / "en.npz")
+
+
+@pytest.mark.parametrize("text", [
+    "that movie was so sad i wanted to die",
+    "i'm going to kill him if he forgets the milk again lol",
+])
+def test_a_rule_interrupt_the_model_reads_as_everyday_is_asked_instead(detector: CrisisDetector,
+                                                                      text: str) -> None:
+    assert (found := CrisisDetector(rules()).detect(text)) is not None and found.level == "interrupt"
+    calmed = detector.detect(text)
+    assert calmed is not None and calmed.level == "ask" and calmed.pathway == found.pathway
+    assert "model calm" in calmed.cue
+
+
+@pytest.mark.parametrize("text", [
+    "i'm considering suicide",
+    "i'm not safe at home",
+    "im hiding in the closet from him",
+    "he broke my phone so i couldnt call for help",
+    "i want to kill myself",
+])
+def test_plain_crisis_words_keep_their_interrupt(detector: CrisisDetector, text: str) -> None:
+    found = detector.detect(text)
+    assert found is not None and found.level == "interrupt"
+
+
+def test_words_the_model_never_saw_keep_the_rules_interrupt(detector: CrisisDetector) -> None:
+    model = detector.model
+    assert model is not None and not model.knows(["pineapple"]) and model.knows(["kill", "myself"])
