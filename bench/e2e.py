@@ -20,6 +20,9 @@ as the real Telegram does from afar: there, serving chats concurrently is what c
 A reply counts as received when the bot has been silent in the person's chat for 50 ms
 (200 ms at saturation, when a busy bot may pause that long between the calls of one reply).
 
+With `--base COMMIT` craftbot as it was at that commit runs too, in the same rounds
+(`craftbot@COMMIT`), for a before-and-after in one run.
+
     .venv/bin/python bench/e2e.py [--users 400] [--seconds 15] [--rounds 2] [--steady-rate 100]
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +48,7 @@ from _harness import (
     sample,
     workdir,
 )
+from _trees import TreeBot, unpack
 
 from tests.kit.botapi_serve import WatchedBotApi
 
@@ -104,10 +109,14 @@ def run_phase(server: WatchedBotApi, bot: BotUnderTest, policy: Policy, users: r
 def measure(kind: str, args: argparse.Namespace, steady: bool = True, delay: float = 0.0,
             concurrency: int | None = None) -> tuple[Phase, Phase | None]:
     """Both phases for one bot, on a fresh server and database."""
-    policy: Policy = play_curriculum if kind == "craftbot" else echo_text
+    policy: Policy = play_curriculum if kind.startswith("craftbot") else echo_text
     telegram = {"concurrency": concurrency} if concurrency else None
     with workdir(f"craftbot-e2e-{kind}-") as tmp, WatchedBotApi(delay=delay) as server:
-        bot = BotUnderTest(server, kind, Path(tmp), data_key=args.data_key, telegram=telegram)
+        bot: BotUnderTest
+        if kind.startswith("craftbot@"):
+            bot = TreeBot(server, args.trees[kind], Path(tmp), data_key=args.data_key, telegram=telegram)
+        else:
+            bot = BotUnderTest(server, kind, Path(tmp), data_key=args.data_key, telegram=telegram)
         bot.start()
         try:
             saturated = run_phase(server, bot, policy, range(10_001, 10_001 + args.users), 0.0,
@@ -120,6 +129,8 @@ def measure(kind: str, args: argparse.Namespace, steady: bool = True, delay: flo
             calm = run_phase(server, bot, policy, range(50_001, 50_001 + args.steady_users),
                              args.steady_users / args.steady_rate, args.warmup, args.seconds)
             print(f"{kind:>12} steady:    {calm.line()}", flush=True)
+            if isinstance(bot, TreeBot):
+                print(f"{'':>12} (ran {bot.ran()})", flush=True)
         finally:
             bot.stop()
     return saturated, calm
@@ -138,13 +149,22 @@ def main() -> None:
     parser.add_argument("--data-key", default="", help="CRAFTBOT_DATA_KEY for craftbot (encryption)")
     parser.add_argument("--slow-api", type=float, default=0.05,
                         help="also measure with every call this many seconds late (0: skip)")
+    parser.add_argument("--base", default="", help="also run craftbot as it was at this commit")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="craftbot-e2e-base-") as base:
+        args.trees = {f"craftbot@{args.base}": unpack(args.base, Path(base) / "tree")} if args.base else {}
+        compare(args)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Measure every bot and print the comparison."""
     if os.environ.get("BENCH_QUICK"):
         args.seconds, args.warmup, args.rounds, args.slow_api = 5.0, 2.0, 1, 0.0
     print(f"machine: {machine()}")
-    runs: dict[str, list[tuple[Phase, Phase | None]]] = {"echo": [], "craftbot": [], "echo-aiohttp": []}
+    kinds = ("echo", *args.trees, "craftbot")
+    runs: dict[str, list[tuple[Phase, Phase | None]]] = {kind: [] for kind in (*kinds, "echo-aiohttp")}
     for _ in range(args.rounds):
-        for kind in ("echo", "craftbot"):
+        for kind in kinds:
             runs[kind].append(measure(kind, args))
     runs["echo-aiohttp"].append(measure("echo-aiohttp", args, steady=False))
     best = {kind: max((r[0] for r in found), key=lambda p: p.rate) for kind, found in runs.items()}
@@ -168,6 +188,9 @@ def main() -> None:
     print(f"throughput ratio craftbot/echo: {ratio:.2f} ({verdict} the target {TARGET_RATIO});"
           f" by CPU per update {by_cpu:.2f}; against the echo bot on the aiohttp transport"
           f" {best['craftbot'].rate / best['echo-aiohttp'].rate:.2f}")
+    for kind in args.trees:
+        print(f"before: {kind}/echo {best[kind].rate / best['echo'].rate:.2f}"
+              f" ({best[kind].cpu_ms:.2f} ms of bot CPU per update)")
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _harness import REPO, BotUnderTest, User, machine, percentile, play_curriculum, proc_cpu
+from _harness import REPO, User, machine, percentile, play_curriculum, proc_cpu
+from _trees import TreeBot, unpack
 
 from tests.kit.botapi_serve import WatchedBotApi
 
@@ -49,23 +50,13 @@ QUIET = 1.0  # seconds without a send or edit in a chat: the reply is complete
 GIVE_UP = 120.0  # seconds to wait for a reply before giving up on it
 
 
-class Bot(BotUnderTest):
-    """`craftbot run` from a given source tree (this one, or the baseline's)."""
+class Bot(TreeBot):
+    """`craftbot run` from a tree, Telegram's budget on, reminders looked for every second."""
 
     def __init__(self, server: WatchedBotApi, tree: Path, workdir: Path, reminders: bool) -> None:
-        super().__init__(server, "craftbot", workdir, curriculum=tree / "curriculum",
-                         telegram={"max_per_second": int(BUDGET)})
-        self.tree = tree
         send = "true" if reminders else "false"
-        self.config.write_text(self.config.read_text() + f"reminders:\n  send: {send}\n  poll_seconds: 1\n")
-
-    def command(self) -> list[str]:
-        """The bot's package from `tree` first on the path; it says which in its log."""
-        code = ("import runpy, sys; sys.path.insert(0, sys.argv[1]); import bot;"
-                " print('craftbot from', bot.__file__, file=sys.stderr);"
-                " sys.argv = ['craftbot', 'run', '--config', sys.argv[2]];"
-                " runpy.run_module('bot.cli', run_name='__main__', alter_sys=True)")
-        return [sys.executable, "-c", code, str(self.tree), str(self.config)]
+        super().__init__(server, tree, workdir, telegram={"max_per_second": int(BUDGET)},
+                         extra=f"reminders:\n  send: {send}\n  poll_seconds: 1\n")
 
 
 @dataclass
@@ -281,7 +272,7 @@ def wave(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
         people.stop()
         bot.stop()
         found = statuses(bot.database)
-        where = next((line for line in bot.log.read_text().splitlines() if "craftbot from" in line), "?")
+        where = bot.ran()
     sent_in = [t for t in watch.sends if start <= t < end]
     delivered = watch.reminders
     undelivered_sent = sum(1 for rid, s in found.items() if s == "sent" and rid not in delivered)
@@ -289,7 +280,7 @@ def wave(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
     again = sum(1 for rid, s in found.items() if s == "sending" and rid in delivered)  # recovered: twice
     failed = sum(1 for s in found.values() if s not in ("pending", "sending", "sent"))
     return {
-        "from": where.split("craftbot from", 1)[1].strip(),
+        "from": where,
         "replies": watch.window(start, end, crisis=False),
         "crisis": watch.window(start, end, crisis=True),
         "share": len(sent_in) / (BUDGET * (end - start)),
@@ -329,15 +320,6 @@ def burst(tree: Path, args: argparse.Namespace) -> dict[str, Any]:
             "refused": limits.refused - refused, "unanswered": watch.unanswered}
 
 
-def baseline_tree(commit: str, into: Path) -> Path:
-    """The repository as it was at `commit`, unpacked (no git worktree needed)."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], check=True,
-                             capture_output=True).stdout
-    into.mkdir(parents=True)
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into
-
-
 def ms(samples: list[float], p: float) -> str:
     """A percentile in seconds, printed (replies never received make it "never")."""
     if not samples:
@@ -374,7 +356,7 @@ def main() -> int:
         args.others, args.burst, args.window, args.grace = 20, 150, 10.0, 5.0
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="craftbot-base-") as base:
-        trees = {f"before ({commit})": baseline_tree(commit, Path(base) / commit)
+        trees = {f"before ({commit})": unpack(commit, Path(base) / commit)
                  for commit in args.base.split(",") if commit} | {"after (this code)": REPO}
         if args.only != "burst":
             print(f"wave: {args.reminders:,} reminders fall due at once while {args.chatters} people chat"

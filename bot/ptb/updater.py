@@ -23,9 +23,12 @@ answered. `CommitFirstUpdater` replaces it for long polling:
 - when everything in hand is handled it long-polls again at once; while updates are
   still being handled (a chart being drawn, a chat held by a 429, a flood from one
   person) it keeps asking for more every `BUSY_POLL` seconds (or as soon as one is
-  handled), so no chat holds another back. The updates in hand come back in each answer,
-  as they are not confirmed yet; every id below the newest one queued is in hand or done
-  (ids only grow), so they are skipped without being parsed;
+  handled, but not more often than every `MIN_GAP`), so no chat holds another back. The
+  updates in hand come back in each answer, as they are not confirmed yet; every id below
+  the newest one queued is in hand or done (ids only grow), so they are skipped without
+  being parsed. When 100 or more are in hand above the offset, an answer could hold
+  nothing new, so nothing is asked until the offset moves: a busy bot does not fetch
+  and decode the same hundred updates after every one it handles;
 - each chat's queue holds at most `QUEUE_LIMIT` updates. Beyond that an update is
   answered once with a plain "slow down" and dropped (counted in `dropped`), unless
   `urgent` says it must be read (words of crisis: never dropped); a press on the same
@@ -65,6 +68,7 @@ SLOW_DOWN = ("I'm still reading your earlier messages, so I missed some of the l
              "Please wait for my answer, then send the rest again.")
 READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
 STUCK_AFTER = 0.5  # seconds the offset stays put, Telegram's window full, before it moves past
+MIN_GAP = 0.01  # seconds between two fetches while updates are in hand
 
 # getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
 # PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
@@ -100,6 +104,7 @@ class CommitFirstUpdater(Updater):
         self._next = 0  # one past the newest update handed to a chat
         self._floor = 0  # the offset may not go below this: Telegram forgot what is under it
         self._since = (0, 0.0)  # (the oldest update in hand, since when it is the oldest)
+        self._fetched_at = 0.0  # when the last fetch was asked (the event loop's clock)
         self._pending: dict[int, int] = {}  # ids of updates not yet handled -> their chat
         self._chats: dict[int, deque[Update]] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -158,8 +163,12 @@ class CommitFirstUpdater(Updater):
         """Updates in hand that Telegram would not deliver again after a crash."""
         return sum(1 for update_id in self._pending if update_id < self._floor)
 
-    def _unclog(self, answered: int, fresh: bool) -> bool:
-        """A full answer with nothing new: move the offset past every update in hand.
+    def _window_full(self) -> bool:
+        """Whether Telegram's next answer can only be updates already in hand."""
+        return self._next - self._offset() >= BATCH
+
+    def _unclog(self, full: bool) -> bool:
+        """Telegram's window holds nothing new (`full`): move the offset past every update in hand.
 
         Telegram answers at most `BATCH` updates from the offset; when all of them are in
         hand (queued behind a busy chat, or turned away but not yet confirmed), updates
@@ -173,7 +182,7 @@ class CommitFirstUpdater(Updater):
         oldest, now = min(self._pending), asyncio.get_running_loop().time()
         if oldest != self._since[0]:
             self._since = (oldest, now)
-        if answered < BATCH or fresh or self._offset() >= self._next:
+        if not full or self._offset() >= self._next:
             return False
         queue = self._chats.get(self._pending[oldest])
         if (queue is None or len(queue) < 2) and now - self._since[1] < STUCK_AFTER:
@@ -191,6 +200,9 @@ class CommitFirstUpdater(Updater):
         while self.running:
             if self._pending and not fresh:  # nothing new came: wait a moment, or for one done
                 await self._until_handled(BUSY_POLL)
+                await self._wait(self._fetched_at + MIN_GAP - asyncio.get_running_loop().time())
+                if self._window_full() and not self._unclog(True):
+                    continue  # an answer now could bring nothing new
             if not self.running:
                 return
             try:
@@ -217,7 +229,7 @@ class CommitFirstUpdater(Updater):
                 if update is not None:
                     self._dispatch(update)
             fresh = self._next != before
-            if self._unclog(len(updates), fresh):
+            if self._unclog(len(updates) >= BATCH and not fresh):
                 fresh = True  # ask again at once, from past the clog
             if interval:
                 await self._wait(interval)
@@ -231,6 +243,7 @@ class CommitFirstUpdater(Updater):
 
     async def _fetch(self, wait: Any, allowed: list[str] | None) -> list[Any] | None:
         """The next updates from the current offset, unparsed, or None when asked to stop."""
+        self._fetched_at = asyncio.get_running_loop().time()
         fetch = asyncio.ensure_future(self._get(
             offset=self._offset(), limit=BATCH, timeout=wait, allowed_updates=allowed))
         stopping = asyncio.ensure_future(self._stop.wait())
