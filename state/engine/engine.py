@@ -146,12 +146,15 @@ class Engine:
         the person's locale lacks shows its general crisis message). Words of crisis that
         the person's own locale read and set aside ("no respira bien por la alergia", "he
         was never suicidal") stay set aside: the other locales do not know their context.
+        Another locale is heard only through its phrases, not its model.
         """
         found = guide.detector.detect(text)
         if found or not text or guide.detector.heard(text):
             return found
+        # Another locale's statistical model reads a foreign message as noise: only its
+        # phrases, which name what they matched, may bring help across languages.
         return next((other for g in self.guides.values() if g is not guide
-                     if (other := g.detector.detect(text))), None)
+                     if (other := g.detector.detect(text)) and other.words), None)
 
     def answers_without_progress(self, message: Input, language: str | None) -> bool:
         """Whether this input is answered the same for anyone: help in a crisis, and data rights.
