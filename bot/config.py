@@ -231,12 +231,8 @@ class ResourceSettings(Section):
 
 
 def _us_resources() -> dict[str, ResourceSettings]:
-    def languages(key: str) -> dict[str, ResourceWording]:
-        return {locale: ResourceWording(name=words[key][0], details=words[key][1])
-                for locale, words in US_WORDING.items() if key in words}
-
     return {key: ResourceSettings(name=r.name, number=r.number, details=r.details,
-                                  show_for=list(r.show_for), languages=languages(key))
+                                  show_for=list(r.show_for), languages=_worded(key))
             for key, r in US_RESOURCES.items()}
 
 
@@ -255,11 +251,7 @@ class CrisisSettings(Section):
 
     def wording(self) -> dict[str, dict[str, tuple[str, str]]]:
         """Per locale, each resource's (name, details) in that locale's language, where given."""
-        out: dict[str, dict[str, tuple[str, str]]] = {}
-        for key, r in self.resources.items():
-            for locale, words in r.languages.items():
-                out.setdefault(locale, {})[key] = (words.name, words.details)
-        return out
+        return _wording(self.resources)
 
 
 class PersonSettings(Section):
@@ -267,10 +259,29 @@ class PersonSettings(Section):
 
     name: str = Field(min_length=1, description="what it is called; fills {key_name}")
     details: str = Field(min_length=1, description="how to find it (a site, a number); fills {key_details}")
+    languages: dict[str, ResourceWording] = Field(
+        default_factory=dict, description="its name and details in another locale's language, by locale")
+
+
+def _worded(key: str) -> dict[str, ResourceWording]:
+    """A default line's or route's wording in each language the US defaults have it in."""
+    return {locale: ResourceWording(name=words[key][0], details=words[key][1])
+            for locale, words in US_WORDING.items() if key in words}
 
 
 def _us_people() -> dict[str, PersonSettings]:
-    return {key: PersonSettings(name=r.name, details=r.details) for key, r in US_PEOPLE.items()}
+    return {key: PersonSettings(name=r.name, details=r.details, languages=_worded(key))
+            for key, r in US_PEOPLE.items()}
+
+
+def _wording(entries: dict[str, ResourceSettings] | dict[str, PersonSettings]
+             ) -> dict[str, dict[str, tuple[str, str]]]:
+    """Per locale, each entry's (name, details) in that locale's language, where given."""
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for key, entry in entries.items():
+        for locale, words in entry.languages.items():
+            out.setdefault(locale, {})[key] = (words.name, words.details)
+    return out
 
 
 class PeopleSettings(Section):
@@ -335,9 +346,19 @@ class Settings(BaseSettings):
         engine's country-neutral wording, never the US locator.
         """
         crisis = self.crisis.resource_map()
-        if "people" in self.model_fields_set or "crisis" not in self.model_fields_set:
+        if self._with_people():
             return {**self.people.resource_map(), **crisis}
         return crisis
+
+    def wording(self) -> dict[str, dict[str, tuple[str, str]]]:
+        """Per locale, the (name, details) of the lines and routes `resource_map` gives, where worded."""
+        out = _wording(self.people.resources) if self._with_people() else {}
+        for locale, words in self.crisis.wording().items():
+            out.setdefault(locale, {}).update(words)
+        return out
+
+    def _with_people(self) -> bool:
+        return "people" in self.model_fields_set or "crisis" not in self.model_fields_set
 
     @property
     def token(self) -> str:

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bot.config import BUNDLED_CURRICULUM, CrisisSettings
+from bot.config import BUNDLED_CURRICULUM, CrisisSettings, Settings
 from state.contracts import Command, Press, Progress, Reply, TextIn
 from state.curriculum.formats import day, number
 from state.curriculum.loader import load_curriculum
@@ -156,3 +156,16 @@ def test_spanish_crisis_words_bring_help_to_someone_served_in_english(engine: En
     assert engine.answers_without_progress(TextIn("quiero morirme"), "en")
     calm = said(engine.handle(p, TextIn("We went to the rifle range on Sunday."), 3.0))
     assert "You matter" not in calm and "Your safety comes first" not in calm
+
+
+def test_routes_to_people_carry_their_spanish_words() -> None:
+    defaults = Settings()
+    name, details = defaults.wording()["es"]["counsellor"]
+    assert name == "Un consejero que conozca CRAFT" and "robertjmeyersphd.com" in details
+    assert defaults.wording()["es"]["lifeline"][0].startswith("988")  # the crisis lines' too
+    # An operator's own route, worded in Spanish in the config, reaches the Spanish lessons.
+    own = Settings.model_validate({"people": {"resources": {"counsellor": {
+        "name": "Our family counsellor", "details": "call 555-0100",
+        "languages": {"es": {"name": "Nuestra consejera familiar", "details": "llame al 555-0100"}}}}}})
+    assert own.wording()["es"]["counsellor"] == ("Nuestra consejera familiar", "llame al 555-0100")
+    assert "family_groups" not in own.wording().get("es", {})  # giving any route replaces the defaults

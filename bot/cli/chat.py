@@ -50,7 +50,7 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.terminal import TerminalChat
 
     engine = load_engine(args.curriculum or settings.curriculum.path, settings.curriculum.default_locale,
-                         settings.resource_map(), settings.crisis.wording())
+                         settings.resource_map(), settings.wording())
     if engine is None:
         return 1
     if getattr(args, "start", None) or getattr(args, "profile", None):

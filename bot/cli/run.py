@@ -65,7 +65,7 @@ def cmd_run(settings: Settings) -> int:
     setup_logging(settings.logging.level, settings.logging.format, token)
     key_pseudonyms(settings)
     engine = load_engine(settings.curriculum.path, settings.curriculum.default_locale,
-                         settings.resource_map(), settings.crisis.wording())
+                         settings.resource_map(), settings.wording())
     if engine is None:
         return 1
     check_at_start(settings.storage.location(), settings.storage.keys())

@@ -200,7 +200,7 @@ def build_application(settings: Settings, engine: Engine,
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
-    resources, wording = settings.resource_map(), settings.crisis.wording()
+    resources, wording = settings.resource_map(), settings.wording()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
                         lambda curriculum: Engine(curriculum, resources, wording))
     inbox = InboxData(store) if settings.telegram.webhook.url else None  # webhook mode

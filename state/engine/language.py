@@ -36,6 +36,18 @@ US_SPANISH: dict[str, tuple[str, str]] = {
     "treatment_line": ("Línea Nacional de Ayuda de SAMHSA",
                        "1-800-662-4357 (TTY 1-800-487-4889), gratis, confidencial, las 24 horas, en"
                        " inglés y en español; le ayuda a encontrar tratamiento, no da consejería"),
+    # Routes to people (US_PEOPLE). Al-Anon, Nar-Anon and SMART Recovery list Spanish-speaking
+    # meetings on their sites; FindTreatment.gov has a Spanish version (findtreatment.gov, "Español").
+    "counsellor": ("Un consejero que conozca CRAFT",
+                   "pida a su médico o a una línea de ayuda un consejero que ofrezca CRAFT o sesiones"
+                   " para familias. El equipo de CRAFT tiene una lista en robertjmeyersphd.com (en inglés)"),
+    "family_groups": ("Grupos para familias",
+                      "Al-Anon (al-anon.org), Nar-Anon (nar-anon.org) y SMART Recovery Family &"
+                      " Friends (smartrecovery.org); hay reuniones gratis cerca de usted y en línea,"
+                      " algunas en español"),
+    "treatment_locator": ("FindTreatment.gov",
+                          "el mapa gratis y confidencial de SAMHSA para encontrar tratamiento cerca de usted,"
+                          " con filtros de medicinas y de pago, en findtreatment.gov (también en español)"),
 }
 US_WORDING: dict[str, dict[str, tuple[str, str]]] = {"es": US_SPANISH}
 
