@@ -100,7 +100,8 @@ def test_an_edited_message_with_crisis_words_interrupts(server: FakeBotApi, bot:
 
 
 @pytest.mark.parametrize("typed", ["/delete i want to kill myself", "/hide\ni want to kill myself",
-                                   "/mydata   i want to kill myself", "/menu i want to kill myself"])
+                                   "/mydata   i want to kill myself", "/menu i want to kill myself",
+                                   "/stats i want to kill myself", "/reload\ni want to kill myself"])
 def test_crisis_words_after_a_command_get_help_through_telegram(server: FakeBotApi, bot: InProcessBot,
                                                                 typed: str) -> None:
     player = Player(server, 4100)

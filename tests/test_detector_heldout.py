@@ -18,18 +18,19 @@ from state.engine.safety.detector import CrisisDetector
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
-# everyday lines <= 0.02 interrupts and <= 0.05 asks. With the trained model (measured once):
-# caught 0.859 / 0.927 and interrupted 0.743 / 0.841 (texting / plain); everyday interrupts
-# 0.038 / 0.009, asks 0.019 / 0.018. The floors sit just under that. The texting set's
-# everyday interrupts are over the 0.02 target (0.019 with the rules alone): its ceiling
-# records what was measured, to be brought back to 0.02, not a new target.
-# heldout2 (a second set by another writer, frozen before the model was trained, measured
-# once with the final detector): caught 0.860, interrupted 0.740; everyday interrupts 0.046
-# (the same as the rules alone), asks 0.015.
+# everyday lines <= 0.02 interrupts and <= 0.05 asks. Measured with the retrained model
+# (issue 12, second round; the last of two looks at these sets while tuning), caught /
+# interrupted / everyday interrupts / asks:
+#   texting  0.924 / 0.844 / 0.032 / 0.025   (before: 0.859 / 0.743 / 0.038 / 0.019)
+#   plain    0.974 / 0.921 / 0.018 / 0.026   (before: 0.927 / 0.841 / 0.009 / 0.018)
+#   heldout2 0.907 / 0.824 / 0.030 / 0.030   (before: 0.860 / 0.740 / 0.046 / 0.015)
+# The floors sit just under that. Everyday interrupts on texting and heldout2 are over the
+# 0.02 target: the ceilings record what was measured, to be brought down, not a new target.
+# heldout3 and heldout_es are measured by whoever keeps them (bench/crisis.py --set NAME).
 FLOORS = {  # set: (caught, interrupted, most everyday interrupts)
-    "heldout/en_texting.tsv": (0.85, 0.74, 0.04),
-    "heldout/en_plain.tsv": (0.92, 0.84, 0.02),
-    "heldout2/en_mixed.tsv": (0.85, 0.73, 0.05),
+    "heldout/en_texting.tsv": (0.91, 0.83, 0.04),
+    "heldout/en_plain.tsv": (0.96, 0.91, 0.02),
+    "heldout2/en_mixed.tsv": (0.89, 0.81, 0.04),
 }
 MAX_FALSE_ASKS = 0.05
 

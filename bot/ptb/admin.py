@@ -114,8 +114,8 @@ class AdminCommands:
         user, message = update.effective_user, update.message
         if user is None or message is None:
             return
-        if not is_admin(self.settings, user.id):
-            await self.fallback(update, context, Command("stats"))
+        if not is_admin(self.settings, user.id):  # the words after it are read too (crisis words)
+            await self.fallback(update, context, Command.from_text(message.text or "/stats"))
             return
         conversations = self.reloader.conversations
         counts = await conversations.privacy.counts(conversations.clock())
@@ -134,8 +134,9 @@ class AdminCommands:
         user = update.effective_user
         if user is None:
             return
-        if not is_admin(self.settings, user.id):
-            await self.fallback(update, context, Command("reload"))
+        if not is_admin(self.settings, user.id):  # the words after it are read too (crisis words)
+            typed = update.message.text if update.message is not None else None
+            await self.fallback(update, context, Command.from_text(typed or "/reload"))
             return
         log.info("curriculum reload asked by an admin")
         self._spawn(self.reload_and_tell(context.bot, [user.id]))
