@@ -31,6 +31,9 @@ FLOORS = {  # set: (caught, interrupted, most everyday interrupts)
     "heldout/en_texting.tsv": (0.91, 0.83, 0.04),
     "heldout/en_plain.tsv": (0.96, 0.91, 0.02),
     "heldout2/en_mixed.tsv": (0.89, 0.81, 0.04),
+    # written blind in session 4; looked at twice: 75.6/61.2/6.0% before the retraining,
+    # 87.6/74.8/5.0% after it (docs/security.md)
+    "heldout3/en_fresh.tsv": (0.86, 0.73, 0.055),
 }
 MAX_FALSE_ASKS = 0.05
 

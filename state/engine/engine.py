@@ -115,6 +115,8 @@ class Engine:
             return turn.reply
         guide = self.guides[self.content(progress).code]
         found = self.detect(guide, flow.free_text(message))  # at every step, always first
+        if found and self._rehearsed(progress, found):
+            found = None
         if not found and data_rights.wants(message):
             return data_rights.answer(self.content(progress), progress, message, now)
         turn = self.turn(progress, now)
@@ -155,6 +157,19 @@ class Engine:
         # phrases, which name what they matched, may bring help across languages.
         return next((other for g in self.guides.values() if g is not guide
                      if (other := g.detector.detect(text)) and other.words), None)
+
+    def _rehearsed(self, progress: Progress, found: Detection) -> bool:
+        """Whether `found` is only the model's doubt about a line rehearsed for the loved one.
+
+        At a coached rehearsal the person writes what they will say ("Chris, I feel scared
+        when you drink"), not what is happening: a model-only ask (no phrase matched) there
+        is set aside; phrases, and the model's own interrupts, still bring help.
+        """
+        if found.level != "ask" or found.score is None or found.words:
+            return False
+        step = (self.content(progress).step(progress.module, progress.step)
+                if progress.module and progress.step else None)
+        return bool(getattr(step, "coach", None))
 
     def answers_without_progress(self, message: Input, language: str | None) -> bool:
         """Whether this input is answered the same for anyone: help in a crisis, and data rights.
