@@ -223,3 +223,29 @@ async def test_a_restart_publishes_a_new_version_but_never_takes_everyone_back(
     finally:
         await again.stop()
         await first.stop()
+
+
+async def test_an_instance_listens_again_after_its_connection_was_lost(
+        pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    backend, folder, clock = Backend(pg_url), copy_sample(tmp_path / "curriculum"), Clock()
+    first = await Instance(backend, folder, clock).start()
+    second = Instance(backend, folder, clock)
+    second.reloader.listen_retry = 0.05
+    await second.start(watch=True)
+    try:
+        listener = second.reloader.listener
+        assert listener is not None
+        await asyncio.wait_for(listener.listening.wait(), 10)
+        with caplog.at_level(logging.WARNING, "craftbot.publish"):  # a failover, say
+            listener.listening.clear()  # set again only by a new connection's LISTEN
+            query(pg_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                          " WHERE application_name = 'craftbot-publish'")
+            await asyncio.wait_for(listener.listening.wait(), 10)  # it listens again
+        assert "not hearing curriculum publications (polling meanwhile)" in caplog.text
+        edit(folder, STRESS, "How stressed do you feel today?")
+        assert (await first.reloader.publish("reload")).ok
+        await asyncio.wait_for(second.picked_up.wait(), 10)
+        assert second.reloader.served == first.reloader.served
+    finally:
+        await second.stop()
+        await first.stop()

@@ -117,6 +117,7 @@ class Reloader:
         self.build = build
         self.clock = clock
         self.poll_every = poll_every
+        self.listen_retry = LISTEN_RETRY
         self.publications = Publications(conversations.store)
         self.published: Publication | None = None  # the newest publication this instance knows
         self.order: dict[str, int] = {}  # each published version's latest seq
@@ -233,7 +234,7 @@ class Reloader:
             except Exception as exc:  # the server restarted, the network failed: polling goes on
                 log.warning("not hearing curriculum publications (polling meanwhile): %s",
                             type(exc).__name__)
-            await asyncio.sleep(LISTEN_RETRY)
+            await asyncio.sleep(self.listen_retry)
 
     async def _check_quietly(self) -> None:
         try:
