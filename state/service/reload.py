@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from state.contracts import Fingerprints
 from state.curriculum.diagnostics import Diagnostic
@@ -47,8 +48,11 @@ from state.curriculum.versions import Destination, curriculum_fingerprints, reso
 from state.engine.engine import Engine
 from state.service.conversations import Conversations
 from state.storage import Store
-from state.store.published import Listener, Publication, Publications
+from state.store.published import Publication, Publications
 from state.store.reports import Placement
+
+if TYPE_CHECKING:
+    from state.store.pglisten import Listener
 
 log = logging.getLogger("craftbot.publish")
 POLL_EVERY = 30.0  # seconds between two looks at the published version, NOTIFY or not
@@ -125,7 +129,7 @@ class Reloader:
         self.lacking: str | None = None  # why the published version is not served here
         self._tried: int | None = None  # the publication a failed pick-up was for
         self.followed: list[Callable[[Engine], Awaitable[None]]] = []  # told of each pick-up
-        self.listener: Listener | None = None
+        self.listener: Listener | None = None  # on PostgreSQL, once watching
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._told: set[asyncio.Task[None]] = set()
@@ -208,6 +212,8 @@ class Reloader:
         url = self.conversations.store.location.url
         self._tasks.append(asyncio.create_task(self._poll(), name="craftbot-publish-poll"))
         if url is not None:
+            from state.store.pglisten import Listener  # psycopg: only where PostgreSQL is used
+
             self.listener = Listener(url)
             self._tasks.append(asyncio.create_task(self._listen(self.listener),
                                                    name="craftbot-publish-listen"))

@@ -5,15 +5,12 @@ curriculum's content hash), when, by which instance (`Database.owner`) and how (
 `hangup`, `start`). The newest row is the published version; `seq` orders them, so an
 instance can tell whether a version it meets (on a person's progress) was published after
 the one it serves. On PostgreSQL the row's transaction also sends `NOTIFY craftbot_curriculum`
-with the version, and `Listener` hears it on a connection of its own; `state.service.reload`
-decides what to do with either.
+with the version, and `state.store.pglisten.Listener` hears it on a connection of its own;
+`state.service.reload` decides what to do with either.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from state.store.core import Database
@@ -75,31 +72,3 @@ class Publications:
     async def order(self, *, inside: bool = False) -> dict[str, int]:
         """Each published version's latest seq; `inside` as for `latest`."""
         return await (self.store.run(order) if inside else self.store.read(order))
-
-
-class Listener:
-    """Hears `NOTIFY craftbot_curriculum` on PostgreSQL, on an async connection of its own.
-
-    `heard()` yields each announced version as it comes. A lost connection ends the
-    iteration with the error; the caller polls meanwhile and listens again later.
-    """
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.listening = asyncio.Event()  # set while LISTEN is in place (tests wait for it)
-
-    async def heard(self) -> AsyncIterator[str]:
-        """Announced versions, one by one, until the connection is lost or the task is cancelled."""
-        import psycopg  # only where PostgreSQL is used
-
-        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
-                                                     application_name="craftbot-publish")
-        try:
-            await conn.execute(f"LISTEN {CHANNEL}")
-            self.listening.set()
-            async for note in conn.notifies():
-                yield note.payload
-        finally:
-            self.listening.clear()
-            with contextlib.suppress(Exception):
-                await asyncio.shield(conn.close())
