@@ -188,7 +188,8 @@ class Reloader:
 
     async def start(self) -> None:
         """At start-up: record the served version's steps and learn earlier ones; publish it if
-        it is new (on SQLite, the one instance, always when it differs); then keep watching.
+        it is new (on SQLite, the one instance, always when it differs); from then on, each
+        person's turn on a version published later picks that one up first (`pin`).
 
         On a shared database a version published before and since replaced is not published
         again by a start-up (an old instance restarting during a deploy must not take everyone
