@@ -249,3 +249,4 @@ async def test_an_instance_listens_again_after_its_connection_was_lost(
     finally:
         await second.stop()
         await first.stop()
+

@@ -133,6 +133,7 @@ class Reloader:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._told: set[asyncio.Task[None]] = set()
+        self._loading: tuple[int, asyncio.Future[tuple[Engine | None, str]]] | None = None
 
     @property
     def served(self) -> str:
@@ -283,14 +284,16 @@ class Reloader:
             return False
         if self._tried == target.seq and not retry:
             return False  # it could not be picked up: not again in every turn, the next poll tries
-        curriculum, problems = await asyncio.to_thread(read_curriculum, self.root, self.default_locale)
-        errors = [p for p in problems if p.is_error]
-        if errors or curriculum.version != target.version:
-            why = (f"its curriculum folder has {len(errors)} error(s)" if errors
-                   else f"its curriculum folder holds {curriculum.version}")
+        if self._loading is None or self._loading[0] != target.seq or (retry and self._loading[1].done()):
+            self._loading = (target.seq, asyncio.ensure_future(asyncio.to_thread(self._load, target.version)))
+        # shared: a person's turn that needs the version being loaded waits for this load, not another
+        engine, why = await asyncio.shield(self._loading[1])
+        if self.served == target.version:
+            return False  # another caller swapped it in while this one waited
+        if engine is None:
             self._lacks(target, why)
             return False
-        self._swap(await asyncio.to_thread(self.build, curriculum))
+        self._swap(engine)
         self.served_seq, self.lacking, self._tried = target.seq, None, None
         log.info("curriculum %s picked up (published by %s)", target.version, target.instance)
         for tell in self.followed:  # the command menu, say: not inside a person's turn
@@ -298,6 +301,16 @@ class Reloader:
             self._told.add(task)
             task.add_done_callback(self._told.discard)
         return True
+
+    def _load(self, version: str) -> tuple[Engine | None, str]:
+        """(the engine for `version` from the folder, "") or (None, why it cannot be had); a thread's."""
+        curriculum, problems = read_curriculum(self.root, self.default_locale)
+        errors = [p for p in problems if p.is_error]
+        if errors:
+            return None, f"its curriculum folder has {len(errors)} error(s)"
+        if curriculum.version != version:
+            return None, f"its curriculum folder holds {curriculum.version}"
+        return self.build(curriculum), ""
 
     def _lacks(self, target: Publication, why: str) -> None:
         self.lacking, self._tried = f"cannot serve {target.version}: {why}", target.seq
