@@ -250,3 +250,23 @@ async def test_an_instance_listens_again_after_its_connection_was_lost(
         await second.stop()
         await first.stop()
 
+
+
+async def test_a_person_on_a_version_this_instance_cannot_load_is_still_answered(
+        backend: Backend, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    first = await Instance(backend, copy_sample(tmp_path / "a"), clock).start()
+    second = await Instance(backend, copy_sample(tmp_path / "b"), clock).start()
+    try:
+        edit(tmp_path / "a", STRESS, "How stressed do you feel today?")
+        assert (await first.reloader.publish("reload")).ok
+        reply = await onboard(first.send, first.store)  # on the new version
+        shutil.rmtree(tmp_path / "b")  # the second's folder is gone (an unmounted volume, say)
+        with caplog.at_level(logging.WARNING, "craftbot.publish"):
+            reply = await second.send(Press(buttons(reply)["Next: Basics"]))
+        assert "Ready" in buttons(reply)  # answered, with the version it has
+        assert "a person on curriculum" in caplog.text  # and said so
+        assert second.reloader.status().lacking is not None
+    finally:
+        await second.stop()
+        await first.stop()

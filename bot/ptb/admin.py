@@ -11,6 +11,8 @@ the admins are told the errors as `file:line:col` lines, split into messages tha
 Telegram. If it is valid it is swapped in between two updates, and the admins are told the
 new version and how many people are on steps that changed or vanished (they are moved
 when they next write). A SIGHUP tells every admin; `/reload` answers the admin who sent it.
+A valid reload is also published (`Reloader.publish`): recorded in the database, so every
+other instance on it serves that version too; the answer ends with the publication.
 
 Admin messages are operator output, in English and plain text (no markup), like the CLI.
 """

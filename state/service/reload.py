@@ -304,13 +304,19 @@ class Reloader:
 
     def _load(self, version: str) -> tuple[Engine | None, str]:
         """(the engine for `version` from the folder, "") or (None, why it cannot be had); a thread's."""
-        curriculum, problems = read_curriculum(self.root, self.default_locale)
+        try:
+            curriculum, problems = read_curriculum(self.root, self.default_locale)
+        except Exception as exc:  # a folder gone or unreadable: this instance keeps what it has
+            return None, f"its curriculum folder cannot be read: {type(exc).__name__}"
         errors = [p for p in problems if p.is_error]
         if errors:
             return None, f"its curriculum folder has {len(errors)} error(s)"
         if curriculum.version != version:
             return None, f"its curriculum folder holds {curriculum.version}"
-        return self.build(curriculum), ""
+        try:
+            return self.build(curriculum), ""
+        except Exception as exc:
+            return None, f"its engine could not be built: {type(exc).__name__}"
 
     def _lacks(self, target: Publication, why: str) -> None:
         self.lacking, self._tried = f"cannot serve {target.version}: {why}", target.seq
