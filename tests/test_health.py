@@ -96,7 +96,13 @@ def test_health_metrics_and_watchdog_follow_the_bot(tmp_path: Path, notify_socke
     with FakeBotApi() as server:
         bot = InProcessBot(server, tmp_path, extra_config=f"metrics:\n  listen: 127.0.0.1:{port}\n").start()
         try:
-            until(lambda: get(f"{base}/healthz") == (200, "ok\n"))
+            version = bot.app.bot_data["conversations"].engine.version
+            healthy = (200, f"ok\ncurriculum: serving {version}, published {version}\n")
+            until(lambda: get(f"{base}/healthz") == healthy)  # published at its start: the first
+            metrics = get(f"{base}/metrics")[1]
+            assert sample(metrics, "craftbot_curriculum", role="served", version=version) == 1
+            assert sample(metrics, "craftbot_curriculum", role="published", version=version) == 1
+            assert sample(metrics, "craftbot_curriculum_behind") == 0
             assert "READY=1" in notify_socket.recv(4096).decode()
             assert "WATCHDOG=1" in received(notify_socket, 1.0)
             metrics_move_with_traffic(server, base)
@@ -139,7 +145,7 @@ def unhealthy_for_each_reason(bot: InProcessBot, base: str, notify_socket: socke
     bot.call(lambda: store.run(lambda db: db.execute("PRAGMA query_only = 1")))
     until(lambda: get(f"{base}/healthz") == (503, "database\n"))
     bot.call(lambda: store.run(lambda db: db.execute("PRAGMA query_only = 0")))
-    until(lambda: get(f"{base}/healthz") == (200, "ok\n"))
+    until(lambda: get(f"{base}/healthz")[0] == 200)
 
     bot.call(store.close)
     until(lambda: get(f"{base}/healthz") == (503, "database\n"))

@@ -40,7 +40,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "aiosqlite": (),  # not used: the store owns one sqlite3 connection on a writer thread
     "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
-    "psycopg": ("state.store.postgres", "state.store.pgkeys"),  # PostgreSQL, the `postgres` extra
+    # PostgreSQL, the `postgres` extra
+    "psycopg": ("state.store.postgres", "state.store.pgkeys", "state.store.pglisten"),
     "psycopg_pool": ("state.store.postgres",),
     "orjson": ("state.store",),
     "cryptography": ("state.store.crypto", "bot.ops.pseudonym"),  # HKDF: the log pseudonym key

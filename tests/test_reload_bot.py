@@ -19,6 +19,7 @@ from tests.kit.botapi import FakeBotApi
 from tests.kit.bots import BotProcess
 from tests.kit.curricula import SAMPLE
 from tests.kit.player import Player, texts
+from tests.kit.postgres import query
 
 ADMIN = 4242
 
@@ -109,6 +110,9 @@ def test_sighup_with_errors_keeps_serving_and_reload_moves_people_as_mapped(
         server.inject_message(ADMIN, "/reload")
         told = wait_for_admin(server, "Curriculum reloaded: version", mark)
         assert "basics:mood -> basics:pick (moves.yaml)  1" in told
+        assert "Published: version" in told  # for every instance on this database
+        published = "SELECT how FROM curriculum_published ORDER BY seq"
+        assert query(bot.database, published) == [("start",), ("reload",)]  # not the refused one
 
         replies = player.press("7")  # a button of the step that is gone
         assert "We've updated “Basics”" in texts(replies)
@@ -121,6 +125,7 @@ def test_sighup_with_errors_keeps_serving_and_reload_moves_people_as_mapped(
         bot.proc.send_signal(signal.SIGHUP)
         assert "nothing changed" in wait_for_admin(server, "Curriculum reloaded", mark)
         assert bot.proc.poll() is None
+        assert query(bot.database, published) == [("start",), ("reload",)]  # published already
     finally:
         bot.stop()
     assert server.errors == [], "the bot sent something Telegram would reject"

@@ -12,6 +12,11 @@ that fails in one word:
   within `PROBE_TIMEOUT`. A database that is closed, read-only, or held by another writer
   fails it.
 
+A healthy answer also names the curriculum: `curriculum: serving <v>, published <p>`, and
+why not, when this instance cannot serve the published one (its folder holds another
+version): that is not unhealthy, since the bot still answers everyone (crisis help first),
+but it is said, and `craftbot_curriculum_behind` in /metrics is 1.
+
 In webhook mode (`telegram.webhook.url`) there is no fetching: the first check is `webhook`
 (the webhook server is up), and a third follows, `inbox`: no update has waited in the inbox
 longer than `INBOX_STALE`. A healthy answer then has a second line, `inbox: <n> queued,
@@ -60,8 +65,9 @@ class Liveness:
 
     def __init__(self, window: float, polling: Callable[[], bool],
                  probe: Callable[[], Awaitable[object]], clock: Callable[[], float] = time.monotonic,
-                 backlog: Backlog | None = None) -> None:
+                 backlog: Backlog | None = None, curriculum: Callable[[], str] | None = None) -> None:
         self.window = window
+        self.curriculum = curriculum  # the line naming the served and published versions
         self.polling = polling
         self.probe = probe
         self.clock = clock
@@ -105,10 +111,9 @@ class Liveness:
         return self._checked[1]
 
     def summary(self) -> str:
-        """The lines a healthy answer adds: the inbox's, in webhook mode (else none)."""
-        if self.inbox is None:
-            return ""
-        return f"inbox: {self.inbox[0]} queued, oldest {self.inbox[1]:.1f} s\n"
+        """The lines a healthy answer adds: the curriculum's, and the inbox's in webhook mode."""
+        inbox = "" if self.inbox is None else f"inbox: {self.inbox[0]} queued, oldest {self.inbox[1]:.1f} s\n"
+        return inbox + (f"{self.curriculum()}\n" if self.curriculum is not None else "")
 
     async def _probe(self) -> str | None:
         started = self.clock()

@@ -12,7 +12,9 @@ below and count what they see:
 - `PARKED_UPDATES`: the update loop (`bot.ptb.updater`) and the inbox workers, for each update
   they park;
 - `WEBHOOK_REQUESTS` by outcome, `INBOX_QUEUED`, `INBOX_OLDEST_SECONDS`: webhook mode
-  (`bot.ptb.webhook`, `bot.ptb.inbox`).
+  (`bot.ptb.webhook`, `bot.ptb.inbox`);
+- `craftbot_curriculum{role="served"|"published", version}` and `craftbot_curriculum_behind`:
+  read at each scrape from the function `watch_curriculum` is given (`bot.ptb.app`).
 
 Label values are short codes from a fixed set (input kinds, crisis pathway names from the
 curriculum, outcomes), so the number of series stays small.
@@ -20,8 +22,12 @@ curriculum, outcomes), so the number of series stays small.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
 from state.contracts import Command, Input, Other, Press, Reply, TextIn
 
@@ -67,6 +73,42 @@ INBOX_QUEUED = Gauge("craftbot_inbox_queued", "Updates in the webhook inbox not 
 INBOX_OLDEST_SECONDS = Gauge("craftbot_inbox_oldest_seconds",
                              "Age of the oldest update in the webhook inbox not yet handled (0: none)",
                              registry=REGISTRY)
+
+# (served, published or None, whether the published one cannot be served here)
+CurriculumStatus = Callable[[], tuple[str, str | None, bool]]
+
+
+class CurriculumCollector(Collector):
+    """The curriculum versions, read when scraped: the served one and the published one."""
+
+    def __init__(self) -> None:
+        self.status: CurriculumStatus | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Two gauges: each version by role (1), and whether this instance is behind (0/1)."""
+        if self.status is None:
+            return
+        served, published, behind = self.status()
+        versions = GaugeMetricFamily("craftbot_curriculum", "Curriculum versions: the one served by"
+                                     " this instance and the one published in the database",
+                                     labels=["role", "version"])
+        versions.add_metric(["served", served], 1)
+        if published is not None:
+            versions.add_metric(["published", published], 1)
+        yield versions
+        yield GaugeMetricFamily("craftbot_curriculum_behind", "1 when this instance cannot serve"
+                                " the published curriculum (its folder holds another version)",
+                                value=1 if behind else 0)
+
+
+CURRICULUM = CurriculumCollector()
+REGISTRY.register(CURRICULUM)
+
+
+def watch_curriculum(status: CurriculumStatus) -> None:
+    """Report the curriculum versions from `status` at every scrape (the newest bot's)."""
+    CURRICULUM.status = status
+
 
 for _kind in KINDS:  # every series exists from the start, at 0
     UPDATES.labels(kind=_kind)

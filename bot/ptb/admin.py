@@ -11,6 +11,8 @@ the admins are told the errors as `file:line:col` lines, split into messages tha
 Telegram. If it is valid it is swapped in between two updates, and the admins are told the
 new version and how many people are on steps that changed or vanished (they are moved
 when they next write). A SIGHUP tells every admin; `/reload` answers the admin who sent it.
+A valid reload is also published (`Reloader.publish`): recorded in the database, so every
+other instance on it serves that version too; the answer ends with the publication.
 
 Admin messages are operator output, in English and plain text (no markup), like the CLI.
 """
@@ -30,7 +32,7 @@ from bot.config import Settings
 from bot.ptb.command_menu import publish_commands
 from state.contracts import Command
 from state.engine.engine import Engine
-from state.service.reload import Reloader, ReloadOutcome, Standing, compare, record_served
+from state.service.reload import Reloader, ReloadOutcome, Standing, compare
 from state.store.reports import ReportError, ReportStore
 
 log = logging.getLogger("craftbot.admin")
@@ -88,6 +90,16 @@ def outcome_lines(outcome: ReloadOutcome, standing: Standing | None) -> list[str
     return lines
 
 
+def published_lines(reloader: Reloader) -> list[str]:
+    """What an admin is told about publishing after a successful reload."""
+    published = reloader.published
+    if published is None:
+        return []
+    return [f"Published: version {published.version} (publication {published.seq});"
+            " every instance on this database serves it from its next look (at once on"
+            " PostgreSQL, within 30 seconds at most)."]
+
+
 class AdminCommands:
     """`/stats`, `/reload` and SIGHUP; anyone but an admin gets the answer to an unknown command."""
 
@@ -98,11 +110,25 @@ class AdminCommands:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, bot: Bot) -> None:
-        """At start-up: record this version's steps, learn earlier ones, listen for SIGHUP."""
-        await record_served(self.reloader.conversations)
+        """At start-up: record this version's steps, learn earlier ones, publish it if it is
+        new, watch for versions other instances publish, listen for SIGHUP."""
+        await self.reloader.start()
+
+        async def menu(engine: Engine) -> None:  # a version another instance published
+            try:
+                await publish_commands(bot, engine)
+            except TelegramError as exc:
+                log.warning("command menu not updated: %s", type(exc).__name__)
+
+        self.reloader.followed.append(menu)
+        self.reloader.watch()
         if hasattr(signal, "SIGHUP"):
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: self._spawn(self.on_hangup(bot)))
+
+    async def stop(self) -> None:
+        """Stop watching for publications."""
+        await self.reloader.stop()
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
@@ -144,21 +170,21 @@ class AdminCommands:
     async def on_hangup(self, bot: Bot) -> None:
         """SIGHUP: reload, and tell every admin."""
         log.info("curriculum reload on SIGHUP")
-        await self.reload_and_tell(bot, self.settings.telegram.admins)
+        await self.reload_and_tell(bot, self.settings.telegram.admins, how="hangup")
 
-    async def reload_and_tell(self, bot: Bot, admins: list[int]) -> None:
-        """Reload and send the outcome to these admins; a crash is logged and told too."""
+    async def reload_and_tell(self, bot: Bot, admins: list[int], how: str = "reload") -> None:
+        """Reload, publish, and send the outcome to these admins; a crash is logged and told too."""
         try:
-            lines = await self.reload(bot)
+            lines = await self.reload(bot, how)
         except Exception as exc:  # a reload must never take the bot down
             log.exception("curriculum reload failed")
             lines = [f"Curriculum NOT reloaded: {type(exc).__name__}: {exc}",
                      "Still serving the previous version."]
         await self.tell(bot, admins, lines)
 
-    async def reload(self, bot: Bot) -> list[str]:
-        """Reload; on success refresh the command menu; return what to tell the admins."""
-        outcome = await self.reloader.reload()
+    async def reload(self, bot: Bot, how: str = "reload") -> list[str]:
+        """Reload and publish; on success refresh the command menu; return what to tell the admins."""
+        outcome = await self.reloader.publish(how)
         if not outcome.ok:
             log.warning("curriculum reload refused, still serving %s: %d error(s)",
                         outcome.old_version, len(outcome.errors))
@@ -172,7 +198,7 @@ class AdminCommands:
         except TelegramError as exc:
             log.warning("command menu not updated: %s", type(exc).__name__)
         standing = await asyncio.to_thread(self.standing, engine)
-        return outcome_lines(outcome, standing)
+        return [*outcome_lines(outcome, standing), "", *published_lines(self.reloader)]
 
     def standing(self, engine: Engine) -> Standing | None:
         """Who stands on changed or removed steps (read from the database, read-only)."""

@@ -33,7 +33,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.ops.health import STALE_AFTER, Liveness
-from bot.ops.metrics import TURN_SECONDS, count_reply
+from bot.ops.metrics import TURN_SECONDS, count_reply, watch_curriculum
 from bot.ops.pseudonym import pseudonym
 from bot.ops.service import Operations
 from bot.ptb.admin import AdminCommands
@@ -202,12 +202,15 @@ def build_application(settings: Settings, engine: Engine,
     retention = Retention(conversations.privacy, conversations.clock, settings.privacy.retention_days)
     resources, wording = settings.resource_map(), settings.wording()
     reloader = Reloader(conversations, settings.curriculum.path, settings.curriculum.default_locale,
-                        lambda curriculum: Engine(curriculum, resources, wording))
+                        lambda curriculum: Engine(curriculum, resources, wording), clock)
     inbox = InboxData(store) if settings.telegram.webhook.url else None  # webhook mode
     liveness = Liveness(settings.telegram.poll_timeout + STALE_AFTER,
                         polling=lambda: app.updater is not None and app.updater.running,
                         probe=lambda: conversations.privacy.forget_expired(clock()),
-                        backlog=(lambda: inbox.backlog(clock())) if inbox is not None else None)
+                        backlog=(lambda: inbox.backlog(clock())) if inbox is not None else None,
+                        curriculum=lambda: reloader.status().line())
+    watch_curriculum(lambda: (reloader.status().served, reloader.status().published,
+                              reloader.status().lacking is not None))
     operations = Operations(settings.metrics.listen, liveness)
     app = application_builder(settings, observed(settings, transport, liveness)).build()
     renderer = Renderer(app.bot, conversations.privacy)
@@ -253,12 +256,13 @@ class Lifecycle:
         await self.operations.start()  # /healthz and /metrics; systemd's READY=1 and watchdog
         if is_fake(self.clock):
             log.warning("the clock is read from %s (a test hook)", CLOCK_ENV)
-        log.info("bot started: curriculum %s, %d stored user(s)", self.engine.version,
+        log.info("bot started: curriculum %s, %d stored user(s)", self.admin.reloader.served,
                  await self.store.count_users())
 
     async def stop(self, app: Application) -> None:  # type: ignore[type-arg]
         """Stop in the reverse order; the store closes last."""
         await self.operations.stop()
+        await self.admin.stop()  # no more looks at the published curriculum
         if self.reminders is not None:
             await self.reminders.stop()
         await self.retention.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from state.contracts import Due, Input, Other, Reply, TextIn
 from state.engine.engine import Engine
@@ -38,6 +38,9 @@ class Conversations:
         self.followup = FollowUp(engine, store, followup)  # reminders, check-ins, the chart
         self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
         self.undelivered: set[int] = set()  # people whose last reply did not reach them whole
+        # Called inside a turn when the person's progress is on a version not served here:
+        # another instance may have published a newer one (`state.service.reload.Reloader.pin`).
+        self.pinned: Callable[[str], Awaitable[None]] | None = None
 
     def use(self, engine: Engine) -> None:
         """Serve a newly loaded curriculum from the next update on (see `state.service.reload`)."""
@@ -83,6 +86,8 @@ class Conversations:
             if session.progress is None and isinstance(message, Due):
                 return None  # a reminder for someone whose data was erased: nothing to say
             progress = session.progress or self.engine.new_progress(user_id, language, now)
+            if progress.version != self.engine.version and self.pinned is not None:
+                await self.pinned(progress.version)  # never back to an older version than theirs
             if update_id and update_id <= progress.last_update_id:  # delivered again after a crash
                 return self.deliveries.answer_again(self.engine, progress, update_id, now)
             if user_id in self.undelivered and isinstance(message, TextIn | Other) and not (
