@@ -21,9 +21,12 @@ from state.curriculum.loader import read_curriculum
 # The modules Spanish has translated so far; the others are served in English.
 TRANSLATED = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "es").glob("*.yaml")
                           if p.stem not in ("locale", "translated_from")))
-ENGLISH = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "en").glob("*.yaml") if p.stem != "locale"))
-# Two modules Spanish has not translated, for the round trip (other helpers rewrite them now).
+ENGLISH = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "en").glob("*.yaml")
+                       if p.stem not in ("locale", "coaching")))
+# Two modules taken out of the Spanish copy, for the round trip and a partial locale.
 FILLED, UNFILLED = "overdose", "problem_solving"
+# A translation has no coaching.yaml of its own yet: its coached rehearsals go uncoached, warned.
+UNCOACHED = "has no coaching.yaml"
 
 
 @pytest.fixture
@@ -39,6 +42,16 @@ def validate(root: Path, *flags: str, capsys: pytest.CaptureFixture[str]) -> tup
     return code, [line for line in lines if ": error: " in line or ": warning: " in line]
 
 
+def untranslate(root: Path, *modules: str) -> None:
+    """Make modules untranslated in a copy: their Spanish files and records gone."""
+    record_file = root / "es" / "translated_from.yaml"
+    record = yaml.safe_load(record_file.read_text(encoding="utf-8"))
+    for module_id in modules:
+        (root / "es" / f"{module_id}.yaml").unlink(missing_ok=True)
+        record.pop(module_id, None)
+    record_file.write_text(yaml.safe_dump(record, allow_unicode=True), encoding="utf-8")
+
+
 def edit(file: Path, old: str, new: str) -> None:
     text = file.read_text(encoding="utf-8")
     assert old in text, old
@@ -46,9 +59,13 @@ def edit(file: Path, old: str, new: str) -> None:
 
 
 def test_the_bundled_spanish_is_in_step_and_partial(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, lines = validate(root, "--strict", capsys=capsys)  # nothing stale, nothing out of step
+    assert [line for line in lines if UNCOACHED not in line and "no translation of" not in line] == []
+    untranslate(root, FILLED, UNFILLED)
     code, lines = validate(root, capsys=capsys)
     assert code == 0
-    untranslated = len(ENGLISH) - len(TRANSLATED)
+    lines = [line for line in lines if UNCOACHED not in line]
+    untranslated = len(set(ENGLISH) - set(TRANSLATED) | {FILLED, UNFILLED})
     assert len(lines) == 1 and f"es/ has no translation of {untranslated} module(s)" in lines[0]
     assert "warning" in lines[0]
     curriculum, _ = read_curriculum(root)
@@ -114,6 +131,8 @@ def po_files(folder: Path) -> dict[str, bytes]:
 
 def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
+    untranslate(root, FILLED, UNFILLED)
+    kept = tuple(m for m in TRANSLATED if m not in (FILLED, UNFILLED))
     first = tmp_path / "po1"
     assert main(["translate", "export", "--locale", "es", "--curriculum", str(root),
                  "--out", str(first)]) == 0
@@ -134,7 +153,7 @@ def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path,
             message.string = f"[es] {message.id}"
     with (first / f"{FILLED}.po").open("wb") as file:
         write_po(file, filled, width=0)
-    for name in TRANSLATED:
+    for name in kept:
         (root / "es" / f"{name}.yaml").unlink()
     record_file = root / "es" / "translated_from.yaml"
     record = yaml.safe_load(record_file.read_text(encoding="utf-8"))
@@ -148,7 +167,7 @@ def test_po_round_trip_loses_nothing(root: Path, tmp_path: Path,
     assert code == 0
     assert [line for line in lines if "translated" in line and "no translation" not in line] == []
     after, _ = read_curriculum(root)
-    for module_id in TRANSLATED:  # the same modules as the hand-written files, word for word
+    for module_id in kept:  # the same modules as the hand-written files, word for word
         assert (after.locales["es"].modules[module_id].model_dump()
                 == before.locales["es"].modules[module_id].model_dump())
     assert after.locales["es"].modules[FILLED].title.startswith("[es] ")
