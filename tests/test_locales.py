@@ -21,7 +21,8 @@ from state.curriculum.loader import read_curriculum
 # The modules Spanish has translated so far; the others are served in English.
 TRANSLATED = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "es").glob("*.yaml")
                           if p.stem not in ("locale", "translated_from")))
-ENGLISH = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "en").glob("*.yaml") if p.stem != "locale"))
+ENGLISH = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "en").glob("*.yaml")
+                        if p.stem not in ("locale", "coaching")))
 # Two modules Spanish has not translated, for the round trip (other helpers rewrite them now).
 FILLED, UNFILLED = "overdose", "problem_solving"
 
@@ -48,6 +49,8 @@ def edit(file: Path, old: str, new: str) -> None:
 def test_the_bundled_spanish_is_in_step_and_partial(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, lines = validate(root, capsys=capsys)
     assert code == 0
+    # Rehearsals are coached in English only: a translated coached step is served uncoached.
+    lines = [line for line in lines if "has no coaching.yaml" not in line]
     untranslated = len(ENGLISH) - len(TRANSLATED)
     assert len(lines) == 1 and f"es/ has no translation of {untranslated} module(s)" in lines[0]
     assert "warning" in lines[0]
