@@ -42,6 +42,13 @@ ES_FLOORS = {
     "too_long": (0.95, 0.90), "no_feeling": (0.90, 0.95), "no_request": (0.95, 0.90),
     "no_offer": (0.95, 0.95), "no_when": (0.95, 0.95), "no_who": (0.95, 0.90),
 }
+# the same on heldout_late_es/ (its blind first run, before the second tuning round, is in
+# its README; these are a little under the second run, which that round's lines flatter)
+ES_LATE_FLOORS = {
+    "ultimatum": (0.95, 0.75), "label": (0.95, 0.95), "you_blame": (0.95, 0.65),
+    "sarcasm": (0.95, 0.80), "always_never": (0.87, 0.87), "lecture": (0.95, 0.95),
+    "no_feeling": (0.95, 0.95), "no_request": (0.87, 0.87), "no_offer": (0.95, 0.95),
+}
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +74,14 @@ def test_every_spanish_pattern_has_held_out_examples_and_a_floor(coach_es: Coach
         assert len(examples["found"]) >= 20 and len(examples["clean"]) >= 20, file.name
 
 
-@pytest.mark.parametrize("pattern", sorted(ES_FLOORS))
-def test_spanish_held_out_precision_and_recall_stay_above_their_floors(coach_es: Coach,
+@pytest.mark.parametrize(("folder", "pattern"), [("heldout_es", p) for p in sorted(ES_FLOORS)]
+                         + [("heldout_late_es", p) for p in sorted(ES_LATE_FLOORS)])
+def test_spanish_held_out_precision_and_recall_stay_above_their_floors(coach_es: Coach, folder: str,
                                                                       pattern: str) -> None:
-    precision, recall = measured(coach_es, "heldout_es", pattern)
-    floor_p, floor_r = ES_FLOORS[pattern]
+    precision, recall = measured(coach_es, folder, pattern)
+    floor_p, floor_r = (ES_FLOORS if folder == "heldout_es" else ES_LATE_FLOORS)[pattern]
     assert (precision >= floor_p, recall >= floor_r) == (True, True), \
-        f"heldout_es/{pattern}: precision {precision:.2f} (floor {floor_p}), recall {recall:.2f}" \
+        f"{folder}/{pattern}: precision {precision:.2f} (floor {floor_p}), recall {recall:.2f}" \
         f" (floor {floor_r})"
 
 
