@@ -20,7 +20,7 @@ from state.curriculum.loader import read_curriculum
 
 # The modules Spanish has translated so far; the others are served in English.
 TRANSLATED = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "es").glob("*.yaml")
-                          if p.stem not in ("locale", "translated_from")))
+                          if p.stem not in ("locale", "translated_from", "coaching")))
 ENGLISH = tuple(sorted(p.stem for p in (BUNDLED_CURRICULUM / "en").glob("*.yaml")
                        if p.stem not in ("locale", "coaching")))
 # Two modules taken out of the Spanish copy, for the round trip and a partial locale.

@@ -23,14 +23,17 @@ written by counselors in the locale's coaching.yaml, never in code:
       feeling: {words: [worried, scared], default: worried}     # {feeling}
       request: {regex: ["would you (?P<x>[^.?!]+)"], default: "..."}   # group `x` is the piece
 
-All matching ignores case. A text step names the patterns it looks for (`coach:` in
-`state.curriculum.schema.TextStep`); the engine's `state.engine.coaching` runs the talk.
+All matching ignores case and accents (the patterns are written without them: "nino",
+"mama", "despues"), and {found} quotes the words as the person typed them. A text step
+names the patterns it looks for (`coach:` in `state.curriculum.schema.TextStep`); the
+engine's `state.engine.coaching` runs the talk.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -156,7 +159,8 @@ class Coach:
         """The patterns of `wanted` found in `text`, in the order of `wanted`."""
         plain = self.read(text)
         found = (self.patterns[p].search(plain) for p in wanted if p in self.patterns)
-        return [f for f in found if f is not None]
+        typed = normalise(text)
+        return [Found(f.pattern, as_typed(f.words, typed)) for f in found if f is not None]
 
     def take(self, text: str) -> dict[str, str]:
         """Every piece of `text` a model may quote, by name (as the person wrote it)."""
@@ -165,7 +169,7 @@ class Coach:
 
     def read(self, text: str) -> str:
         """The text as the patterns read it: normalised, texting words written out."""
-        plain = normalise(text)
+        plain = fold(normalise(text))
         if self.rewrites is None:
             return plain
         table = {k.casefold(): v for k, v in self.source.rewrites.items()}
@@ -181,9 +185,23 @@ def count_words(text: str) -> int:
 
 
 def normalise(text: str) -> str:
-    """Curly quotes straight and runs of space single, so patterns need one spelling."""
+    """Curly quotes straight, runs of space single, accents composed, so patterns need one
+    spelling."""
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", text).strip()
+    return unicodedata.normalize("NFC", re.sub(r"\s+", " ", text).strip())
+
+
+def fold(text: str) -> str:
+    """A normalised text without its accents, letter for letter ("niño" -> "nino"), so a
+    pattern finds words typed with or without them."""
+    return "".join(unicodedata.normalize("NFD", c)[0] for c in text)
+
+
+def as_typed(words: str, typed: str) -> str:
+    """The words a pattern found, as they stand in the typed (normalised) text: with their
+    accents back. Words changed by `rewrites` are quoted as read."""
+    at = re.search(re.escape(words), fold(typed), re.IGNORECASE) if words else None
+    return typed[at.start():at.end()] if at else words
 
 
 def word_regex(word: str) -> str:

@@ -268,6 +268,11 @@ def _compare_node(source: Any, mine: Any, path: PathKey, located: Located, code:
         here = (*path, key)
         if key in texts:
             yield from _compare_text(source.get(key), mine.get(key), here, located, code)
+        elif key == "coach_pieces" and isinstance(source.get(key), dict) and isinstance(mine.get(key), dict):
+            if set(source[key]) != set(mine[key]):  # the stand-ins are words; their names are not
+                yield located.diagnostic(here, f"`coach_pieces` names {sorted(mine[key])} here but"
+                                               f" {sorted(source[key])} in {code}; translate the"
+                                               " words only", key=True)
         elif key == "options" and isinstance(source.get(key), list) and isinstance(mine.get(key), list) \
                 and len(source[key]) == len(mine[key]):
             for i, (theirs, ours) in enumerate(zip(source[key], mine[key], strict=True)):
