@@ -2,7 +2,7 @@
 
 A unit is one text a translator translates: a module's title or description, one message
 of a step's `text`, a button, a scale's end label, an option's label, feedback or
-explanation. Its context names it for good — `self_care/intro/text/1`: module, step id, field,
+explanation, a rehearsal coach's stand-in words. Its context names it for good — `self_care/intro/text/1`: module, step id, field,
 message — so an export and an import agree on it even when other steps are added around it.
 
 `translated_module` builds a translated module from the source module's YAML data and the
@@ -46,6 +46,12 @@ def units(module: Mapping[str, Any]) -> Iterator[Unit]:
         for field in STEP_TEXTS:
             yield from _texts(step.get(field), f"{module_id}/{step_id}/{field}", (*base, field), step_id,
                               f"{kind} step, {field}")
+        pieces = step.get("coach_pieces")
+        for key, words in (pieces.items() if isinstance(pieces, Mapping) else ()):
+            yield from _texts(words, f"{module_id}/{step_id}/coach_pieces/{key}",
+                              (*base, "coach_pieces", key), step_id,
+                              f"{kind} step, the coach's stand-in {key} (words that follow"
+                              " \"Would you like to ...?\")")
         for i, option in enumerate(step.get("options") or []):
             for field in OPTION_TEXTS:
                 yield from _texts(option.get(field), f"{module_id}/{step_id}/options/{i + 1}/{field}",
