@@ -12,12 +12,16 @@ temporary folder and run by the same interpreter), side by side in one run.
   average between turns, and now and then (`--crisis-share` of turns) write words of
   crisis. Measured over `--seconds` from the moment the wave falls due: replies' latency
   (update injected -> first message or edit of the reply accepted by the server), the
-  same for crisis replies, the share of the 30/s budget used, the 429s provoked, and
-  after the bot stops, each reminder delivered at most once and none lost (every one is
-  delivered or still waiting in the database);
+  same for crisis replies, the share of the 30/s budget used, the 429s provoked, the
+  bot's CPU, how many slow turns came right after a long reply in the same chat
+  (Telegram's per-chat pace), and after the bot stops, each reminder delivered at most
+  once and none lost (every one is delivered or still waiting in the database);
 - burst: `--others` people chat; after `--window` seconds one more person sends
   `--burst` messages at once; the others' reply latency in the window before and the
   window after.
+
+A turn injected in a window is followed for `--grace` seconds more; one still unanswered
+then counts as never answered (a p99 of "never").
 
     .venv/bin/python bench/floods.py [--reminders 20000] [--chatters 200] [--seconds 60]
 """
@@ -371,7 +375,7 @@ def main() -> int:
                       f" {r['delivered']:,}, doubled {r['doubled']}, lost {r['lost']}, still waiting"
                       f" {r['waiting']:,}, sent again at restart {r['again_at_restart']};"
                       f" unanswered {r['unanswered']}", flush=True)
-                print(f"  {'':>20}  bot CPU {100 * r['cpu']:.0f}% of a core; replies slower than 1 s:"
+                print(f"  {'':>20}  bot CPU {100 * r['cpu']:.0f}% of a core; turns slower than 1 s:"
                       f" {r['paced'][0]}, of which {r['paced'][1]} came right after 4+ messages to the"
                       f" same chat (Telegram's per-chat pace); ran {r['from']}", flush=True)
         if args.only != "wave":

@@ -122,7 +122,7 @@ class TelegramSettings(Section):
     admins: list[int] = Field(default_factory=list, description="Telegram user ids allowed admin commands")
     max_per_second: int = Field(default=30, ge=0, le=1000,
                                 description="messages per second to Telegram, all chats; 0: no limiter")
-    concurrency: int = Field(default=32, ge=1, le=256,
+    concurrency: int = Field(default=128, ge=1, le=256,
                              description="chats served at once (each chat's updates stay in order)")
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)
 

@@ -69,6 +69,7 @@ SLOW_DOWN = ("I'm still reading your earlier messages, so I missed some of the l
 READ_MARGIN = 5.0  # seconds a long poll may take beyond its timeout (PTB's default read timeout)
 STUCK_AFTER = 0.5  # seconds the offset stays put, Telegram's window full, before it moves past
 MIN_GAP = 0.01  # seconds between two fetches while updates are in hand
+YIELD_EVERY = 10  # updates parsed before the other tasks get a turn
 
 # getUpdates is fetched raw (`Bot.do_api_request`) so that one bad update cannot fail the batch;
 # PTB warns that `get_updates` exists, which is the point: it parses all or nothing.
@@ -224,10 +225,12 @@ class CommitFirstUpdater(Updater):
             if updates is None:  # stopping
                 return
             before = self._next
-            for raw in updates:  # in order: an update is parsed, then queued, then the next
+            for count, raw in enumerate(updates, 1):  # in order: parsed, queued, then the next
                 update = self._parse(raw)
                 if update is not None:
                     self._dispatch(update)
+                if count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)  # a flood's hundred updates do not hold the others' replies
             fresh = self._next != before
             if self._unclog(len(updates) >= BATCH and not fresh):
                 fresh = True  # ask again at once, from past the clog
