@@ -3,7 +3,8 @@
 A unit is one text a translator translates: a module's title or description, one message
 of a step's `text`, a button, a scale's end label, an option's label, feedback or
 explanation, a rehearsal coach's stand-in words. Its context names it for good —
-`self_care/intro/text/1`: module, step id, field, message — so an export and an import agree on it even when other steps are added around it.
+`self_care/intro/text/1`: module, step id, field, message — so an export and an import
+agree on it even when other steps are added around it.
 
 `translated_module` builds a translated module from the source module's YAML data and the
 translated texts: everything but the words is the source's, so a translation can never
