@@ -115,7 +115,18 @@ class TerminalChat:
             if self.files is not None:
                 shutil.rmtree(self.files, ignore_errors=True)
                 self.files = None
-        self.out.write(f"\n{self.farewell}\n")
+        self.out.write(f"\n{await self._farewell()}\n")
+
+    async def _farewell(self) -> str:
+        """The goodbye in the language the person was served in (English if nothing is kept)."""
+        key = "chat_goodbye_saved" if self.farewell == SAVED else "chat_goodbye_erased"
+        try:
+            progress = await self.conversations.store.load(self.user_id)
+        except Exception:  # a goodbye never fails the chat: the English words are kept here
+            progress = None
+        content = self.conversations.engine.curriculum.content(progress.locale if progress else None)
+        words = content.locale.ui.get(key) if content.locale else None
+        return words or self.farewell
 
     async def _chat(self, source: TextIO, opening: Reply | None) -> None:
         if opening is not None:

@@ -66,3 +66,12 @@ def test_after_delete_the_chat_does_not_say_progress_is_saved(tmp_path: Path) ->
     assert "Your progress is saved" not in out and out.rstrip().endswith("Nothing about you is kept.")
     out = chat("1\n", db, "--user", "6")  # they come back: progress is kept again
     assert out.rstrip().endswith("Your progress is saved.")
+
+
+def test_the_goodbye_is_in_the_language_the_person_is_served_in(tmp_path: Path) -> None:
+    db = tmp_path / "chat.sqlite3"
+    bundled = ("--curriculum", str(REPO / "curriculum"))
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "chat", *bundled, "--db", str(db)],
+                         input="/language español\n", capture_output=True, text=True, cwd=REPO,
+                         timeout=60, check=True).stdout
+    assert out.rstrip().endswith("Hasta pronto. Su progreso está guardado.")

@@ -75,6 +75,8 @@ UI_KEYS: dict[str, frozenset[str]] = {
     "crisis_kept_answer": frozenset(),
     "crisis_held": frozenset(),
     "crisis_keep_button": frozenset(),
+    "chat_goodbye_saved": frozenset(),  # the terminal chat's last line (craftbot chat)
+    "chat_goodbye_erased": frozenset(),  # ... after /delete
     "hide_done": frozenset(),
     "mydata_summary": frozenset({"started", "last_active", "finished", "answers", "events", "messages"}),
     "mydata_none": frozenset(),
