@@ -115,8 +115,21 @@ def retaken_chats(pg_url: str) -> set[int]:
     return {int(chat) for (chat,) in query(pg_url, "SELECT DISTINCT chat_id FROM inbox WHERE attempts > 1")}
 
 
+def plan_checkins(pg_url: str, people: range, now: float) -> None:
+    """A check-in reminder due now for each of these people (as /checkin's schedule plans them)."""
+    for person in people:
+        query(pg_url, "INSERT INTO reminders (user_id, kind, due_at, created_at) VALUES (?, 'checkin', ?, ?)",
+              (person, now, now))
+
+
+def open_reminders(pg_url: str) -> int:
+    """How many reminders wait or are being sent."""
+    (count,), = query(pg_url, "SELECT count(*) FROM reminders WHERE status IN ('pending', 'sending')")
+    return int(str(count))
+
+
 def test_three_instances_answer_each_person_in_order_once(fleet: tuple[WebhookBotApi, Fleet],
-                                                          pg_url: str) -> None:
+                                                          pg_url: str, clock: FileClock) -> None:
     server, bots = fleet
     reference = walk_alone(server)
     assert len(reference) >= len(SCRIPT)
@@ -125,6 +138,18 @@ def test_three_instances_answer_each_person_in_order_once(fleet: tuple[WebhookBo
     assert_same_as(reference, server, CROWD)
     assert all(count > 0 for count in bots.proxy.forwarded.values()) and len(bots.proxy.forwarded) == 3
     assert query(pg_url, "SELECT count(*) FROM inbox WHERE handled_at IS NULL") == [(0,)]
+    # Every reminder was closed (none lost); one the dead instance had claimed was claimed
+    # again once its lease ran out, no other twice.
+    server.wait_for(lambda s: not open_reminders(pg_url), timeout=60)
+    assert query(pg_url, "SELECT count(*) FROM reminders WHERE attempts > 2 OR attempts = 0") == [(0,)]
+
+    # A check-in reminder falls due for each of them; three instances look for due ones at
+    # once. Each is claimed by one of them, once, and closed (the sample curriculum's people
+    # have no reminders turned on, so each is closed unsent: `skipped`).
+    plan_checkins(pg_url, CROWD, clock())
+    server.wait_for(lambda s: not open_reminders(pg_url), timeout=60)
+    assert query(pg_url, "SELECT status, attempts, count(*) FROM reminders GROUP BY status, attempts") \
+        == [("skipped", 1, len(CROWD))]
     assert "Sam" not in bots.logs()
 
 
@@ -134,7 +159,9 @@ def test_an_instance_killed_mid_run_loses_and_doubles_nothing(fleet: tuple[Webho
     reference = walk_alone(server)
     stuck = AFTER_KILL[0]
     server.hold(stuck)  # the reply to this person hangs at "Telegram": an instance has it in hand
+    plan_checkins(pg_url, range(REFERENCE, REFERENCE + 1), clock())
     chat_all_at_once(server, AFTER_KILL)
+    plan_checkins(pg_url, AFTER_KILL, clock())  # due while they chat, and while one instance dies
     server.wait_for(lambda s: holder(pg_url, stuck) is not None, timeout=60)
     victim = next(i for i, bot in enumerate(bots.bots) if bot.proc and bot.proc.pid == holder(pg_url, stuck))
     assert bots.kill(victim) < 0  # mid-run, with that person's update and others in its hands
@@ -159,3 +186,7 @@ def test_an_instance_killed_mid_run_loses_and_doubles_nothing(fleet: tuple[Webho
         assert is_in_order(said, whole) and repeated <= 1, f"person {person}"
         assert len(whole) - len(said) < len(SCRIPT), f"person {person}: more than one reply cut short"
     assert query(pg_url, "SELECT count(*) FROM inbox WHERE handled_at IS NULL") == [(0,)]
+    # Every reminder was closed (none lost); one the dead instance had claimed was claimed
+    # again once its lease ran out, no other twice.
+    server.wait_for(lambda s: not open_reminders(pg_url), timeout=60)
+    assert query(pg_url, "SELECT count(*) FROM reminders WHERE attempts > 2 OR attempts = 0") == [(0,)]
