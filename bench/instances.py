@@ -177,7 +177,7 @@ def follow(clock: FileClock, offset: list[float], stop: threading.Event) -> None
         stop.wait(0.05)
 
 
-def twice_in_a_row(server: WebhookBotApi, people: range) -> int:
+def twice_in_a_row(server: WebhookBotApi, people: set[int]) -> int:
     """Messages a person got twice in a row (the same text right after itself)."""
     count = 0
     for person in people:
@@ -242,6 +242,7 @@ def report_kill(server: WebhookBotApi, url: str, crowd: Crowd, people: range, ki
                       " ORDER BY chat_id, update_id")
     waiting = sum(1 for row in rows if row[2] is None)
     retaken = sum(1 for row in rows if int(str(row[3])) > 1)
+    hit = {int(str(row[0])) for row in rows if int(str(row[3])) > 1}  # chats a killed instance had in hand
     out_of_order = 0
     last: dict[int, float] = {}
     for chat, _, handled, _ in rows:
@@ -264,8 +265,10 @@ def report_kill(server: WebhookBotApi, url: str, crowd: Crowd, people: range, ki
     print(f"  lost: updates stored but never handled {waiting};"
           f" turns never answered {crowd.results.unanswered}; reminders never closed"
           f" {statuses.get('pending', 0) + statuses.get('sending', 0)}")
-    print(f"  taken again after a kill: {retaken} update(s); messages a person got twice in a row:"
-          f" {twice_in_a_row(server, people)}")
+    others = twice_in_a_row(server, set(people) - hit)
+    print(f"  taken again after a kill: {retaken} update(s) in {len(hit)} chat(s); messages a person got"
+          f" twice in a row: {twice_in_a_row(server, hit)} in those chats, {others} in the others"
+          " (their own repeats: /menu twice, say)")
     print(f"  per-chat order: {out_of_order} update(s) handled before an older one of their chat")
     print(f"  reminders: {statuses}; claimed again after a kill: {claimed_again}")
 
