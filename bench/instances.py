@@ -66,6 +66,7 @@ class Instances:
         self.metrics = [free_port() for _ in range(size)]
         self.proxy = RoundRobinProxy([f"http://127.0.0.1:{port}" for port in self.ports]).__enter__()
         self.bots: list[BotUnderTest] = []
+        self.retried = 0
         for index, port in enumerate(self.ports):
             hook = (f"{{url: '{self.proxy.url}/hook', listen: '127.0.0.1:{port}',"
                     f" secret_token: {SECRET}}}")
@@ -82,17 +83,28 @@ class Instances:
             self.bots.append(bot)
 
     def start(self, index: int | None = None) -> None:
-        """Start one bot (or all, one after the other), each until it has set its webhook."""
+        """Start one bot (or all, one after the other), each until it has set its webhook.
+
+        A bot that exits at start (on this loaded machine, Telegram's getMe can time out) is
+        started again, as a supervisor (systemd `Restart=always`) would; counted in `retried`.
+        """
         for bot in self.bots if index is None else [self.bots[index]]:
-            before = sum(1 for method, _ in self.server.calls if method == "setWebhook")
-            with bot.log.open("ab") as log:
-                bot.proc = subprocess.Popen(bot.command(), cwd=Path(__file__).resolve().parent.parent,
-                                            env=bot.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            proc = bot.proc
-            self.server.wait_for(lambda s, b=before, p=proc: p.poll() is not None or sum(
-                1 for method, _ in s.calls if method == "setWebhook") > b, timeout=120)
-            if proc.poll() is not None:
-                raise RuntimeError(f"bot exited early:\n{bot.log.read_text()[-3000:]}")
+            for attempt in range(4):
+                if self._start(bot):
+                    break
+                self.retried += 1
+                if attempt == 3:
+                    raise RuntimeError(f"bot exited early:\n{bot.log.read_text()[-3000:]}")
+
+    def _start(self, bot: BotUnderTest) -> bool:
+        before = sum(1 for method, _ in self.server.calls if method == "setWebhook")
+        with bot.log.open("ab") as log:
+            bot.proc = subprocess.Popen(bot.command(), cwd=Path(__file__).resolve().parent.parent,
+                                        env=bot.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        proc = bot.proc
+        self.server.wait_for(lambda s: proc.poll() is not None or sum(
+            1 for method, _ in s.calls if method == "setWebhook") > before, timeout=120)
+        return proc.poll() is None
 
     def turn_seconds(self) -> tuple[float, float]:
         """(sum, count) of `craftbot_database_turn_seconds` over the running instances."""
@@ -230,6 +242,8 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
             while time.time() < deadline and query(url, waiting)[0][0]:
                 time.sleep(1.0)
             report_kill(server, url, crowd, people, kills, elapsed)
+            print(f"  instances that exited at start and were started again (as a supervisor would):"
+                  f" {bots.retried}")
         finally:
             stop.set()
             bots.stop()
