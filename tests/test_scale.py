@@ -5,9 +5,12 @@ so one person's consecutive messages land on different instances. What a person 
 checked against one person who walked the same script alone, message by message: each
 person's replies are the same, in the same order (none lost, none twice, none reordered).
 Reminders that fall due are sent once each, though three instances look for them at once.
-Then one instance is killed outright (SIGKILL) in the middle of a crowd's chatting and started
-again: the same holds, for what it had in hand too (its leases run out; the clock, in a file
-shared by every process, is moved past them once the others are quiet).
+Then one instance is killed outright (SIGKILL) in the middle of a crowd's chatting, while it
+has one person's reply in hand, and started again: every chat it did not hold is exactly as
+before; the chats it held go on once its leases run out (the clock, in a file shared by every
+process, is moved past them once the others are quiet), with the question they are on shown
+again and the earlier messages of the one reply it was sending missing; nothing is out of
+order, and every reminder is closed, none claimed more than twice.
 """
 
 from __future__ import annotations
