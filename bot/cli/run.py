@@ -91,8 +91,8 @@ def hold_one_poller(settings: Settings) -> None:
         raise AlreadyRunning(
             "another craftbot instance is polling Telegram for this PostgreSQL database;"
             " webhook instances cannot serve beside it" if webhook else
-            "another craftbot instance is polling Telegram for this PostgreSQL database;"
-            " only one may poll (several instances need webhooks)") from None
+            "another craftbot instance is polling Telegram for this PostgreSQL database (or webhook"
+            " instances serve it); only one may poll (several instances need webhooks)") from None
 
 
 def key_pseudonyms(settings: Settings) -> None:
