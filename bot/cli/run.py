@@ -76,18 +76,23 @@ def cmd_run(settings: Settings) -> int:
 
 def hold_one_poller(settings: Settings) -> None:
     """One process polls Telegram for a database: the SQLite file's lock, or an advisory lock on
-    PostgreSQL (several instances share one database only behind webhooks; docs/operations.md)."""
+    PostgreSQL. Webhook instances on PostgreSQL share that lock (any number of them serve one
+    inbox; docs/operations.md, "Scaling out"), so a poller and webhook instances exclude each other."""
     storage = settings.storage
     if storage.sqlite_file is not None:
         hold_instance_lock(storage.sqlite_file)
         return
     from state.store.postgres import LockHeld, hold_for_process
 
+    webhook = bool(settings.telegram.webhook.url)
     try:
-        hold_for_process(str(storage.location()), "poller")
+        hold_for_process(str(storage.location()), "poller", shared=webhook)
     except LockHeld:
-        raise AlreadyRunning("another craftbot instance is polling Telegram for this PostgreSQL database;"
-                             " only one may poll (several instances need webhooks)") from None
+        raise AlreadyRunning(
+            "another craftbot instance is polling Telegram for this PostgreSQL database;"
+            " webhook instances cannot serve beside it" if webhook else
+            "another craftbot instance is polling Telegram for this PostgreSQL database (or webhook"
+            " instances serve it); only one may poll (several instances need webhooks)") from None
 
 
 def key_pseudonyms(settings: Settings) -> None:

@@ -189,14 +189,16 @@ class Locks:
         self._held: set[str] = set()
         self._guard = threading.Lock()
 
-    def hold(self, name: str) -> bool:
-        """Take the lock `name` if no other session holds it; True when this process holds it now."""
+    def hold(self, name: str, *, shared: bool = False) -> bool:
+        """Take the lock `name` if no other session holds it (`shared`: if none holds it exclusively,
+        as webhook instances hold "poller" together); True when this process holds it now."""
         with self._guard:
             if name in self._held:
                 return True
             if self._conn is None:
                 self._conn = self.opener.pool.getconn()
-            row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_key(name),)).fetchone()
+            take = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+            row = self._conn.execute(f"SELECT {take}(%s)", (lock_key(name),)).fetchone()
             if row is not None and row[0]:
                 self._held.add(name)
                 return True
@@ -220,10 +222,11 @@ class LockHeld(RuntimeError):
 HELD: list[Locks] = []  # locks held for the life of the process (as bot/ops/instance.py's file lock)
 
 
-def hold_for_process(url: str, name: str) -> None:
-    """Hold the advisory lock `name` on this database until the process ends; LockHeld if another has it."""
+def hold_for_process(url: str, name: str, *, shared: bool = False) -> None:
+    """Hold the advisory lock `name` on this database until the process ends; LockHeld if another has it
+    (`shared`: held alongside others that hold it shared, refused while one holds it alone)."""
     locks = Locks(PgOpener(url))
-    if not locks.hold(name):
+    if not locks.hold(name, shared=shared):
         locks.release_all()
         locks.opener.close_pool()
         raise LockHeld(name)
