@@ -119,6 +119,8 @@ class TerminalChat:
 
     async def _farewell(self) -> str:
         """The goodbye in the language the person was served in (English if nothing is kept)."""
+        if self.farewell not in (SAVED, ERASED):  # a preview's own last line
+            return self.farewell
         key = "chat_goodbye_saved" if self.farewell == SAVED else "chat_goodbye_erased"
         try:
             progress = await self.conversations.store.load(self.user_id)
