@@ -22,16 +22,20 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
-from state.engine.safety.detector import CrisisDetector  # noqa: E402
+from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
 NONE = "none"
+
+
+Detect = Callable[[str], Detection | None]  # a detector's `detect`, or the bot's order of them
 
 
 def read_set(path: Path) -> list[tuple[str, str]]:
@@ -64,27 +68,28 @@ def locale_of(path: Path) -> str:
     return path.name.split("_", 1)[0]
 
 
-def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, misses: bool) -> None:
+def report(name: str, rows: list[tuple[str, str]], detect: Detect, *, misses: bool) -> None:
     """Print one set's figures per kind (and, for tuning sets only, the lines it gets wrong)."""
     total: Counter[str] = Counter()
     caught: Counter[str] = Counter()
     interrupted: Counter[str] = Counter()
     wrong: list[str] = []
     for label, text in rows:
-        found = detector.detect(text)
+        found = detect(text)
         total[label] += 1
         caught[label] += found is not None
         interrupted[label] += found is not None and found.level == "interrupt"
         if misses and (found is None) != (label == NONE):
-            got = f"{found.level} {found.kind}" if found else NONE
-            wrong.append(f"  {label:18} {got:28} {text}")
+            got = f"{found.level} {found.kind} [{found.cue}]" if found else NONE
+            wrong.append(f"  {label:18} {got:40} {text}")
     print(f"\n{name}")
     crises = [k for k in sorted(total) if k != NONE]
     for kind in crises:
         print(f"  {kind:18} caught {caught[kind]:3}/{total[kind]:<3} interrupted {interrupted[kind]:3}")
     n = sum(total[k] for k in crises)
-    c, i = sum(caught[k] for k in crises), sum(interrupted[k] for k in crises)
-    print(f"  {'all crises':18} caught {c}/{n} = {c / n:.1%}   interrupted {i}/{n} = {i / n:.1%}")
+    if n:
+        c, i = sum(caught[k] for k in crises), sum(interrupted[k] for k in crises)
+        print(f"  {'all crises':18} caught {c}/{n} = {c / n:.1%}   interrupted {i}/{n} = {i / n:.1%}")
     if total[NONE]:
         asks = caught[NONE] - interrupted[NONE]
         print(f"  {'none':18} interrupts {interrupted[NONE]}/{total[NONE]} ="
@@ -93,14 +98,14 @@ def report(name: str, rows: list[tuple[str, str]], detector: CrisisDetector, *, 
     print("\n".join(wrong))
 
 
-def cost(texts: list[str], detector: CrisisDetector, name: str) -> None:
+def cost(texts: list[str], detect: Detect, name: str) -> None:
     """Median and p99 microseconds per message (warm caches, as in a running bot)."""
     for text in texts:
-        detector.detect(text)
+        detect(text)
     spent = []
     for text in texts:
         start = time.perf_counter_ns()
-        detector.detect(text)
+        detect(text)
         spent.append((time.perf_counter_ns() - start) / 1000)
     spent.sort()
     p99 = spent[min(len(spent) - 1, int(len(spent) * 0.99))]
@@ -124,19 +129,19 @@ def main() -> None:
             rows = read_set(path)
             code = locale_of(path)
             report(f"{path.parent.name}/{path.name}", rows,
-                   detector if code == "en" else load_detector(code=code), misses=False)
+                   (detector if code == "en" else load_detector(code=code)).detect, misses=False)
         return
     for path in sorted((DATA / "tuning").glob("*.tsv")):
         rows = read_set(path)
         texts += [t for _, t in rows]
-        report(f"tuning/{path.name} (in-sample)", rows, detector, misses=args.misses)
+        report(f"tuning/{path.name} (in-sample)", rows, detector.detect, misses=args.misses)
     if args.heldout:
         for path in [p for name in LOOKED_AT for p in named_sets(name)]:
             rows = read_set(path)
             texts += [t for _, t in rows]
-            report(f"{path.parent.name}/{path.name}", rows, detector, misses=False)
-    cost(texts, load_detector(model=False), "rules alone")
-    cost(texts, detector, "rules + model")
+            report(f"{path.parent.name}/{path.name}", rows, detector.detect, misses=False)
+    cost(texts, load_detector(model=False).detect, "rules alone")
+    cost(texts, detector.detect, "rules + model")
 
 
 if __name__ == "__main__":

@@ -27,29 +27,19 @@ would make them tuning data.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from crisis import DATA, NONE, Detect, cost, read_set, report  # noqa: E402
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
 from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
 
-DATA = REPO / "tests" / "data" / "crisis"
-NONE = "none"
 ENGLISH_EVERYDAY = ("tuning", "heldout", "heldout2")  # never heldout3: it stays blind
-Detect = Callable[[str], Detection | None]
-
-
-def read_set(path: Path) -> list[tuple[str, str]]:
-    """(label, text) pairs of a TSV set, header skipped."""
-    rows = path.read_text(encoding="utf-8").splitlines()[1:]
-    return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
 
 
 Detectors = tuple[CrisisDetector, CrisisDetector, CrisisDetector]
@@ -74,51 +64,6 @@ def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
             return found
         return other.detect(text)
     return detect
-
-
-def report(name: str, rows: list[tuple[str, str]], detect: Detect, *, misses: bool) -> None:
-    """Print one set's figures per kind (and, for tuning sets only, the lines it gets wrong)."""
-    total: Counter[str] = Counter()
-    caught: Counter[str] = Counter()
-    interrupted: Counter[str] = Counter()
-    wrong: list[str] = []
-    for label, text in rows:
-        found = detect(text)
-        total[label] += 1
-        caught[label] += found is not None
-        interrupted[label] += found is not None and found.level == "interrupt"
-        if misses and (found is None) != (label == NONE):
-            got = f"{found.level} {found.kind} [{found.cue}]" if found else NONE
-            wrong.append(f"  {label:18} {got:40} {text}")
-    print(f"\n{name}")
-    crises = [k for k in sorted(total) if k != NONE]
-    for kind in crises:
-        print(f"  {kind:18} caught {caught[kind]:3}/{total[kind]:<3} interrupted {interrupted[kind]:3}")
-    n = sum(total[k] for k in crises)
-    if n:
-        c, i = sum(caught[k] for k in crises), sum(interrupted[k] for k in crises)
-        print(f"  {'all crises':18} caught {c}/{n} = {c / n:.1%}   interrupted {i}/{n} = {i / n:.1%}")
-    if total[NONE]:
-        asks = caught[NONE] - interrupted[NONE]
-        print(f"  {'none':18} interrupts {interrupted[NONE]}/{total[NONE]} ="
-              f" {interrupted[NONE] / total[NONE]:.1%}   asks {asks}/{total[NONE]}"
-              f" = {asks / total[NONE]:.1%}")
-    print("\n".join(wrong))
-
-
-def cost(texts: list[str], detect: Detect, name: str) -> None:
-    """Median and p99 microseconds per message (warm caches, as in a running bot)."""
-    for text in texts:
-        detect(text)
-    spent = []
-    for text in texts:
-        start = time.perf_counter_ns()
-        detect(text)
-        spent.append((time.perf_counter_ns() - start) / 1000)
-    spent.sort()
-    p99 = spent[min(len(spent) - 1, int(len(spent) * 0.99))]
-    print(f"\ncost per message, {name}, over {len(texts)} tuning lines: median"
-          f" {statistics.median(spent):.1f} µs, p99 {p99:.1f} µs")
 
 
 def main() -> None:
