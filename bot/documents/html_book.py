@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from bot.documents.book import StepPage, anchor, book_modules, coaching_sections, crisis_sections, step_pages
 from bot.documents.dot import GraphvizError, graphviz_available, render, to_dot
@@ -163,20 +163,12 @@ def _appendix_html(content: LocaleContent) -> Iterator[str]:
     assert content.locale is not None
     yield ('<h2 id="crisis">Crisis words and messages</h2><p>A typed message containing one of'
            " a pathway's phrases interrupts any step with that pathway's message.</p>")
-    for title, phrases, texts in crisis_sections(content.locale.crisis):
-        yield f"<h3>{html.escape(title)}</h3>"
-        if phrases:
-            yield "<p>" + ", ".join(f"<code>{html.escape(p)}</code>" for p in phrases) + "</p>"
-        yield from (f'<div class="msg">{html_text(t)}</div>' for t in texts)
+    yield from _phrase_sections(crisis_sections(content.locale.crisis))
     yield ('<h2 id="coaching">Rehearsal coaching</h2><p>What a coached rehearsal looks for in what'
            " was typed, and what it says (coaching.yaml).</p>")
     if content.coach is None:
         yield "<p>This locale has no coaching.yaml: its rehearsals are not coached.</p>"
-    for title, found_by, texts in coaching_sections(content.coach):
-        yield f"<h3>{html.escape(title)}</h3>"
-        if found_by:
-            yield "<p>" + ", ".join(f"<code>{html.escape(p)}</code>" for p in found_by) + "</p>"
-        yield from (f'<div class="msg">{html_text(t)}</div>' for t in texts)
+    yield from _phrase_sections(coaching_sections(content.coach))
     yield '<h2 id="ui">The bot\'s own words</h2><table class="signoff"><tr><th>key</th><th>text</th></tr>'
     yield from (f"<tr><td><code>{html.escape(k)}</code></td><td>{html_text(v)}</td></tr>"
                 for k, v in sorted(content.locale.ui.items()))
@@ -192,3 +184,12 @@ def _signoff_html(curriculum: Curriculum, modules: list[Module]) -> Iterator[str
     yield from (f"<tr><td>{html.escape(m.title)}</td><td></td><td></td><td></td><td></td></tr>"
                 for m in modules)
     yield "</table></section>"
+
+
+def _phrase_sections(sections: Iterable[tuple[str, Sequence[str], Sequence[str]]]) -> Iterator[str]:
+    """Crisis pathways or coaching patterns: a heading, the phrases that find it, its texts."""
+    for title, phrases, texts in sections:
+        yield f"<h3>{html.escape(title)}</h3>"
+        if phrases:
+            yield "<p>" + ", ".join(f"<code>{html.escape(p)}</code>" for p in phrases) + "</p>"
+        yield from (f'<div class="msg">{html_text(t)}</div>' for t in texts)

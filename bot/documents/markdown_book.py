@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from bot.documents.book import StepPage, anchor, book_modules, coaching_sections, crisis_sections, step_pages
 from bot.documents.graph import Labels, answer_labels
@@ -89,22 +89,22 @@ def _md_module(content: LocaleContent, module: Module, labels: Labels) -> Iterat
 def _md_appendix(content: LocaleContent) -> Iterator[str]:
     assert content.locale is not None
     yield '<a id="crisis"></a>\n## Crisis words and messages\n'
-    for title, phrases, texts in crisis_sections(content.locale.crisis):
+    yield from _phrase_sections(crisis_sections(content.locale.crisis))
+    yield ('<a id="coaching"></a>\n## Rehearsal coaching\n\nWhat a coached rehearsal looks for in'
+           " what was typed, and what it says (coaching.yaml).\n")
+    if content.coach is None:
+        yield "This locale has no coaching.yaml: its rehearsals are not coached.\n"
+    yield from _phrase_sections(coaching_sections(content.coach))
+    yield from ('<a id="ui"></a>\n## The bot\'s own words\n', "| key | text |", "| --- | --- |")
+    yield from (f"| `{key}` | {md_text(text)} |".replace("  \n", "<br>")
+                for key, text in sorted(content.locale.ui.items()))
+
+
+def _phrase_sections(sections: Iterable[tuple[str, Sequence[str], Sequence[str]]]) -> Iterator[str]:
+    """Crisis pathways or coaching patterns: a heading, the phrases that find it, its texts."""
+    for title, phrases, texts in sections:
         yield f"### {md_text(title)}\n"
         if phrases:
             yield ", ".join(f"`{p}`" for p in phrases) + "\n"
         if texts:
             yield "\n>\n".join(f"> {md_text(t)}" for t in texts) + "\n"
-    yield ('<a id="coaching"></a>\n## Rehearsal coaching\n\nWhat a coached rehearsal looks for in'
-           " what was typed, and what it says (coaching.yaml).\n")
-    if content.coach is None:
-        yield "This locale has no coaching.yaml: its rehearsals are not coached.\n"
-    for title, found_by, texts in coaching_sections(content.coach):
-        yield f"### {md_text(title)}\n"
-        if found_by:
-            yield ", ".join(f"`{p}`" for p in found_by) + "\n"
-        if texts:
-            yield "\n>\n".join(f"> {md_text(t)}" for t in texts) + "\n"
-    yield from ('<a id="ui"></a>\n## The bot\'s own words\n', "| key | text |", "| --- | --- |")
-    yield from (f"| `{key}` | {md_text(text)} |".replace("  \n", "<br>")
-                for key, text in sorted(content.locale.ui.items()))
