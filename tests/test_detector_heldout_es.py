@@ -3,12 +3,14 @@
 The set was written by someone who never saw the Spanish words; it is for measuring, never for
 tuning, so this test prints and checks only figures, never a line. It reads the set as the bot
 does for a person served in Spanish (`Engine.detect`): the Spanish words and model first, then,
-when they found no crisis words at all, the English ones.
+when they found no crisis words at all, the English phrases.
 
-Measured once with the final words (bench/crisis_es.py --heldout, 2026-12-06): caught 0.700,
-interrupted 0.532; everyday lines interrupted 0.046, asked 0.031. The floors sit just under
-that. They are far from the English targets (0.95 caught, 0.80 interrupted, 0.02 everyday
-interrupts): they record what is reached, to be raised only by better words tuned on
+Measured with the final words (bench/crisis_es.py --heldout, 2026-12-06): caught 0.700,
+interrupted 0.532; everyday lines interrupted 0.046, asked 0.031. A fourth look, after the
+model was retrained with everyday safety-plan lines: caught 0.726, interrupted 0.521,
+everyday 0.046 / 0.038 (docs/security.md). The floors sit just under these. They are far
+from the English targets (0.95 caught, 0.80 interrupted, 0.02 everyday interrupts): they
+record what is reached, to be raised only by better words tuned on
 tests/data/crisis/tuning_es, never on this set.
 """
 
