@@ -138,7 +138,7 @@ async def test_reminders_on_one_instance_wait_while_replies_on_the_other_go(
     while not all(task.done() for task in replies):
         before = a.count
         clock.t += 0.125  # four tokens: a reply may take them, a reminder must leave a third of the burst
-        await until(lambda b=before: a.count >= min(b + 4, BURST + 10))
+        await until(lambda mark=before: a.count >= min(mark + 4, BURST + 10))
         await asked_again(b)
         assert b.count == 0
     clock.t += 1.0

@@ -222,7 +222,8 @@ def build_application(settings: Settings, engine: Engine,
     app.post_init, app.post_shutdown = lifecycle.start, lifecycle.stop
     if inbox is not None:  # each update kept in the database before Telegram is answered
         app.updater = WebhookUpdater(app, inbox, clock, settings.telegram.concurrency,
-                                     one_process=not store.dialect.shared)
+                                     one_process=not store.dialect.shared,
+                                     lease=settings.telegram.webhook.lease_seconds)
     else:  # confirms updates to Telegram only once handled; chats concurrently, each in order
         app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
                                          lambda update: door.ui(language_of(update), "slow_down"))
