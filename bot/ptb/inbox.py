@@ -13,8 +13,8 @@ The webhook (`bot.ptb.webhook`) only stores updates; `InboxWorkers` handles them
   hangs (a slow chart, a Telegram 429) holds back only itself and one slot;
 - the leases of the updates in hand are renewed every third of the lease
   (`telegram.webhook.lease_seconds`, `LEASE` by default) while this process lives; a process
-  that dies stops renewing, and its leases run out after the lease on a shared database (on SQLite one process owns the file, so they are released
-  at start);
+  that dies stops renewing, and its leases run out after the lease on a shared database (on
+  SQLite one process owns the file, so they are released at start);
 - an update that cannot be used is parked (marked handled without handling, counted in
   `craftbot_parked_updates`, its id and reason logged, never its content): one that cannot
   be opened (its person's key was erased) or parsed, and one taken `MAX_ATTEMPTS` times
