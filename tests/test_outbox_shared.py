@@ -4,13 +4,15 @@ Two `Budget`s stand for two instances: each has its own connection to a real Pos
 (the bucket's row, migration 011) and both read one injected clock, which the tests move;
 what is counted is the calls that went out, against the time on that clock. Each instance's
 own rate is set far above the shared one, so only the shared bucket (32 a second, 16 at
-once) limits them.
+once) limits them. The last test runs the real bot (in this process) on PostgreSQL against
+the fake Bot API, with the bucket held by another session.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +20,11 @@ import pytest
 from bot.ptb.outbox import CRISIS, REMINDER, REPLY, Budget
 from state.storage import Grant
 from state.store.pgbudget import PgRate, bot_key
+from state.store.crypto import KEY_ENV, new_key
 from state.store.progress import ProgressStore
+from tests.kit.botapi import FakeBotApi
+from tests.kit.bots import InProcessBot
+from tests.kit.player import Player, texts
 from tests.kit.postgres import free_port, query
 
 RATE, BURST = 32.0, 16.0  # binary fractions: 1/8 s is exactly four tokens
@@ -182,3 +188,29 @@ async def test_the_bucket_is_keyed_by_a_hash_of_the_token(
     (bot, tokens), = query(migrated, "SELECT bot, tokens FROM outbox_budget")
     assert bot == bot_key(TOKEN) and TOKEN not in str(bot) and "123456" not in str(bot)
     assert tokens == BURST - 1
+
+
+@pytest.mark.e2e
+def test_the_real_bot_on_postgresql_answers_crisis_words_while_the_bucket_is_stuck(
+        server: FakeBotApi, tmp_path: Path, migrated: str, pg_keys_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setenv("CRAFTBOT_STORAGE__URL", migrated)
+    monkeypatch.setenv("CRAFTBOT_STORAGE__KEYS_URL", pg_keys_url)
+    monkeypatch.setenv(KEY_ENV, new_key())
+    bot = InProcessBot(server, tmp_path, telegram="  max_per_second: 30\n").start()
+    try:
+        player = Player(server, 7)
+        assert player.send("/start")
+        (key, tokens), = query(migrated, "SELECT bot, tokens FROM outbox_budget")
+        assert key == bot_key(server.token) and float(str(tokens)) < BURST - 1  # the reply took from it
+        with psycopg.connect(migrated) as lock:  # another session holds the bucket: it cannot answer
+            lock.execute("SELECT * FROM outbox_budget FOR UPDATE")
+            assert "988" in texts(player.send("He's SCREAMING that he'll kill me!!"))
+            assert player.send("/help")  # a reply goes too, on this instance's own pace
+            lock.rollback()
+        assert player.send("/help")  # and the bucket is asked again, in time
+    finally:
+        bot.stop()
+    assert server.errors == []
