@@ -19,8 +19,8 @@ import pytest
 
 from bot.ptb.outbox import CRISIS, REMINDER, REPLY, Budget
 from state.storage import Grant
-from state.store.pgbudget import PgRate, bot_key
 from state.store.crypto import KEY_ENV, new_key
+from state.store.pgbudget import PgRate, bot_key
 from state.store.progress import ProgressStore
 from tests.kit.botapi import FakeBotApi
 from tests.kit.bots import InProcessBot
