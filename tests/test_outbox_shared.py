@@ -214,3 +214,15 @@ def test_the_real_bot_on_postgresql_answers_crisis_words_while_the_bucket_is_stu
     finally:
         bot.stop()
     assert server.errors == []
+
+
+def test_only_postgresql_shares_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.config import load_settings
+    from bot.ptb.app import outgoing_budget
+
+    assert outgoing_budget(load_settings(None), Clock()).shared is None  # SQLite: this process's own
+    monkeypatch.setenv("CRAFTBOT_STORAGE__URL", "postgresql://craftbot@127.0.0.1:1/craftbot")
+    shared = outgoing_budget(load_settings(None), Clock()).shared  # no connection until the first message
+    assert shared is not None and (shared.rate.rate, shared.rate.capacity) == (30, 15)
+    monkeypatch.setenv("CRAFTBOT_TELEGRAM__MAX_PER_SECOND", "0")  # no limiter: nothing to share
+    assert outgoing_budget(load_settings(None), Clock()).shared is None

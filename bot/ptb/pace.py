@@ -99,8 +99,9 @@ class SharedPace:
             log.warning("outbox: this instance's clock is behind the shared budget's by over 2 s; check NTP")
         if grant.held > 0:
             return Answer(False, grant.held, grant.held)
-        if grant.granted:
-            self._kept, self._kept_for, self._kept_until = grant.granted - 1, priority, now + KEEP
+        if grant.granted:  # tokens still kept serve only the more urgent of both priorities now
+            self._kept_for = min(self._kept_for, priority) if self._kept else priority
+            self._kept, self._kept_until = self._kept + grant.granted - 1, now + KEEP
             return GO
         wait = (reserve + 1 - grant.tokens) / self.rate.rate
         return Answer(False, min(max(wait, 0.001), LOOK_AGAIN))
