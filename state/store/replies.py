@@ -6,7 +6,9 @@ people write), how many of its sends Telegram has accepted (`accepted`: a long m
 parts each count) and, once it went out whole, when (`done_at`; `body` is then overwritten
 with NULL, secure_delete being on). The row is written by the turn's own transaction
 (`keep`, from `state.store.progress.write_session`), so a saved turn always has its reply;
-`ReplyData.accepted` and `ReplyData.done` move it on as the sends are accepted. What a
+`ReplyData.accepted` and `ReplyData.done` move it on as the sends are accepted, each a
+small transaction of its own, committed before the next send (on SQLite on the event
+loop's connection when the write lock is free, as a turn: `Database.write_now`). What a
 redelivered update is answered with is decided in `state.service.redelivery`.
 
 A newer turn's reply replaces the row (only the latest is kept), and the row goes with the
@@ -98,8 +100,8 @@ class ReplyData:
 
     async def accepted(self, user_id: int, update_id: int, count: int) -> None:
         """Telegram has accepted `count` sends of this reply (committed before the next send)."""
-        await self.store.write(lambda db: db.execute(ACCEPTED, (count, user_id, update_id, count)))
+        await self.store.write_now(lambda db: db.execute(ACCEPTED, (count, user_id, update_id, count)))
 
     async def done(self, user_id: int, update_id: int, now: float) -> None:
         """The reply went out whole: its body dropped, the row kept as the record of it."""
-        await self.store.write(lambda db: db.execute(DONE, (now, user_id, update_id)))
+        await self.store.write_now(lambda db: db.execute(DONE, (now, user_id, update_id)))
