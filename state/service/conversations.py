@@ -48,15 +48,25 @@ class Conversations:
         self.followup.engine = engine
 
     async def accepted(self, user_id: int, reply: Reply, count: int) -> None:
-        """Telegram accepted `count` sends of a kept reply (see `state.service.redelivery`)."""
+        """Telegram accepted `count` sends of a kept reply (see `state.service.redelivery`).
+
+        A store that fails here does not stop the reply: the person gets the rest of it now,
+        and only a kill before the next record would send more than one message again.
+        """
         if reply.delivery is not None:
-            await self.store.replies.accepted(user_id, reply.delivery.update_id, count)
+            try:
+                await self.store.replies.accepted(user_id, reply.delivery.update_id, count)
+            except Exception as exc:
+                log.warning("a sent message could not be recorded (%s)", type(exc).__name__)
 
     async def replied(self, user_id: int, reply: Reply) -> None:
         """The reply has been sent completely: a kept one is recorded done."""
         self.undelivered.discard(user_id)
         if reply.delivery is not None:
-            await self.store.replies.done(user_id, reply.delivery.update_id, self.clock())
+            try:
+                await self.store.replies.done(user_id, reply.delivery.update_id, self.clock())
+            except Exception as exc:  # handled again, the update would send its last message again
+                log.warning("a sent reply could not be recorded (%s)", type(exc).__name__)
 
     def not_replied(self, user_id: int) -> None:
         """Sending the reply failed part-way: their next words answer no question they saw.
