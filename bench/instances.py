@@ -53,7 +53,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from _cpu import CORES, Meter, Usage, postmaster_pid
+from _cpu import CORES, Meter, Usage, machine_ticks, postmaster_pid
 from _harness import BotUnderTest, Crowd, machine, median, percentile, play_curriculum, workdir
 
 from state.service.clock import FileClock
@@ -263,7 +263,7 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
         crowd = Crowd(server, list(people), play_curriculum, quiet=0.05, timeout=args.kill_seconds + 120,
                       think=lambda rng: rng.expovariate(1 / args.think))
         crowd.start(spread=args.think)
-        began = time.perf_counter()
+        began, ticks = time.perf_counter(), machine_ticks()
         kills, reminders = 0, 0
         try:
             while time.perf_counter() - began < args.kill_seconds:
@@ -280,7 +280,9 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                 kills += 1
                 print(f"  {time.perf_counter() - began:5.0f} s: instance {victim} killed and started again;"
                       f" {len(crowd.results.turns)} turns so far; {machine().split('; ')[-1]}", flush=True)
-            elapsed = time.perf_counter() - began
+            elapsed, (busy, total) = time.perf_counter() - began, machine_ticks()
+            print(f"  machine busy {100 * (busy - ticks[0]) / max(1, total - ticks[1]):.0f} % of {CORES}"
+                  f" cores while the crowd played; {machine().split('; ')[-1]}", flush=True)
             try:
                 crowd.stop()
             except TimeoutError:  # the server's loop busy with 300 people: they stop all the same
