@@ -188,7 +188,7 @@ def run_phase(server: WebhookBotApi, bots: Instances, users: range, think_mean: 
     """Let a crowd play, measure a window after the warm-up."""
     crowd = Crowd(server, list(users), play_curriculum, quiet=0.2 if not think_mean else 0.05,
                   think=(lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0))
-    crowd.start(spread=min(1.0, think_mean or 1.0))
+    crowd.start(spread=think_mean or 1.0)  # first messages as they would come: no burst
     time.sleep(warmup)
     server.trim()
     meter = bots.meter()
@@ -213,6 +213,12 @@ def measure(label: str, size: int, pg: PostgresServer, shared: bool,
                          postmaster=postmaster_pid(pg.data))
         bots.start()
         try:
+            meter = bots.meter()
+            before = meter.read()
+            time.sleep(args.idle)
+            idle = Meter.usage(before, meter.read())
+            print(f"{label:>18} idle:      CPU " + ", ".join(
+                f"{name} {cpu / idle.seconds:.3f} cores" for name, cpu in idle.groups.items()), flush=True)
             saturated = run_phase(server, bots, range(10_001, 10_001 + args.users), 0.0, args.warmup,
                                   args.seconds)
             print(f"{label:>18} saturated: {saturated.line()}", flush=True)
@@ -348,6 +354,7 @@ def main() -> None:
     parser.add_argument("--steady-rate", type=float, nargs="+", default=[100.0],
                         help="updates per second offered (one steady phase per rate)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds measured with no one chatting")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--kill", action="store_true", help="run the kill test instead")
     parser.add_argument("--kill-users", type=int, default=300)
