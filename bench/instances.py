@@ -186,9 +186,9 @@ class Phase:
 def run_phase(server: WebhookBotApi, bots: Instances, users: range, think_mean: float, warmup: float,
               seconds: float) -> Phase:
     """Let a crowd play, measure a window after the warm-up."""
-    crowd = Crowd(server, list(users), play_curriculum, quiet=0.2 if not think_mean else 0.05,
-                  think=(lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0))
-    crowd.start(spread=think_mean or 1.0)  # first messages as they would come: no burst
+    think = (lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0)
+    crowd = Crowd(server, list(users), play_curriculum, quiet=0.2 if not think_mean else 0.05, think=think)
+    crowd.start(first=think if think_mean else None)  # first messages at the steady rate: no burst
     time.sleep(warmup)
     server.trim()
     meter = bots.meter()
@@ -266,9 +266,10 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                          clock=clock.path)
         bots.start()
         people = range(70_001, 70_001 + args.kill_users)
+        think = lambda rng: rng.expovariate(1 / args.think)  # noqa: E731
         crowd = Crowd(server, list(people), play_curriculum, quiet=0.05, timeout=args.kill_seconds + 120,
-                      think=lambda rng: rng.expovariate(1 / args.think))
-        crowd.start(spread=args.think)
+                      think=think)
+        crowd.start(first=think)
         began, ticks = time.perf_counter(), machine_ticks()
         kills, reminders = 0, 0
         try:
