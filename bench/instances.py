@@ -23,8 +23,9 @@ core of its own and PostgreSQL on one more (the lower of instances / their CPU p
 1 / PostgreSQL's).
 
 `--kill` runs the kill test instead: three instances on PostgreSQL under `--kill-users`
-people (thinking between turns) for `--kill-seconds`; every `--kill-every` seconds one
-instance (each in turn) is killed with SIGKILL and started again at once. Check-in reminders
+people (thinking between turns) for `--kill-seconds`; every `--kill-every` seconds (on the
+clock, however long a start took) one instance (each in turn) is killed with SIGKILL and
+started again at once, again until it starts (as a supervisor would). Check-in reminders
 fall due throughout. The bots read time from a file clock that follows the real one; once
 the crowd has stopped, it is moved 11 minutes on, so the leases the killed instances left
 (inbox 60 s, reminders 10 min) run out, and everything left is worked. Then, from the
@@ -100,21 +101,23 @@ class Instances:
         started again, as a supervisor (systemd `Restart=always`) would; counted in `retried`.
         """
         for bot in self.bots if index is None else [self.bots[index]]:
-            for attempt in range(4):
+            for attempt in range(10):
                 if self._start(bot):
                     break
                 self.retried += 1
-                if attempt == 3:
+                if attempt == 9:
                     raise RuntimeError(f"bot exited early:\n{bot.log.read_text()[-3000:]}")
 
     def _start(self, bot: BotUnderTest) -> bool:
-        before = sum(1 for method, _ in self.server.calls if method == "setWebhook")
+        # Each setWebhook stores a new dict: a cheap test, checked at every call the server gets
+        # (the server's `calls` is a deep copy of every call so far, taken under its lock).
+        before = self.server.webhook
         with bot.log.open("ab") as log:
             bot.proc = subprocess.Popen(bot.command(), cwd=Path(__file__).resolve().parent.parent,
                                         env=bot.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         proc = bot.proc
-        self.server.wait_for(lambda s: proc.poll() is not None or sum(
-            1 for method, _ in s.calls if method == "setWebhook") > before, timeout=120)
+        server = self.server
+        server.wait_for(lambda _: proc.poll() is not None or server.webhook is not before, timeout=120)
         return proc.poll() is None
 
     def turn_seconds(self) -> tuple[float, float]:
@@ -280,7 +283,7 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                     query(url, "INSERT INTO reminders (user_id, kind, due_at, created_at)"
                           " VALUES (?, 'checkin', ?, ?) ON CONFLICT DO NOTHING", (person, now + 5, now))
                 reminders += len(batch)
-                time.sleep(args.kill_every)
+                time.sleep(max(0.0, began + (kills + 1) * args.kill_every - time.perf_counter()))  # on time
                 victim = kills % 3
                 bots.bots[victim].stop(signal.SIGKILL)
                 bots.start(victim)
