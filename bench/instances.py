@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import signal
 import subprocess
 import threading
@@ -269,7 +270,9 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                          clock=clock.path)
         bots.start()
         people = range(70_001, 70_001 + args.kill_users)
-        think = lambda rng: rng.expovariate(1 / args.think)  # noqa: E731
+        def think(rng: random.Random) -> float:
+            return rng.expovariate(1 / args.think)
+
         crowd = Crowd(server, list(people), play_curriculum, quiet=0.05, timeout=args.kill_seconds + 120,
                       think=think)
         crowd.start(first=think)
