@@ -67,9 +67,10 @@ SINCE_FETCH = Gauge("craftbot_seconds_since_fetch",
                     "Seconds since the update loop last fetched updates from Telegram", registry=REGISTRY)
 WEBHOOK_REQUESTS = Counter("craftbot_webhook_requests",
                            "Webhook requests: stored (new update), duplicate, refused (secret),"
-                           " bad (4xx), failed (not stored: 503, Telegram sends again)",
+                           " bad (4xx), failed (not stored: 503, Telegram sends again), helped (not stored in"
+                           " time, crisis help sent without it: 503)",
                            ["outcome"], registry=REGISTRY)
-WEBHOOK_OUTCOMES = ("stored", "duplicate", "refused", "bad", "failed")
+WEBHOOK_OUTCOMES = ("stored", "duplicate", "refused", "bad", "failed", "helped")
 OUTBOX_ALONE = Counter("craftbot_outbox_alone",
                        "Times the outgoing budget shared by all instances (PostgreSQL) did not answer"
                        " in time and this instance kept to its own pace for a few seconds",

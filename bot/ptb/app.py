@@ -38,6 +38,7 @@ from bot.ops.pseudonym import pseudonym
 from bot.ops.service import Operations
 from bot.ptb.admin import AdminCommands
 from bot.ptb.command_menu import publish_commands
+from bot.ptb.lifeline import Lifeline
 from bot.ptb.observed import ObservedRequest
 from bot.ptb.outbox import Budget
 from bot.ptb.privacy import Retention, data_cipher, remember
@@ -227,7 +228,8 @@ def build_application(settings: Settings, engine: Engine,
     if inbox is not None:  # each update kept in the database before Telegram is answered
         app.updater = WebhookUpdater(app, inbox, clock, settings.telegram.concurrency,
                                      one_process=not store.dialect.shared,
-                                     lease=settings.telegram.webhook.lease_seconds)
+                                     lease=settings.telegram.webhook.lease_seconds,
+                                     lifeline=Lifeline(conversations, renderer, clock))
     else:  # confirms updates to Telegram only once handled; chats concurrently, each in order
         app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
                                          lambda update: door.ui(language_of(update), "slow_down"))

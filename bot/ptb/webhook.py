@@ -15,6 +15,9 @@ runs the bot's whole life as `run_polling` does) but serves the webhook itself, 
   the update waits in the database and is handled after the restart. A repeat of an update
   id already stored is answered 200 and not stored again. A store that fails answers 503,
   and Telegram sends the update again later;
+- but crisis help does not wait on the store: an update that asks for it (`Lifeline`) whose
+  write fails, or is not done within `storage.crisis_wait_seconds`, gets the help at once,
+  from no saved progress, and Telegram 503 all the same (`bot.ptb.lifeline`);
 - the inbox is worked by `bot.ptb.inbox.InboxWorkers`: per chat, in update-id order, leased.
 
 Why not python-telegram-bot's own webhook server (tornado, `Updater.start_webhook`): it puts
@@ -45,6 +48,7 @@ from bot.config import Settings
 from bot.ops.health import parse_listen
 from bot.ops.metrics import WEBHOOK_REQUESTS
 from bot.ptb.inbox import LEASE, InboxWorkers
+from bot.ptb.lifeline import Lifeline
 from bot.ptb.updater import chat_key
 from state.storage import InboxRecords
 
@@ -83,13 +87,15 @@ class WebhookUpdater(Updater):
 
     def __init__(self, application: Application, inbox: InboxRecords,  # type: ignore[type-arg]
                  clock: Callable[[], float], concurrency: int, *, one_process: bool,
-                 lease: float = LEASE) -> None:
+                 lease: float = LEASE, lifeline: Lifeline | None = None) -> None:
         super().__init__(application.bot, application.update_queue)
         self.application = application
         self.inbox = inbox
         self.clock = clock
         self.workers = InboxWorkers(inbox, application.bot, application.process_update, clock,
                                     concurrency, one_process=one_process, lease=lease)
+        self.lifeline = lifeline  # crisis help for an update the inbox cannot keep in time
+        self._writes: set[asyncio.Future[list[bool]]] = set()  # writes run on past the crisis deadline
         self._runner: web.AppRunner | None = None
         self._secret = b""
         self._path = "/"
@@ -164,6 +170,10 @@ class WebhookUpdater(Updater):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._writes:  # kept before the workers stop, or failed: either way Telegram resends it
+            await asyncio.wait(set(self._writes), timeout=SHUTDOWN_SECONDS)
+        if self.lifeline is not None:
+            await self.lifeline.stop()
         await self.workers.stop()
 
     async def _receive(self, request: web.Request) -> web.StreamResponse:
@@ -193,8 +203,14 @@ class WebhookUpdater(Updater):
 
     async def _keep(self, update_id: int, data: dict[str, Any]) -> web.Response:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        chat, update = self._parsed(data)
+        write = asyncio.ensure_future(self.inbox.add([(chat, update_id, body)], self.clock()))
+        if update is not None and self.lifeline is not None and self.lifeline.may_ask(update):
+            helped = await self._help_in_time(update, write)
+            if helped is not None:
+                return helped
         try:
-            new = (await self.inbox.add([(self._chat_of(data), update_id, body)], self.clock()))[0]
+            new = (await write)[0]
         except Exception as exc:  # the database: Telegram sends it again after a pause
             log.error("update %d could not be stored (%s); Telegram will send it again",
                       update_id, type(exc).__name__)
@@ -205,9 +221,47 @@ class WebhookUpdater(Updater):
         self.workers.wake()
         return answer(200, "stored")
 
-    def _chat_of(self, data: dict[str, Any]) -> int:
-        """The chat whose order the update keeps (0 for one that cannot be parsed: it is parked)."""
+    async def _help_in_time(self, update: Update, write: asyncio.Future[list[bool]]) -> web.Response | None:
+        """For an update that may ask for crisis help: the write within the deadline, or help without it.
+
+        None when the write finished in time or the update asks for no help (it is answered
+        as any other). Else the help goes out (`bot.ptb.lifeline`) and Telegram gets 503; a
+        write still running goes on, and if it is kept, Telegram's next delivery is a duplicate.
+        """
+        assert self.lifeline is not None
+        await asyncio.wait((write,), timeout=self.lifeline.wait)  # never cancels the write
+        if write.done() and write.exception() is None:
+            return None
         try:
-            return chat_key(Update.de_json(data, self.bot))
+            if not self.lifeline.asks(update):
+                return None
+            self.lifeline.help(update)
+        except Exception:  # the help must not take the 503 (and Telegram's retry) with it
+            log.exception("crisis help without the store failed")
+            return None
+        if write.done():
+            log.error("update %d could not be stored (%s); crisis help sent without it",
+                      update.update_id, type(write.exception()).__name__)
+        else:
+            log.error("update %d not stored within %.1f s; crisis help sent without it",
+                      update.update_id, self.lifeline.wait)
+            self._run_on(write)
+        return answer(503, "helped")
+
+    def _run_on(self, write: asyncio.Future[list[bool]]) -> None:
+        """Let a write the webhook stopped waiting for finish; wake the workers if it kept the update."""
+        def finished(task: asyncio.Future[list[bool]]) -> None:
+            self._writes.discard(task)
+            if not task.cancelled() and task.exception() is None:
+                self.workers.wake()
+        self._writes.add(write)
+        write.add_done_callback(finished)
+
+    def _parsed(self, data: dict[str, Any]) -> tuple[int, Update | None]:
+        """The chat whose order the update keeps, and the update (0, None for one that cannot be
+        parsed: it is kept and parked)."""
+        try:
+            update = Update.de_json(data, self.bot)
+            return chat_key(update), update
         except (TelegramError, ValueError, TypeError, KeyError, AttributeError):
-            return 0
+            return 0, None
