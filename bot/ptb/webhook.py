@@ -235,16 +235,14 @@ class WebhookUpdater(Updater):
         try:
             if not self.lifeline.asks(update):
                 return None
-            self.lifeline.help(update)
+            sent = self.lifeline.help(update)
         except Exception:  # the help must not take the 503 (and Telegram's retry) with it
             log.exception("crisis help without the store failed")
             return None
-        if write.done():
-            log.error("update %d could not be stored (%s); crisis help sent without it",
-                      update.update_id, type(write.exception()).__name__)
-        else:
-            log.error("update %d not stored within %.1f s; crisis help sent without it",
-                      update.update_id, self.lifeline.wait)
+        why = type(write.exception()).__name__ if write.done() else f"over {self.lifeline.wait:.1f} s"
+        log.error("update %d not stored (%s); crisis help %s; Telegram will send it again",
+                  update.update_id, why, "sent without it" if sent else "was sent already")
+        if not write.done():
             self._run_on(write)
         return answer(503, "helped")
 
