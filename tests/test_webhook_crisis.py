@@ -23,6 +23,7 @@ import pytest
 from state.store.crypto import KEY_ENV
 from tests.kit.botapi_webhook import WebhookBotApi
 from tests.kit.bots import InProcessBot
+from tests.kit.curricula import BUNDLED
 from tests.kit.player import Player, texts
 from tests.kit.postgres import PostgresServer, find_bindir, query, unavailable
 from tests.test_webhook import free_port, webhook_lines
@@ -124,3 +125,32 @@ def test_crisis_help_comes_while_postgresql_is_down_and_the_update_is_handled_on
         assert saved["last_update_id"] >= update["update_id"] and saved["answers"].get("loved_one") == "Sam"
     assert "last_crisis" in progress(url, ASKING)["practice"]
     assert server.errors == [] and bot.tracebacks == []
+
+
+def test_while_postgresql_is_down_help_speaks_telegrams_language_is_retried_and_an_edit_counts(
+        own_postgres: PostgresServer, tmp_path: Path) -> None:
+    with WebhookBotApi() as server:
+        bot = InProcessBot(server, tmp_path, BUNDLED, telegram=webhook_lines(free_port())).start()
+        try:
+            up = Player(server, ASKING).send("/safety")  # the help, with the store up
+            english = texts(up)
+            first = server.inject_message(ASKING, "hello")
+            server.wait_for_sent(1, server.sent_count(ASKING), chat_id=ASKING, timeout=30)
+            own_postgres.halt()
+
+            mark = server.sent_count(SPANISH)
+            server.fail("sendMessage", SPANISH, 502, 502, 502, 502)  # an ordinary reply gives up at the 4th
+            safety = server.inject_message(SPANISH, "/safety", language_code="es")
+            server.wait_for_sent(len(up), mark, chat_id=SPANISH, timeout=30)  # tried until taken
+            assert all(status == 503 for status in refused(server, safety["update_id"], 3))
+            spanish = server.sent(SPANISH)[mark:]
+            assert helps(spanish) == 1 and texts(spanish) != english  # the same help, in Spanish
+
+            mark = server.sent_count(ASKING)
+            edit = server.inject_edited_message(ASKING, first["message"]["message_id"], CRISIS)
+            server.wait_for_sent(1, mark, chat_id=ASKING, timeout=30)
+            assert all(status == 503 for status in refused(server, edit["update_id"], 3))
+            assert helps(server.sent(ASKING)[mark:]) == 1
+        finally:
+            bot.stop()
+        assert [e["error_code"] for e in server.errors] == [502] * 4 and bot.tracebacks == []  # those planned

@@ -110,7 +110,7 @@ class Lifeline:
 
     async def _send(self, key: tuple[int, int], update: Update, reply: Reply) -> None:
         try:
-            await self.renderer.render(key[0], reply, update.callback_query)
+            await self.renderer.render(key[0], reply, update.callback_query, crisis=True)
         except asyncio.CancelledError:
             self.helped.pop(key, None)  # the process stops: a later delivery may try again
             raise

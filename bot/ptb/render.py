@@ -153,8 +153,11 @@ class Renderer:
         await remember(self.privacy, chat_id, sent, from_bot=True)
 
     async def render(self, chat_id: int, reply: Reply, query: CallbackQuery | None = None,
-                     accepted: Accepted | None = None) -> list[TelegramMessage]:
+                     accepted: Accepted | None = None, *, crisis: bool = False) -> list[TelegramMessage]:
         """Put the whole reply on the chat (the press answered first); return what was sent.
+
+        `crisis`: sent as crisis help (first in the budget, tried until taken) whatever the
+        reply's events say; /safety answered without the store is (`bot.ptb.lifeline`).
 
         A reply taken up again after a kill (`Reply.delivery`) starts after the sends Telegram
         had accepted. `accepted` is told how many sends of the reply's messages Telegram has
@@ -168,7 +171,7 @@ class Renderer:
             await quietly(self._edit(query, reply.edit))
         for message_id in reply.delete:
             await quietly(self.bot.delete_message(chat_id, message_id))
-        crisis = reply.crisis
+        crisis = crisis or reply.crisis
         calls = self._calls(chat_id, reply, CRISIS if crisis else REPLY)
         sent = []
         for number, (call, count) in enumerate(calls, start=1):
