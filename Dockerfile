@@ -11,16 +11,20 @@ COPY pyproject.toml setup.py README.md LICENSE ./
 COPY bot/ bot/
 COPY state/ state/
 COPY curriculum/ curriculum/
-RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
+# requirements.txt names the wheel with the `postgres` extra (its file name carries the version).
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
+    && set -- /wheels/*.whl && echo "$1[postgres]" > /wheels/requirements.txt
 
-# Stage 2: install it with its dependencies, without the build's files or pip's cache.
+# Stage 2: install it with its dependencies, without the build's files or pip's cache. The
+# `postgres` extra (psycopg with its own libpq, psycopg_pool) comes too, so one image runs on
+# SQLite (the default) or, with CRAFTBOT_STORAGE__URL, on PostgreSQL as one of several instances.
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     CRAFTBOT_STORAGE__DATABASE=/data/craftbot.sqlite3
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels \
+RUN pip install --no-cache-dir --requirement /wheels/requirements.txt && rm -rf /wheels \
     && useradd --system --uid 10001 --no-log-init --home-dir /data --create-home \
         --shell /usr/sbin/nologin craftbot \
     && chmod 700 /data

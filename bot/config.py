@@ -84,6 +84,11 @@ class WebhookSettings(Section):
         default=SecretStr(""), validate_default=True,
         description="secret Telegram sends with every update (16-256 of A-Z a-z 0-9 _ -)")
 
+    lease_seconds: float = Field(
+        default=60.0, ge=10.0, le=3600.0,
+        description="seconds a chat stays with the instance working its update unless renewed (every"
+                    " third of it); how long a dead instance's chats wait")
+
     @field_validator("url")
     @classmethod
     def _a_url(cls, url: str) -> str:

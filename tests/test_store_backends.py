@@ -44,7 +44,7 @@ async def test_progress_round_trips_and_survives_reopening(backend: Backend) -> 
     await store.close()
     assert query(backend.url, "SELECT kind, module FROM events") == [("module_started", "basics")]
     assert [row[0] for row in query(backend.url, "SELECT version FROM schema_migrations ORDER BY version")] \
-        == list(range(1, 11))
+        == list(range(1, 12))
 
 
 async def test_a_failed_turn_writes_nothing(store: ProgressStore) -> None:

@@ -26,6 +26,7 @@ from tests.test_health import until
 
 SECRET = "webhook-secret-for-tests-0123456789"
 WORDS = "my brother drank again last night"  # what must never be at rest in clear
+LEASE = 20  # telegram.webhook.lease_seconds (the default is 60)
 
 
 def free_port() -> int:
@@ -36,7 +37,7 @@ def free_port() -> int:
 
 def webhook_lines(port: int) -> str:
     return (f"  webhook:\n    url: http://127.0.0.1:{port}/telegram/hook\n"
-            f"    listen: 127.0.0.1:{port}\n    secret_token: {SECRET}\n")
+            f"    listen: 127.0.0.1:{port}\n    secret_token: {SECRET}\n    lease_seconds: {LEASE}\n")
 
 
 @pytest.fixture
@@ -174,6 +175,11 @@ def test_a_stuck_chat_holds_back_only_itself_and_its_words_are_sealed(
     for name in ("bot.sqlite3", "bot.sqlite3-wal"):
         stored = (bot.database.parent / name)
         assert not stored.exists() or WORDS.encode() not in stored.read_bytes(), name
+
+    with sqlite3.connect(bot.database) as db:  # the chat is leased for the configured time
+        (leased, received), = db.execute("SELECT lease_until, received_at FROM inbox WHERE update_id = ?",
+                                         (first["update_id"],))
+    assert LEASE <= leased - received < LEASE + 10  # claimed, and renewed, a moment after it came
 
     server.release(5001)
     # the welcome (a first message starts onboarding), then the help asked for after it

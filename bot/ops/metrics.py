@@ -13,6 +13,8 @@ below and count what they see:
   they park;
 - `WEBHOOK_REQUESTS` by outcome, `INBOX_QUEUED`, `INBOX_OLDEST_SECONDS`: webhook mode
   (`bot.ptb.webhook`, `bot.ptb.inbox`);
+- `OUTBOX_ALONE`: the outgoing budget's share of the one shared by all instances
+  (`bot.ptb.pace`), each time the database did not answer in time;
 - `craftbot_curriculum{role="served"|"published", version}` and `craftbot_curriculum_behind`:
   read at each scrape from the function `watch_curriculum` is given (`bot.ptb.app`).
 
@@ -68,6 +70,10 @@ WEBHOOK_REQUESTS = Counter("craftbot_webhook_requests",
                            " bad (4xx), failed (not stored: 503, Telegram sends again)",
                            ["outcome"], registry=REGISTRY)
 WEBHOOK_OUTCOMES = ("stored", "duplicate", "refused", "bad", "failed")
+OUTBOX_ALONE = Counter("craftbot_outbox_alone",
+                       "Times the outgoing budget shared by all instances (PostgreSQL) did not answer"
+                       " in time and this instance kept to its own pace for a few seconds",
+                       registry=REGISTRY)
 INBOX_QUEUED = Gauge("craftbot_inbox_queued", "Updates in the webhook inbox not yet handled",
                      registry=REGISTRY)
 INBOX_OLDEST_SECONDS = Gauge("craftbot_inbox_oldest_seconds",

@@ -212,7 +212,7 @@ def build_application(settings: Settings, engine: Engine,
     watch_curriculum(lambda: (reloader.status().served, reloader.status().published,
                               reloader.status().lacking is not None))
     operations = Operations(settings.metrics.listen, liveness)
-    app = application_builder(settings, observed(settings, transport, liveness)).build()
+    app = application_builder(settings, observed(settings, transport, liveness), clock).build()
     renderer = Renderer(app.bot, conversations.privacy)
     door = TelegramDoor(conversations, renderer)
     admin = AdminCommands(settings, reloader, door.respond)
@@ -222,7 +222,8 @@ def build_application(settings: Settings, engine: Engine,
     app.post_init, app.post_shutdown = lifecycle.start, lifecycle.stop
     if inbox is not None:  # each update kept in the database before Telegram is answered
         app.updater = WebhookUpdater(app, inbox, clock, settings.telegram.concurrency,
-                                     one_process=not store.dialect.shared)
+                                     one_process=not store.dialect.shared,
+                                     lease=settings.telegram.webhook.lease_seconds)
     else:  # confirms updates to Telegram only once handled; chats concurrently, each in order
         app.updater = CommitFirstUpdater(app, settings.telegram.concurrency, urgent(conversations),
                                          lambda update: door.ui(language_of(update), "slow_down"))
@@ -292,17 +293,30 @@ def urgent(conversations: Conversations) -> Callable[[Update], bool]:
     return check
 
 
-def application_builder(settings: Settings, transport: Transport) -> ApplicationBuilder:  # type: ignore[type-arg]
+def application_builder(settings: Settings, transport: Transport,
+                        clock: Callable[[], float] = time.time) -> ApplicationBuilder:  # type: ignore[type-arg]
     """PTB's builder for this bot's token, server, HTTP transport and rate limiter."""
     return (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
-        .rate_limiter(Budget(settings.telegram.max_per_second))  # replies and reminders share it
+        .rate_limiter(outgoing_budget(settings, clock))  # replies and reminders share it
         .request(transport[0])
         .get_updates_request(transport[1])
     )
+
+
+def outgoing_budget(settings: Settings, clock: Callable[[], float]) -> Budget:
+    """The budget for Telegram's limits: this process's own, or on PostgreSQL one shared by every instance."""
+    per_second = settings.telegram.max_per_second
+    if not settings.storage.shared or per_second <= 0:
+        return Budget(per_second)
+    from state.store.pgbudget import PgRate, bot_key  # psycopg: only where PostgreSQL is used
+
+    bucket = PgRate(settings.storage.url.get_secret_value(), bot_key(settings.token), rate=per_second,
+                    capacity=max(1.0, per_second / 2), clock=clock)  # the burst this process allows itself
+    return Budget(per_second, shared=bucket)
 
 
 def add_handlers(app: Application, door: TelegramDoor,  # type: ignore[type-arg]

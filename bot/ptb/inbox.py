@@ -11,10 +11,10 @@ The webhook (`bot.ptb.webhook`) only stores updates; `InboxWorkers` handles them
   its chat's next update in one transaction (`InboxRecords.done`), until the chat has none
   waiting. So a chat is worked by one worker at a time, in order, and a chat whose update
   hangs (a slow chart, a Telegram 429) holds back only itself and one slot;
-- the leases of the updates in hand are renewed every `LEASE / 3` seconds while this
-  process lives; a process that dies stops renewing, and its leases run out after `LEASE`
-  seconds on a shared database (on SQLite one process owns the file, so they are released
-  at start);
+- the leases of the updates in hand are renewed every third of the lease
+  (`telegram.webhook.lease_seconds`, `LEASE` by default) while this process lives; a process
+  that dies stops renewing, and its leases run out after the lease on a shared database (on
+  SQLite one process owns the file, so they are released at start);
 - an update that cannot be used is parked (marked handled without handling, counted in
   `craftbot_parked_updates`, its id and reason logged, never its content): one that cannot
   be opened (its person's key was erased) or parsed, and one taken `MAX_ATTEMPTS` times
@@ -45,7 +45,7 @@ from state.store.inbox import KEEP_HANDLED
 
 log = logging.getLogger("craftbot.inbox")
 
-LEASE = 60.0  # seconds a chat stays with the worker that leased it unless renewed
+LEASE = 60.0  # seconds a chat stays with the worker that leased it unless renewed (the default)
 LOOK_EVERY = 1.0  # seconds between looks at the inbox when nothing wakes the dispatcher
 MAX_ATTEMPTS = 5  # times an update may be taken without being finished before it is parked
 FORGET_EVERY = 3600.0  # seconds between drops of old handled-update records
@@ -60,13 +60,15 @@ class InboxWorkers:
     """The dispatcher and per-chat workers of one process (see the module's text)."""
 
     def __init__(self, inbox: InboxRecords, bot: Bot, process: Callable[[Update], Awaitable[object]],
-                 clock: Callable[[], float], concurrency: int, *, one_process: bool) -> None:
+                 clock: Callable[[], float], concurrency: int, *, one_process: bool,
+                 lease: float = LEASE) -> None:
         self.inbox = inbox
         self.bot = bot
         self.process = process
         self.clock = clock
         self.concurrency = max(1, concurrency)
         self.one_process = one_process  # the store is this process's alone (SQLite)
+        self.lease = lease  # seconds; renewed every third of it
         self.owner = owner_name()
         self.handled = 0
         self.parked = 0
@@ -116,7 +118,7 @@ class InboxWorkers:
     async def _claim(self) -> None:
         now = self.clock()
         free = self.concurrency - len(self._chats)
-        for entry in await self.inbox.claim(self.owner, now, now + LEASE, free):
+        for entry in await self.inbox.claim(self.owner, now, now + self.lease, free):
             if entry.chat_id in self._chats:  # its lease ran out while we work it (a clock jump)
                 self._handoff[entry.chat_id] = entry
                 continue
@@ -150,7 +152,7 @@ class InboxWorkers:
                         self._held.pop(entry.update_id, None)
                     last = entry.update_id
                 now = self.clock()
-                entry = await self.inbox.done(entry, self.owner, now, now + LEASE)
+                entry = await self.inbox.done(entry, self.owner, now, now + self.lease)
                 if entry is None:
                     entry = self._handoff.pop(first.chat_id, None)
                 if self._stop.is_set() and entry is not None:
@@ -194,10 +196,10 @@ class InboxWorkers:
     async def _renew(self) -> None:
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), LEASE / 3)
+                await asyncio.wait_for(self._stop.wait(), self.lease / 3)
             if self._held and not self._stop.is_set():
                 try:
-                    kept = await self.inbox.renew(self.owner, list(self._held), self.clock() + LEASE)
+                    kept = await self.inbox.renew(self.owner, list(self._held), self.clock() + self.lease)
                 except Exception as exc:
                     log.warning("inbox: renewing leases failed: %s", type(exc).__name__)
                     continue

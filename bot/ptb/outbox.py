@@ -29,11 +29,19 @@ reminders alike):
 
 `per_second <= 0` turns the rates off (a local fake server in tests and benches); holds
 and priorities stay.
+
+Several instances on one PostgreSQL share one budget per token: with `shared`, every
+message but crisis help also waits for its turn in the bucket in the database, and a 429
+for the whole bot holds every instance (`bot.ptb.pace`, `state.store.pgbudget`). The queue,
+the priorities within this instance, the per-chat buckets and per-chat holds stay here: a
+chat's updates are worked by one instance at a time (the inbox's lease), so its replies all
+leave from one place.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import time
@@ -45,7 +53,10 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-CRISIS, REPLY, REMINDER, BULK = 0, 1, 2, 3
+from bot.ptb.pace import BULK, CRISIS, REMINDER, REPLY, SharedPace
+from state.storage import SharedRate
+
+__all__ = ["BULK", "CRISIS", "REMINDER", "REPLY", "Budget", "chat_of", "retry_seconds"]
 COUNTED = frozenset({
     "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "sendVoice", "sendAudio",
     "sendVideo", "sendAnimation", "sendSticker", "copyMessage", "forwardMessage",
@@ -55,6 +66,7 @@ CHATS_KEPT = 10_000  # chat buckets remembered (least recently used dropped firs
 CHAT_BURST = 4  # messages at once to one chat (Telegram's burst looks like 5; one spare)
 TOGETHER = 1.0  # seconds: 429s for two chats this close together are the bot's overall limit
 LEAD = 1.0  # seconds a chat sent nothing lately may go ahead of chats in the middle of a reply
+RECHECK = 0.5  # most seconds between two looks at a hold (a hold learnt from another instance may move)
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -79,7 +91,7 @@ class Budget(BaseRateLimiter[int]):
     """The bot's outgoing calls, within Telegram's limits, in order of priority."""
 
     def __init__(self, per_second: float = 30.0, *, chat_burst: int = CHAT_BURST, max_retries: int = 3,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] = time.monotonic, shared: SharedRate | None = None) -> None:
         # the same rate as Telegram's, half its burst: a bunched arrival still fits
         self.overall = AsyncLimiter(per_second / 2, 0.5) if per_second > 0 else None
         self.chat_burst = chat_burst if per_second > 0 else 0
@@ -93,6 +105,9 @@ class Budget(BaseRateLimiter[int]):
         self._served: dict[int, float] = {}  # chat -> when it last got a slot (within LEAD)
         self._order = itertools.count()
         self._pump: asyncio.Task[None] | None = None
+        self._arrived = asyncio.Event()  # a call was queued: the pump looks at the queue's head again
+        # the bucket every instance shares (PostgreSQL); never with the rates off
+        self.shared = SharedPace(shared, now) if shared is not None and self.overall is not None else None
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -102,6 +117,8 @@ class Budget(BaseRateLimiter[int]):
         if self._pump is not None:
             self._pump.cancel()
             self._pump = None
+        if self.shared is not None:
+            await self.shared.close()
 
     async def process_request(
         self,
@@ -133,7 +150,12 @@ class Budget(BaseRateLimiter[int]):
             last, self._last_refused = self._last_refused, (now, chat)
             if last is not None and last[1] != chat and now - last[0] < TOGETHER:
                 chat = None  # two chats refused together: the bot's overall limit
-        until = now + seconds
+        if chat is None and self.shared is not None:
+            self.shared.hold_everywhere(seconds)
+        self._hold(chat, seconds)
+
+    def _hold(self, chat: int | None, seconds: float) -> None:
+        until = self.now() + seconds
         self._held_until[chat] = max(self._held_until.get(chat, 0.0), until)
 
     def held(self, chat: int | None) -> float:
@@ -157,7 +179,7 @@ class Budget(BaseRateLimiter[int]):
             wait = self.held(chat)
             if wait <= 0:
                 return
-            await asyncio.sleep(wait)
+            await asyncio.sleep(min(wait, RECHECK))
 
     def _bucket(self, chat: int) -> AsyncLimiter:
         bucket = self._chats.pop(chat, None) or AsyncLimiter(self.chat_burst, float(self.chat_burst))
@@ -170,7 +192,14 @@ class Budget(BaseRateLimiter[int]):
         """A slot of the overall rate; the most urgent waiting call gets the next one."""
         if self.overall is None:
             return
-        if not self._waiting and self.overall.has_capacity():
+        if self.shared is not None and priority == CRISIS:
+            # Crisis help never waits on the database, nor behind a call that does: it takes
+            # this process's next slot and is counted in the shared bucket afterwards.
+            await self.overall.acquire()
+            await self.shared.turn(CRISIS, 0)
+            self._serve(chat)
+            return
+        if self.shared is None and not self._waiting and self.overall.has_capacity():
             await self.overall.acquire()
             self._serve(chat)
             return
@@ -178,22 +207,49 @@ class Budget(BaseRateLimiter[int]):
         now = self.now()
         fresh = chat is None or now - self._served.get(chat, -LEAD) >= LEAD
         heapq.heappush(self._waiting, (priority, now - LEAD if fresh else now, next(self._order), chat, turn))
+        self._arrived.set()
         if self._pump is None or self._pump.done():
             self._pump = asyncio.create_task(self._grant(), name="craftbot:budget")
         await turn
 
     async def _grant(self) -> None:
-        """Hand out slots of the overall rate to waiting calls, most urgent first."""
+        """Hand out slots of the overall rate to waiting calls, most urgent first.
+
+        With a shared bucket the head of the queue also needs its grant; while it waits for
+        one, a more urgent call that arrives takes its place at the head.
+        """
         assert self.overall is not None
+        slot = False  # a slot of this instance's own rate in hand
         while self._waiting:
             await self._sit_out(None)
-            await self.overall.acquire()
+            if not slot:
+                await self.overall.acquire()
+                slot = True
+            while self._waiting and self._waiting[0][-1].done():
+                heapq.heappop(self._waiting)  # its caller gave up
+            if not self._waiting:
+                break
+            if self.shared is not None:
+                answer = await self.shared.turn(self._waiting[0][0], len(self._waiting))
+                if answer.held:
+                    self._hold(None, answer.held)  # another instance met Telegram's 429
+                    continue
+                if not answer.go:
+                    await self._pause(answer.wait)
+                    continue
             while self._waiting:
                 *_, chat, turn = heapq.heappop(self._waiting)
                 if not turn.done():
                     turn.set_result(None)
                     self._serve(chat)
+                    slot = False
                     break
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if a call is queued meanwhile (it may be more urgent)."""
+        self._arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._arrived.wait(), seconds)
 
     def _serve(self, chat: int | None) -> None:
         """Note that `chat` just got a slot (entries older than LEAD are forgotten now and then)."""

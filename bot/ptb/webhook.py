@@ -44,7 +44,7 @@ from telegram.ext import Application, Updater
 from bot.config import Settings
 from bot.ops.health import parse_listen
 from bot.ops.metrics import WEBHOOK_REQUESTS
-from bot.ptb.inbox import InboxWorkers
+from bot.ptb.inbox import LEASE, InboxWorkers
 from bot.ptb.updater import chat_key
 from state.storage import InboxRecords
 
@@ -82,13 +82,14 @@ class WebhookUpdater(Updater):
     """Serves the webhook, stores each update before answering, and works the inbox."""
 
     def __init__(self, application: Application, inbox: InboxRecords,  # type: ignore[type-arg]
-                 clock: Callable[[], float], concurrency: int, *, one_process: bool) -> None:
+                 clock: Callable[[], float], concurrency: int, *, one_process: bool,
+                 lease: float = LEASE) -> None:
         super().__init__(application.bot, application.update_queue)
         self.application = application
         self.inbox = inbox
         self.clock = clock
         self.workers = InboxWorkers(inbox, application.bot, application.process_update, clock,
-                                    concurrency, one_process=one_process)
+                                    concurrency, one_process=one_process, lease=lease)
         self._runner: web.AppRunner | None = None
         self._secret = b""
         self._path = "/"
