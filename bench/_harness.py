@@ -265,15 +265,19 @@ class Crowd:
             if pause > 0:
                 await asyncio.sleep(max(0.0, last + pause - time.perf_counter()))
 
-    def start(self, spread: float = 1.0) -> None:
-        """Start every user, their first messages spread over `spread` seconds."""
+    def start(self, spread: float = 1.0, *, first: Callable[[random.Random], float] | None = None) -> None:
+        """Start every user, their first messages spread evenly over `spread` seconds.
+
+        Or each after `first(rng)` seconds: with the think time's own law (exponential), the
+        crowd sends at its steady rate from the start, with no burst nor wave to drain.
+        """
         loop = self.server._loop
         assert loop is not None
 
         async def begin() -> None:
             self.running = True
             rng = random.Random(1)
-            self._tasks = [asyncio.create_task(self._play(u, rng.random() * spread))
+            self._tasks = [asyncio.create_task(self._play(u, first(rng) if first else rng.random() * spread))
                            for u in self.users.values()]
 
         asyncio.run_coroutine_threadsafe(begin(), loop).result(10)

@@ -10,8 +10,9 @@ every message may touch a different row. Each message is timed through
 `Conversations.handle` (load, engine, save, commit: one transaction), and the engine's own
 share is timed inside it. Printed: median and p99 per message, the engine's and the
 store's medians, and the share of turns run on the event loop's own connection (the rest
-went to the writer's thread: `state.store.inline`). With --key the progress is stored
-encrypted (Fernet), as in production.
+went to the writer's thread: `state.store.inline`); and, apart, the write that records a
+reply sent whole (`Conversations.replied`, after the sends: `state.service.redelivery`).
+With --key the progress is stored encrypted (Fernet), as in production.
 
     .venv/bin/python bench/engine.py [--users 1000,10000,100000] [--messages 5000] [--key]
 """
@@ -131,6 +132,7 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
         rng = random.Random(2)
         replies: dict[int, Reply] = {}
         total: list[float] = []
+        done: list[float] = []
         try:
             for i in range(messages):
                 uid = rng.randint(1, users)
@@ -141,7 +143,9 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
                 answer = await conversations.handle(uid, message, update_id=i + 1, language="en")
                 total.append(time.perf_counter() - t0)
                 if answer is not None:
-                    conversations.replied(uid, i + 1)
+                    t0 = time.perf_counter()
+                    await conversations.replied(uid, answer)  # the kept reply recorded done
+                    done.append(time.perf_counter() - t0)
                     if answer.messages:
                         replies[uid] = answer
         finally:
@@ -152,7 +156,8 @@ async def measure(engine: Engine, users: int, messages: int, cipher: DataCipher 
     return {"inline": inline, "median": percentile(total, 50), "p99": percentile(total, 99),
             "max": max(total),
             "engine": percentile(inner, 50), "engine_p99": percentile(inner, 99),
-            "store": percentile(store_part, 50), "store_p99": percentile(store_part, 99)}
+            "store": percentile(store_part, 50), "store_p99": percentile(store_part, 99),
+            "done": percentile(done, 50), "done_p99": percentile(done, 99)}
 
 
 def main() -> None:
@@ -177,6 +182,7 @@ def main() -> None:
               f" | engine median {us['engine']:4.0f} (p99 {us['engine_p99']:4.0f}),"
               f" store median {us['store']:4.0f} (p99 {us['store_p99']:4.0f}),"
               f" {r['inline']:.1%} of turns on the event loop's connection"
+              f" | reply done median {us['done']:4.0f} (p99 {us['done_p99']:4.0f})"
               f" | target median <= {TARGET_MEDIAN_US}, p99 <= {TARGET_P99_US}: {verdict}", flush=True)
 
 

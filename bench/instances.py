@@ -11,12 +11,21 @@ balancer in front of instances would be. Three set-ups in one run, one after the
 PostgreSQL is a throwaway server (tests/kit/postgres.py) with fsync on, on the same machine.
 For each: a saturation phase (`--users` people who answer as soon as the reply is complete)
 for turns per second, and a steady phase (`--steady-users` people thinking between turns,
-about `--steady-rate` updates per second) for reply latency (median, p99). The database time
-of a turn is read from the instances' own metrics (`craftbot_database_turn_seconds`).
+about `--steady-rate` updates per second; several rates may be given) for reply latency
+(median, p99). The database time of a turn is read from the instances' own metrics
+(`craftbot_database_turn_seconds`). The CPU each group of processes spent per turn over the
+measured window is read from /proc (bench/_cpu.py): the instances summed, the PostgreSQL
+server's processes summed, and the bench's own process (the fake Bot API, the proxy and the
+people, all in it); with the machine's busy share and what the rest of the machine used. From
+those, two ceilings for the saturated phase: with the bench's own work on other cores
+(cores / (instances + PostgreSQL CPU per turn)), and, a projection, with each instance on a
+core of its own and PostgreSQL on one more (the lower of instances / their CPU per turn and
+1 / PostgreSQL's).
 
 `--kill` runs the kill test instead: three instances on PostgreSQL under `--kill-users`
-people (thinking between turns) for `--kill-seconds`; every `--kill-every` seconds one
-instance (each in turn) is killed with SIGKILL and started again at once. Check-in reminders
+people (thinking between turns) for `--kill-seconds`; every `--kill-every` seconds (on the
+clock, however long a start took) one instance (each in turn) is killed with SIGKILL and
+started again at once, again until it starts (as a supervisor would). Check-in reminders
 fall due throughout. The bots read time from a file clock that follows the real one; once
 the crowd has stopped, it is moved 11 minutes on, so the leases the killed instances left
 (inbox 60 s, reminders 10 min) run out, and everything left is worked. Then, from the
@@ -28,7 +37,7 @@ database and from what "Telegram" saw:
   messages a person got twice in a row (the question shown again after a kill);
 - order: per chat, updates handled in update-id order (handled_at never goes back).
 
-    .venv/bin/python bench/instances.py [--users 300] [--seconds 15] [--steady-rate 100]
+    .venv/bin/python bench/instances.py [--users 300] [--seconds 15] [--steady-rate 100 [300 ...]]
     .venv/bin/python bench/instances.py --kill [--kill-users 300] [--kill-seconds 180]
 """
 
@@ -36,6 +45,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
+import random
 import signal
 import subprocess
 import threading
@@ -44,6 +55,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from _cpu import CORES, Meter, Usage, machine_ticks, postmaster_pid
 from _harness import BotUnderTest, Crowd, machine, median, percentile, play_curriculum, workdir
 
 from state.service.clock import FileClock
@@ -60,8 +72,9 @@ class Instances:
 
     def __init__(self, server: WebhookBotApi, folder: Path, size: int, *, url: str | None,
                  keys_url: str | None, data_key: str, clock: Path | None = None,
-                 concurrency: int = 32) -> None:
+                 concurrency: int = 32, postmaster: int = 0) -> None:
         self.server = server
+        self.postmaster = postmaster
         self.ports = [free_port() for _ in range(size)]
         self.metrics = [free_port() for _ in range(size)]
         self.proxy = RoundRobinProxy([f"http://127.0.0.1:{port}" for port in self.ports]).__enter__()
@@ -89,21 +102,23 @@ class Instances:
         started again, as a supervisor (systemd `Restart=always`) would; counted in `retried`.
         """
         for bot in self.bots if index is None else [self.bots[index]]:
-            for attempt in range(4):
+            for attempt in range(10):
                 if self._start(bot):
                     break
                 self.retried += 1
-                if attempt == 3:
+                if attempt == 9:
                     raise RuntimeError(f"bot exited early:\n{bot.log.read_text()[-3000:]}")
 
     def _start(self, bot: BotUnderTest) -> bool:
-        before = sum(1 for method, _ in self.server.calls if method == "setWebhook")
+        # Each setWebhook stores a new dict: a cheap test, checked at every call the server gets
+        # (the server's `calls` is a deep copy of every call so far, taken under its lock).
+        before = self.server.webhook
         with bot.log.open("ab") as log:
             bot.proc = subprocess.Popen(bot.command(), cwd=Path(__file__).resolve().parent.parent,
                                         env=bot.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         proc = bot.proc
-        self.server.wait_for(lambda s: proc.poll() is not None or sum(
-            1 for method, _ in s.calls if method == "setWebhook") > before, timeout=120)
+        server = self.server
+        server.wait_for(lambda _: proc.poll() is not None or server.webhook is not before, timeout=120)
         return proc.poll() is None
 
     def turn_seconds(self) -> tuple[float, float]:
@@ -120,6 +135,12 @@ class Instances:
                         count += float(line.split()[-1])
         return total, count
 
+    def meter(self) -> Meter:
+        """CPU by group: the running instances, the PostgreSQL server, the bench's own process."""
+        return Meter({"instances": [(bot.pid, True) for bot in self.bots if bot.proc is not None],
+                      "postgres": [(self.postmaster, True)] if self.postmaster else [],
+                      "bench": [(os.getpid(), False)]})
+
     def stop(self) -> None:
         """Stop every bot, then the proxy."""
         for bot in self.bots:
@@ -135,6 +156,7 @@ class Phase:
     latency: list[float]
     db_ms: float
     unanswered: int
+    cpu: Usage
 
     def line(self) -> str:
         """One printable line."""
@@ -142,41 +164,77 @@ class Phase:
                 f" p99 {1000 * percentile(self.latency, 99):7.1f} ms | database {self.db_ms:5.2f} ms/turn"
                 f" | unanswered {self.unanswered}")
 
+    def cpu_ms(self) -> dict[str, float]:
+        """CPU milliseconds per turn, by group."""
+        return self.cpu.per_turn_ms(len(self.latency))
+
+    def cpu_line(self) -> str:
+        """Where the CPU went, per turn, and how busy the machine was."""
+        ms = self.cpu_ms()
+        return (f"CPU per turn: instances {ms['instances']:.2f} ms, PostgreSQL {ms['postgres']:.2f} ms,"
+                f" bench (fake Telegram + proxy + people) {ms['bench']:.2f} ms"
+                f" | machine busy {100 * self.cpu.busy_share:.0f} % of {CORES} cores,"
+                f" others {self.cpu.others / self.cpu.seconds:.2f} cores")
+
+    def ceilings(self, size: int) -> str:
+        """Turns/s with the bench elsewhere, and (projected) with a core per instance."""
+        ms = self.cpu_ms()
+        bot = ms["instances"] + ms["postgres"]
+        alone = 1000 * CORES / bot if bot else float("nan")
+        own = min(1000 * size / ms["instances"] if ms["instances"] else float("inf"),
+                  1000 / ms["postgres"] if ms["postgres"] > 0.01 else float("inf"))
+        return (f"ceiling with the bench on other cores {alone:.0f} turns/s ({CORES} / {bot:.2f} ms);"
+                f" projection, {size} instance(s) on a core each + PostgreSQL on one: {own:.0f} turns/s")
+
 
 def run_phase(server: WebhookBotApi, bots: Instances, users: range, think_mean: float, warmup: float,
               seconds: float) -> Phase:
     """Let a crowd play, measure a window after the warm-up."""
-    crowd = Crowd(server, list(users), play_curriculum, quiet=0.2 if not think_mean else 0.05,
-                  think=(lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0))
-    crowd.start(spread=min(1.0, think_mean or 1.0))
+    think = (lambda rng: rng.expovariate(1 / think_mean)) if think_mean else (lambda rng: 0.0)
+    crowd = Crowd(server, list(users), play_curriculum, quiet=0.2 if not think_mean else 0.05, think=think)
+    crowd.start(first=think if think_mean else None)  # first messages at the steady rate: no burst
     time.sleep(warmup)
     server.trim()
-    start, (db_before, turns_before) = time.perf_counter(), bots.turn_seconds()
+    meter = bots.meter()
+    start, (db_before, turns_before), cpu_before = time.perf_counter(), bots.turn_seconds(), meter.read()
     time.sleep(seconds)
-    end, (db_after, turns_after) = time.perf_counter(), bots.turn_seconds()
+    end, (db_after, turns_after), cpu_after = time.perf_counter(), bots.turn_seconds(), meter.read()
     crowd.stop()
     turns = crowd.results.window(start, end)
     db_ms = 1000 * (db_after - db_before) / max(1.0, turns_after - turns_before)
     latency = [t.done - t.sent for t in turns]
-    return Phase(len(turns) / (end - start), latency, db_ms, crowd.results.unanswered)
+    return Phase(len(turns) / (end - start), latency, db_ms, crowd.results.unanswered,
+                 Meter.usage(cpu_before, cpu_after))
 
 
-def measure(label: str, size: int, pg: PostgresServer | None,
-            args: argparse.Namespace) -> tuple[Phase, Phase]:
-    """Both phases for one set-up, on a fresh database."""
+def measure(label: str, size: int, pg: PostgresServer, shared: bool,
+            args: argparse.Namespace) -> tuple[Phase, list[Phase]]:
+    """Both phases for one set-up (the steady one at each rate), on a fresh database."""
     with workdir(f"craftbot-instances-{size}-") as tmp, WebhookBotApi() as server:
-        url = pg.create_database("bench") if pg else None
-        keys = pg.create_database("keys") if pg else None
-        bots = Instances(server, Path(tmp), size, url=url, keys_url=keys, data_key=args.data_key)
+        url = pg.create_database("bench") if shared else None
+        keys = pg.create_database("keys") if shared else None
+        bots = Instances(server, Path(tmp), size, url=url, keys_url=keys, data_key=args.data_key,
+                         postmaster=postmaster_pid(pg.data))
         bots.start()
         try:
+            meter = bots.meter()
+            before = meter.read()
+            time.sleep(args.idle)
+            idle = Meter.usage(before, meter.read())
+            print(f"{label:>18} idle:      CPU " + ", ".join(
+                f"{name} {cpu / idle.seconds:.3f} cores" for name, cpu in idle.groups.items()), flush=True)
             saturated = run_phase(server, bots, range(10_001, 10_001 + args.users), 0.0, args.warmup,
                                   args.seconds)
             print(f"{label:>18} saturated: {saturated.line()}", flush=True)
-            time.sleep(1.0)
-            steady = run_phase(server, bots, range(50_001, 50_001 + args.steady_users),
-                               args.steady_users / args.steady_rate, args.warmup, args.seconds)
-            print(f"{label:>18} steady:    {steady.line()}", flush=True)
+            print(f"{'':>29}{saturated.cpu_line()}", flush=True)
+            steady = []
+            for n, rate in enumerate(args.steady_rate):
+                time.sleep(1.0)
+                first = 50_001 + 10_000 * n
+                steady.append(run_phase(server, bots, range(first, first + args.steady_users),
+                                        args.steady_users / rate, args.warmup, args.seconds))
+                print(f"{label:>18} at {rate:3.0f}/s:  {steady[-1].line()}", flush=True)
+                print(f"{'':>29}{steady[-1].cpu_line()}", flush=True)
         finally:
             bots.stop()
     return saturated, steady
@@ -212,10 +270,13 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                          clock=clock.path)
         bots.start()
         people = range(70_001, 70_001 + args.kill_users)
+        def think(rng: random.Random) -> float:
+            return rng.expovariate(1 / args.think)
+
         crowd = Crowd(server, list(people), play_curriculum, quiet=0.05, timeout=args.kill_seconds + 120,
-                      think=lambda rng: rng.expovariate(1 / args.think))
-        crowd.start(spread=args.think)
-        began = time.perf_counter()
+                      think=think)
+        crowd.start(first=think)
+        began, ticks = time.perf_counter(), machine_ticks()
         kills, reminders = 0, 0
         try:
             while time.perf_counter() - began < args.kill_seconds:
@@ -225,14 +286,16 @@ def kill_test(pg: PostgresServer, args: argparse.Namespace) -> None:
                     query(url, "INSERT INTO reminders (user_id, kind, due_at, created_at)"
                           " VALUES (?, 'checkin', ?, ?) ON CONFLICT DO NOTHING", (person, now + 5, now))
                 reminders += len(batch)
-                time.sleep(args.kill_every)
+                time.sleep(max(0.0, began + (kills + 1) * args.kill_every - time.perf_counter()))  # on time
                 victim = kills % 3
                 bots.bots[victim].stop(signal.SIGKILL)
                 bots.start(victim)
                 kills += 1
                 print(f"  {time.perf_counter() - began:5.0f} s: instance {victim} killed and started again;"
                       f" {len(crowd.results.turns)} turns so far; {machine().split('; ')[-1]}", flush=True)
-            elapsed = time.perf_counter() - began
+            elapsed, (busy, total) = time.perf_counter() - began, machine_ticks()
+            print(f"  machine busy {100 * (busy - ticks[0]) / max(1, total - ticks[1]):.0f} % of {CORES}"
+                  f" cores while the crowd played; {machine().split('; ')[-1]}", flush=True)
             try:
                 crowd.stop()
             except TimeoutError:  # the server's loop busy with 300 people: they stop all the same
@@ -295,8 +358,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--users", type=int, default=300, help="people in the saturation phase")
     parser.add_argument("--steady-users", type=int, default=100, help="people in the steady phase")
-    parser.add_argument("--steady-rate", type=float, default=100.0, help="updates per second offered")
+    parser.add_argument("--steady-rate", type=float, nargs="+", default=[100.0],
+                        help="updates per second offered (one steady phase per rate)")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per phase")
+    parser.add_argument("--idle", type=float, default=5.0, help="seconds measured with no one chatting")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument("--kill", action="store_true", help="run the kill test instead")
     parser.add_argument("--kill-users", type=int, default=300)
@@ -314,15 +379,19 @@ def main() -> None:
         if args.kill:
             kill_test(pg, args)
         else:
-            found = [(label, *measure(label, size, server, args)) for label, size, server in
-                     (("SQLite x1", 1, None), ("PostgreSQL x1", 1, pg), ("PostgreSQL x3", 3, pg))]
+            found = [(label, size, *measure(label, size, pg, shared, args)) for label, size, shared in
+                     (("SQLite x1", 1, False), ("PostgreSQL x1", 1, True), ("PostgreSQL x3", 3, True))]
             print(f"machine after: {machine()}")
-            for label, saturated, steady in found:
+            for label, size, saturated, steady in found:
                 print(f"  {label:>14}: {saturated.rate:4.0f} turns/s saturated"
-                      f" (database {saturated.db_ms:.2f} ms/turn); at {args.steady_rate:.0f} updates/s"
-                      f" median {1000 * median(steady.latency):.1f} ms,"
-                      f" p99 {1000 * percentile(steady.latency, 99):.1f} ms"
-                      f" (database {steady.db_ms:.2f} ms/turn)")
+                      f" (database {saturated.db_ms:.2f} ms/turn); "
+                      + "; ".join(f"at {rate:.0f} updates/s offered ({phase.rate:.0f} done)"
+                                  f" median {1000 * median(phase.latency):.1f} ms,"
+                                  f" p99 {1000 * percentile(phase.latency, 99):.1f} ms"
+                                  f" (database {phase.db_ms:.2f} ms/turn)"
+                                  for rate, phase in zip(args.steady_rate, steady, strict=True)))
+                print(f"  {'':>14}  saturated, {saturated.cpu_line()}")
+                print(f"  {'':>14}  {saturated.ceilings(size)}")
     finally:
         pg.stop()
 

@@ -238,6 +238,23 @@ ReminderOrder = PlanReminder | CancelReminders | DeferReminder | FollowCheckin |
 DataOrder = HideRecent | ExportData | EraseData
 Order = ReminderOrder | DataOrder
 
+CRISIS_EVENTS = frozenset({"crisis", "crisis_check"})  # the events of a crisis interrupt
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A reply the store keeps until Telegram has accepted all of it (`state.service.redelivery`).
+
+    Set on a `Reply` by the conversation service, never by the engine: `update_id` is the
+    update it answers; `accepted` how many of its sends (a long message's parts each count)
+    Telegram took before a kill, so a reply taken up again starts after them; `crisis` whether
+    it carries crisis help (sent first and tried until Telegram takes it).
+    """
+
+    update_id: int
+    accepted: int = 0
+    crisis: bool = False
+
 
 @dataclass
 class Reply:
@@ -262,3 +279,10 @@ class Reply:
     save: bool = True
     # The safety plan and the data export: protected from forwarding and saving.
     protect: bool = False
+    delivery: Delivery | None = None  # kept in the store until sent whole (set by the service)
+
+    @property
+    def crisis(self) -> bool:
+        """Whether this reply carries crisis help (a crisis interrupt, or one taken up again)."""
+        return any(event.kind in CRISIS_EVENTS for event in self.events) or bool(
+            self.delivery and self.delivery.crisis)

@@ -8,7 +8,10 @@ when they found no crisis words at all, the English phrases.
 Measured with the final words (bench/crisis_es.py --heldout, 2026-12-06): caught 0.700,
 interrupted 0.532; everyday lines interrupted 0.046, asked 0.031. A fourth look, after the
 model was retrained with everyday safety-plan lines: caught 0.726, interrupted 0.521,
-everyday 0.046 / 0.038 (docs/security.md). The floors sit just under these. They are far
+everyday 0.046 / 0.038 (docs/security.md). A fifth, in session 6, after 1,022 more
+training lines (tuning_es/es_v6_*) and no other change: caught 0.826, interrupted 0.721,
+everyday 0.054 / 0.031 (one more everyday line interrupted of 130). The floors sit just
+under these; the everyday ceiling moves up by that one line. They are far
 from the English targets (0.95 caught, 0.80 interrupted, 0.02 everyday interrupts): they
 record what is reached, to be raised only by better words tuned on
 tests/data/crisis/tuning_es, never on this set.
@@ -25,8 +28,8 @@ from state.engine.safety.detector import CrisisDetector, Detection
 
 HELDOUT = Path(__file__).parent / "data" / "crisis" / "heldout_es" / "es_mixed.tsv"
 REPO = Path(__file__).parent.parent
-CAUGHT, INTERRUPTED = 0.68, 0.51  # floors: crises caught (interrupt or ask), interrupted
-MOST_EVERYDAY_INTERRUPTS, MOST_EVERYDAY_ASKS = 0.05, 0.04
+CAUGHT, INTERRUPTED = 0.80, 0.70  # floors: crises caught (interrupt or ask), interrupted
+MOST_EVERYDAY_INTERRUPTS, MOST_EVERYDAY_ASKS = 0.055, 0.04
 
 
 class Served:

@@ -186,7 +186,7 @@ async def play_through_engine(root: Path, script: list[tuple[int, tuple[Any, ...
                     if not data_rights.wants(message) and update_id > person.erased_at:
                         assert again is None, f"update {update_id} ({message}) was processed twice"
                     if again is not None:
-                        conversations.replied(person.user_id, update_id)
+                        await conversations.replied(person.user_id, again)
                     continue
                 message = to_input(action, person)
                 assert message is not None
@@ -194,7 +194,7 @@ async def play_through_engine(root: Path, script: list[tuple[int, tuple[Any, ...
                                                    language="en")
                 assert answered(reply), f"no answer to {message}"
                 assert reply is not None
-                conversations.replied(person.user_id, next_id)
+                await conversations.replied(person.user_id, reply)  # sent whole: recorded done
                 person.updates.append((next_id, message))
                 next_id += 1
                 if reply.messages:  # a tick only edits the checklist: its buttons stay current

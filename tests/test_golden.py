@@ -131,7 +131,7 @@ async def test_the_service_answers_privacy_reminders_and_repeats_as_before(engin
 
     try:
         await send(Command("start"), 1)
-        await send(Command("start"), 1)  # delivered again
+        await send(Command("start"), 1)  # handled again before its reply went out: all of it again
         for _ in range(40):
             progress = await store.load(7)
             assert progress is not None

@@ -117,6 +117,25 @@ def test_delete_twice_confirmed_erases_every_row_and_byte(server: FakeBotApi, bo
     assert "CRAFT" in texts(replies)
 
 
+def test_delete_erases_a_reply_that_never_went_out_whole(server: FakeBotApi, bot: InProcessBot) -> None:
+    player = Player(server, 2004)
+    player.send("/start")
+    player.press("Yes, let's start")
+    server.fail("sendMessage", 2004, *[502] * 4)  # the reply to their name never gets through
+    player.send(PHRASE)
+    with sqlite3.connect(bot.database) as db:  # kept to be sent again after a kill: it echoes them
+        (body,), = db.execute("SELECT body FROM replies WHERE user_id = 2004 AND done_at IS NULL")
+    assert PHRASE in body
+    player.send("/delete")
+    player.press("Yes, erase")
+    assert "erased" in texts(player.press("Erase everything now"))
+    assert rows_about(bot.database, 2004) == 0
+    for name, data in file_bytes(bot.database).items():
+        assert PHRASE.encode() not in data, name
+    with server._cond:  # the four refused sends were meant: the fixture checks for no others
+        server._errors.clear()
+
+
 def test_admin_commands_only_for_listed_admins(server: FakeBotApi, bot: InProcessBot) -> None:
     onboard(Player(server, 2005))
     stranger = Player(server, 2006)

@@ -186,3 +186,29 @@ async def test_stats_count_sealed_crisis_pathways_with_the_key(tmp_path: Path) -
         assert len(report.event_times("crisis")) == 3
     with ReportStore(database, DataCipher.from_text(new_key())) as report, pytest.raises(DataKeyError):
         report.event_details("crisis")
+
+
+async def test_a_reply_kept_in_clear_before_the_key_is_sealed_on_open_and_shown_by_mydata(
+        tmp_path: Path) -> None:
+    world = await make_world(tmp_path)  # no key yet
+    database = world.path
+    try:
+        await world.onboard(61)
+        await world.conversations.handle(61, Command("menu"), update_id=900)  # saved; never sent
+    finally:
+        await world.close()
+    with sqlite3.connect(database) as db:
+        (body,), = db.execute("SELECT body FROM replies WHERE user_id = 61")
+    assert body.startswith("{")
+    key = new_key()
+    store = await SqliteProgressStore(database, DataCipher.from_text(key)).open()  # seals it
+    try:
+        kept = await store.run(lambda db: db.execute("SELECT body FROM replies WHERE user_id = 61").fetchone(
+            ))
+        assert str(kept[0]).startswith("p1:")
+        found = await PrivacyData(store).export(61)
+    finally:
+        await store.close()
+    assert found is not None
+    (row,) = found["tables"]["replies"]
+    assert row["update_id"] == 900 and row["done_at"] is None and row["body"]["messages"]

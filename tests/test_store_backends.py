@@ -18,6 +18,7 @@ from state.store.crypto import DataCipher, new_key
 from state.store.dialect import Location
 from state.store.progress import ProgressStore
 from state.store.reports import Placement, ReportStore
+from state.store.schema import migrations
 from tests.kit.postgres import Backend, query
 
 
@@ -44,7 +45,7 @@ async def test_progress_round_trips_and_survives_reopening(backend: Backend) -> 
     await store.close()
     assert query(backend.url, "SELECT kind, module FROM events") == [("module_started", "basics")]
     assert [row[0] for row in query(backend.url, "SELECT version FROM schema_migrations ORDER BY version")] \
-        == list(range(1, 12))
+        == [number for number, _, _ in migrations(Location.parse(backend.url).dialect.migrations)]
 
 
 async def test_a_failed_turn_writes_nothing(store: ProgressStore) -> None:

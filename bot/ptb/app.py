@@ -152,12 +152,15 @@ class TelegramDoor:
             if query:
                 await quietly(query.answer())
             return
+        async def accepted(count: int) -> None:  # kept in the store: a kill repeats one send at most
+            await self.conversations.accepted(user.id, reply, count)
+
         try:
-            await self.renderer.render(user.id, reply, query)
+            await self.renderer.render(user.id, reply, query, accepted if reply.delivery else None)
         except Exception:
             self.conversations.not_replied(user.id)  # their next words will not answer it
             raise
-        self.conversations.replied(user.id, update.update_id)
+        await self.conversations.replied(user.id, reply)  # a second delivery stays silent
         seconds = time.perf_counter() - started
         count_reply(message, reply, seconds)
         # INFO keeps no per-person timeline: the person's pseudonym is written at DEBUG only.

@@ -46,12 +46,7 @@ log = logging.getLogger("craftbot.bot")
 NO_PREVIEWS = LinkPreviewOptions(is_disabled=True)  # hotline and treatment links show no card
 TOAST_LIMIT = 200  # characters Telegram shows of an answer to a button press
 TYPING_AFTER = 2  # more messages than this in one reply: show "typing…" first
-CRISIS_EVENTS = frozenset({"crisis", "crisis_check"})
-
-
-def is_crisis(reply: Reply) -> bool:
-    """Whether this reply carries crisis help (its events include a crisis interrupt)."""
-    return any(event.kind in CRISIS_EVENTS for event in reply.events)
+Accepted = Callable[[int], Awaitable[None]]  # told how many message sends Telegram has accepted
 
 
 def passing(exc: Exception) -> bool:
@@ -158,8 +153,13 @@ class Renderer:
         await remember(self.privacy, chat_id, sent, from_bot=True)
 
     async def render(self, chat_id: int, reply: Reply, query: CallbackQuery | None = None,
-                     ) -> list[TelegramMessage]:
-        """Put the whole reply on the chat (the press answered first); return what was sent."""
+                     accepted: Accepted | None = None) -> list[TelegramMessage]:
+        """Put the whole reply on the chat (the press answered first); return what was sent.
+
+        A reply taken up again after a kill (`Reply.delivery`) starts after the sends Telegram
+        had accepted. `accepted` is told how many sends of the reply's messages Telegram has
+        accepted after each one but the reply's last call (the reply done says that one).
+        """
         if query is not None:
             await quietly(query.answer(reply.toast[:TOAST_LIMIT] if reply.toast else None))
         if len(reply.messages) > TYPING_AFTER:
@@ -168,17 +168,24 @@ class Renderer:
             await quietly(self._edit(query, reply.edit))
         for message_id in reply.delete:
             await quietly(self.bot.delete_message(chat_id, message_id))
-        crisis = is_crisis(reply)
+        crisis = reply.crisis
+        calls = self._calls(chat_id, reply, CRISIS if crisis else REPLY)
         sent = []
-        for call in self._calls(chat_id, reply, CRISIS if crisis else REPLY):
+        for number, (call, count) in enumerate(calls, start=1):
             sent.append(await self._surely(call, crisis=crisis))
             if reply.remember:  # at once: a later failure leaves what was shown hideable
                 await self.remember(chat_id, sent[-1:])
+            if accepted is not None and count and number < len(calls):
+                await accepted(count)  # committed before the next send: a kill repeats one at most
         return sent
 
     def _calls(self, chat_id: int, reply: Reply, priority: int,
-               ) -> list[Callable[[], Awaitable[TelegramMessage]]]:
-        """The sends of a reply in order: documents, messages (split), photos (the chart)."""
+               ) -> list[tuple[Callable[[], Awaitable[TelegramMessage]], int]]:
+        """The sends of a reply in order: documents, messages (split), photos (the chart).
+
+        Each with how many message sends are accepted once it is (0 for a file); the
+        message sends a reply taken up again had sent already are left out.
+        """
         silent = any(m.silent for m in reply.messages)  # files travel as quietly as the words
 
         def document(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
@@ -188,10 +195,12 @@ class Renderer:
         def photo(data: bytes, name: str) -> Callable[[], Awaitable[TelegramMessage]]:
             return lambda: self.bot.send_photo(chat_id, data, filename=name, disable_notification=silent,
                                                protect_content=reply.protect, rate_limit_args=priority)
-        calls = [document(d.data, d.name) for d in reply.documents]
-        for message in reply.messages:
-            calls += self._parts(chat_id, message, priority, reply.protect)
-        return calls + [photo(p.data, p.name) for p in reply.photos]
+        skip = reply.delivery.accepted if reply.delivery is not None else 0
+        parts = [part for message in reply.messages
+                 for part in self._parts(chat_id, message, priority, reply.protect)]
+        return [*((document(d.data, d.name), 0) for d in reply.documents),
+                *((part, number) for number, part in enumerate(parts, start=1) if number > skip),
+                *((photo(p.data, p.name), 0) for p in reply.photos)]
 
     def _edit(self, query: CallbackQuery, edit: Message) -> Awaitable[Any]:
         """The call that makes the pressed message read as `edit`: its keyboard alone if it can."""

@@ -13,11 +13,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from state.contracts import Due, Input, Other, Reply, TextIn
+from state.contracts import Delivery, Due, Input, Other, Reply, TextIn
 from state.engine.engine import Engine
 from state.service.datarights import DataRights
 from state.service.orders import FollowUp, FollowUpOptions
-from state.service.redelivery import Deliveries
+from state.service.redelivery import answer_again
 from state.store.privacy import PrivacyData
 from state.store.progress import ProgressStore
 
@@ -36,7 +36,6 @@ class Conversations:
         self.privacy = PrivacyData(store)
         self.rights = DataRights(engine, self.privacy)
         self.followup = FollowUp(engine, store, followup)  # reminders, check-ins, the chart
-        self.deliveries = Deliveries()  # whose latest reply went out, for updates delivered again
         self.undelivered: set[int] = set()  # people whose last reply did not reach them whole
         # Called inside a turn when the person's progress is on a version not served here:
         # another instance may have published a newer one (`state.service.reload.Reloader.pin`).
@@ -48,10 +47,26 @@ class Conversations:
         self.rights.engine = engine
         self.followup.engine = engine
 
-    def replied(self, user_id: int, update_id: int) -> None:
-        """The reply to this update has been sent completely (see `state.service.redelivery`)."""
-        self.deliveries.sent(user_id, update_id)
+    async def accepted(self, user_id: int, reply: Reply, count: int) -> None:
+        """Telegram accepted `count` sends of a kept reply (see `state.service.redelivery`).
+
+        A store that fails here does not stop the reply: the person gets the rest of it now,
+        and only a kill before the next record would send more than one message again.
+        """
+        if reply.delivery is not None:
+            try:
+                await self.store.replies.accepted(user_id, reply.delivery.update_id, count)
+            except Exception as exc:
+                log.warning("a sent message could not be recorded (%s)", type(exc).__name__)
+
+    async def replied(self, user_id: int, reply: Reply) -> None:
+        """The reply has been sent completely: a kept one is recorded done."""
         self.undelivered.discard(user_id)
+        if reply.delivery is not None:
+            try:
+                await self.store.replies.done(user_id, reply.delivery.update_id, self.clock())
+            except Exception as exc:  # handled again, the update would send its last message again
+                log.warning("a sent reply could not be recorded (%s)", type(exc).__name__)
 
     def not_replied(self, user_id: int) -> None:
         """Sending the reply failed part-way: their next words answer no question they saw.
@@ -88,8 +103,8 @@ class Conversations:
             progress = session.progress or self.engine.new_progress(user_id, language, now)
             if progress.version != self.engine.version and self.pinned is not None:
                 await self.pinned(progress.version)  # never back to an older version than theirs
-            if update_id and update_id <= progress.last_update_id:  # delivered again after a crash
-                return self.deliveries.answer_again(self.engine, progress, update_id, now)
+            if update_id and update_id <= progress.last_update_id:  # handled again after a kill
+                return answer_again(self.engine, progress, update_id, await self.store.kept(user_id), now)
             if user_id in self.undelivered and isinstance(message, TextIn | Other) and not (
                     self.engine.answers_without_progress(message, language)):
                 self.undelivered.discard(user_id)
@@ -99,6 +114,10 @@ class Conversations:
                 progress.last_update_id = max(progress.last_update_id, update_id)
                 await self.followup.during(session, progress, message, reply.orders, now)
                 session.save(progress, reply.events)
+                if update_id:  # kept until sent whole: a kill mid-reply loses none of it
+                    session.keep(update_id, reply)
+                    if reply.messages:  # else kept as done already
+                        reply.delivery = Delivery(update_id, 0, reply.crisis)
         await self.rights.carry_out(user_id, reply, now)  # /hide, /mydata, /delete
         await self.followup.after(progress, message, reply, now)  # the /progress chart
         return reply

@@ -1,45 +1,40 @@
-"""Updates delivered again after a crash: answered once more, never processed twice.
+"""Updates handled again after a kill: the rest of their reply sent, never the turn done twice.
 
-The bot saves a person's answer before it sends the reply, and confirms the update to
-Telegram only after the reply is sent (`bot.ptb.updater`). If the process dies in between,
-Telegram delivers the update again. Its id is not newer than the saved
-`Progress.last_update_id`, so the engine never sees it twice; but the reply may not have
-reached the person, who would then wait for a question that never comes.
+The bot saves a person's turn before it sends the reply, and the update counts as handled
+only after the reply is sent (polling confirms it to Telegram then, `bot.ptb.updater`; the
+webhook's inbox marks it handled then, `bot.ptb.inbox`). If the process dies in between,
+the update is handled again: Telegram delivers it again, or another instance takes it from
+the inbox once the dead one's lease ran out. Its id is not newer than the saved
+`Progress.last_update_id`, so the engine never sees it twice.
 
-So a repeated update that is the person's latest saved one is answered with the question
-they are on, shown again (its last message, with its buttons): at worst they see that one
-message twice. A repeat of an older update is ignored: a later one was handled after its
-reply had gone out. And while this process is running it knows which replies it finished
-sending, so an update delivered twice without a crash stays silent.
+What the person must still get is in the store: the turn's transaction keeps its reply
+(`state.store.replies`), and the door records each send Telegram accepts, then the reply
+done. So an update handled again is answered with what was not yet accepted, from the first
+such send: the one in flight at the kill may have reached the person and be shown twice
+(one message at most); the others arrive once, in order. A reply that went out whole is
+recorded done, so the update stays silent, whichever instance or process handles it again.
+A crisis interrupt is kept like any reply and goes on with the same priority.
+
+A repeat of an older update is ignored: a later one was handled after it. A turn saved
+without a kept reply (by a version before migration 012) is answered as before: the
+question the person is on shown again, or the whole interrupt if it was one.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-from state.contracts import Progress, Reply
+from state.contracts import Delivery, Progress, Reply
 from state.engine.engine import Engine
+from state.store.replies import Kept
 
 
-class Deliveries:
-    """The newest update of each recent user whose reply this process finished sending.
-
-    A person's updates are answered in order, so every older one's reply went out too.
-    """
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._sent: OrderedDict[int, int] = OrderedDict()
-
-    def sent(self, user_id: int, update_id: int) -> None:
-        """The reply to this update has gone out completely."""
-        self._sent[user_id] = max(update_id, self._sent.get(user_id, 0))
-        self._sent.move_to_end(user_id)
-        if len(self._sent) > self.size:
-            self._sent.popitem(last=False)
-
-    def answer_again(self, engine: Engine, progress: Progress, update_id: int, now: float) -> Reply | None:
-        """What to send for an update already handled: the current question again, or nothing."""
-        if update_id != progress.last_update_id or self._sent.get(progress.user_id, 0) >= update_id:
+def answer_again(engine: Engine, progress: Progress, update_id: int, kept: Kept | None,
+                 now: float) -> Reply | None:
+    """What to send for an update already handled: the rest of its reply, or nothing."""
+    if kept is not None and kept.update_id >= update_id:
+        if kept.update_id > update_id or kept.done:
             return None
-        return engine.answer_again(progress, now)
+        return Reply(messages=kept.messages, protect=kept.protect,
+                     delivery=Delivery(update_id, kept.accepted, kept.crisis))
+    if update_id != progress.last_update_id:
+        return None
+    return engine.answer_again(progress, now)  # a turn from before kept replies

@@ -238,6 +238,15 @@ class Database:
         async with self._lock:
             return await self.commit(job)
 
+    async def write_now(self, job: Job[T]) -> T:
+        """`write` for a short job a person waits on (a reply's send recorded): on the event
+        loop's connection when the write lock is free now (`state.store.inline`), as a turn."""
+        async with self._lock:
+            if not self.inline.begin():
+                return await self.commit(job)
+            self._inline_open = True
+            return await self.commit(job, begin=False)
+
     async def commit(self, job: Job[T], *, begin: bool = True) -> T:
         """`write` for a caller that holds the write lock already: one hop to the writer.
 

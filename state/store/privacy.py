@@ -33,6 +33,7 @@ from state.store.crypto import DataCipher, DataKeyError, is_sealed, unseal
 from state.store.dialect import Connection, dialect_of, try_lock
 from state.store.inbox import erase_inbox
 from state.store.keyring import KeyRecords, Keyring, KeyStore, PersonKeyMissing, key_records, key_store_path
+from state.store.replies import opened_body
 from state.store.sealing import checkin_values, migrate, open_detail
 
 __all__ = ["DAY", "HIDE_MARGIN", "HIDE_WINDOW", "HOUR", "Inactive", "KeyStatus", "PrivacyData"]
@@ -162,8 +163,10 @@ def opened(cipher: Cipher | None, table: str, row: dict[str, Any]) -> dict[str, 
             return {**row, **checkin_values(cipher, data)}
         if table == "events" and "detail" in row:
             return {**row, "detail": open_detail(cipher, row["detail"])}
+        if table == "replies" and row.get("body") is not None:  # a reply not yet sent whole
+            return {**row, "body": opened_body(cipher, row["body"])}
     except DataKeyError:
-        return {**row, ("values" if table == "checkins" else "detail"): UNREADABLE}
+        return {**row, {"checkins": "values", "replies": "body"}.get(table, "detail"): UNREADABLE}
     return row
 
 

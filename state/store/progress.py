@@ -18,7 +18,7 @@ from functools import cached_property
 
 import orjson
 
-from state.contracts import Event, Progress
+from state.contracts import Event, Progress, Reply
 from state.storage import Cipher, Nudge
 from state.store.core import Database
 from state.store.crypto import seal, unseal
@@ -26,6 +26,7 @@ from state.store.dialect import Connection, dialect_of
 from state.store.keyring import for_person
 from state.store.privacy import PrivacyData
 from state.store.reminders import ReminderStore
+from state.store.replies import Kept, ReplyData, body_of, keep, kept
 from state.store.sealing import seal_detail
 from state.store.versions import CurriculumVersions
 
@@ -68,10 +69,19 @@ class Session:
     nudge: Nudge | None = None
     stored_nudge: Nudge | None = None
     to_save: tuple[Progress, list[Event]] | None = field(default=None)
+    reply: tuple[int, str | None] | None = None  # (update id, body) of the reply to keep with the save
 
     def save(self, progress: Progress, events: list[Event]) -> None:
         """Write this progress and these events when the transaction commits."""
         self.to_save = (progress, events)
+
+    def keep(self, update_id: int, reply: Reply) -> None:
+        """Keep the turn's reply with the save, until it has gone out whole (`state.store.replies`).
+
+        Its messages are taken as they are now: what is added after the commit (the
+        /progress chart) is not kept. A reply without messages is kept as done.
+        """
+        self.reply = (update_id, body_of(reply) if reply.messages else None)
 
 
 def read_session(db: Connection, cipher: Cipher | None, user_id: int, *, lock: bool = False) -> Session:
@@ -106,6 +116,8 @@ def write_session(db: Connection, cipher: Cipher | None, session: Session) -> No
                 nudge.due if nudge else None, nudge.ref if nudge else None))
     if week != session.counted_week:  # counted once a week: the row read in this transaction says
         db.execute(COUNT_ACTIVE_WEEK, (week,))
+    if session.reply is not None:
+        keep(db, cipher, progress.user_id, session.reply[0], session.reply[1], progress.updated_at)
     if events:
         db.executemany(INSERT_EVENT, [(progress.user_id, e.kind, e.module, e.step,
                                        seal_detail(cipher, e.detail), progress.updated_at)
@@ -124,6 +136,11 @@ class ProgressStore(Database):
     def privacy(self) -> PrivacyData:
         """Message ids for /hide; export, erasure, retention and keys."""
         return PrivacyData(self)
+
+    @cached_property
+    def replies(self) -> ReplyData:
+        """Each person's latest reply, until it has gone out whole."""
+        return ReplyData(self)
 
     @cached_property
     def curricula(self) -> CurriculumVersions:
@@ -146,6 +163,11 @@ class ProgressStore(Database):
                 await self.abort()
                 raise
             await self.commit(lambda db: write_session(db, cipher, session), begin=False)
+
+    async def kept(self, user_id: int) -> Kept | None:
+        """The person's latest kept reply, read inside the open session (a turn delivered again)."""
+        cipher = self.cipher
+        return await self.run(lambda db: kept(db, cipher, user_id))
 
     async def load(self, user_id: int) -> Progress | None:
         """A user's progress, or None for someone new."""

@@ -1,7 +1,8 @@
 """Check-in values and event details sealed like progress: written sealed, read opened, old rows sealed.
 
-With a data key (`state.store.crypto`), three more things are stored encrypted, each
-person's with their own data key (`state.store.keyring`):
+With a data key (`state.store.crypto`), more things are stored encrypted, each
+person's with their own data key (`state.store.keyring`): a reply kept until it has gone out
+(`state.store.replies`, sealed like progress), and
 
 - a check-in's values (stress, sober days, rewards, the loved one's day), kept as one JSON
   object in `checkins.data` (migration 007): plain JSON (`{...}`) without a key, a Fernet
@@ -48,6 +49,9 @@ PLAIN_DETAILS = ("SELECT id, user_id, detail FROM events WHERE detail IS NOT NUL
 OLD_USERS = f"SELECT user_id, data FROM users WHERE {NOT_PERSON.format('data')}"
 OLD_CHECKINS = f"SELECT id, user_id, data FROM checkins WHERE {NOT_PERSON.format('data')}"
 OLD_DETAILS = f"SELECT id, user_id, detail FROM events WHERE {NOT_PERSON.format('detail')}"
+# A reply kept until sent (state/store/replies.py): sealed like a progress blob, keyed by user id.
+PLAIN_REPLIES = "SELECT user_id, user_id, body FROM replies WHERE substr(body, 1, 1) = '{'"
+OLD_REPLIES = f"SELECT user_id, user_id, body FROM replies WHERE {NOT_PERSON.format('body')}"
 
 
 def is_token(stored: str) -> bool:
@@ -123,9 +127,10 @@ def seal_clear(db: Connection, cipher: Cipher) -> int:
     details = [row for row in db.execute(PLAIN_DETAILS if keyring is None else OLD_DETAILS)
                if keyring is not None or not is_token(row[2])]
     people = [] if keyring is None else db.execute(OLD_USERS).fetchall()
-    if not (checkins or details or people) or not key_fits(db, cipher):
+    replies = db.execute(PLAIN_REPLIES if keyring is None else OLD_REPLIES).fetchall()
+    if not (checkins or details or people or replies) or not key_fits(db, cipher):
         return 0
-    return _reseal(db, cipher, people, checkins, details)
+    return _reseal(db, cipher, people, checkins, details, replies)
 
 
 def legacy_count(db: Connection) -> int:
@@ -140,11 +145,12 @@ def migrate(db: Connection, cipher: Cipher) -> int:
 
 
 def _reseal(db: Connection, cipher: Cipher, people: list[tuple[int, str]],
-            checkins: list[tuple[int, int, str]], details: list[tuple[int, int, str]]) -> int:
+            checkins: list[tuple[int, int, str]], details: list[tuple[int, int, str]],
+            replies: list[tuple[int, int, str]]) -> int:
     """Write each value sealed with its person's cipher (`for_person`); how many rows."""
     done = 0
     if isinstance(cipher, Keyring):  # their keys made in one transaction, not one sync each
-        cipher.ensure({row[0] for row in people} | {row[1] for row in (*checkins, *details)})
+        cipher.ensure({row[0] for row in people} | {row[1] for row in (*checkins, *details, *replies)})
 
     def sealed(user_id: int, stored: str, token: bool) -> str | None:
         nonlocal done
@@ -164,4 +170,7 @@ def _reseal(db: Connection, cipher: Cipher, people: list[tuple[int, str]],
     db.executemany("UPDATE events SET detail = ? WHERE id = ?", [
         (fresh, row_id) for row_id, uid, detail in details
         if (fresh := sealed(uid, detail, is_token(detail))) is not None])
+    db.executemany("UPDATE replies SET body = ? WHERE user_id = ?", [
+        (fresh, uid) for _, uid, body in replies
+        if (fresh := sealed(uid, body, is_sealed(body))) is not None])
     return done

@@ -31,12 +31,12 @@ __all__ = ["NotEmpty", "Tally", "tally", "transfer"]
 
 # Copied in this order; `schema_migrations` is the target's own.
 TABLES = ("users", "events", "recent_messages", "reminders", "checkins", "unreachable",
-          "curriculum_steps", "weekly_active", "inbox")
+          "curriculum_steps", "weekly_active", "inbox", "replies")
 IDENTITY = ("events", "reminders", "checkins")  # tables whose `id` the database hands out
 # each table's primary key: the order rows are read in, a page at a time
 ORDER = {"users": "user_id", "events": "id", "recent_messages": "user_id, message_id", "reminders": "id",
          "checkins": "id", "unreachable": "user_id", "curriculum_steps": "version, locale, module, step",
-         "weekly_active": "week", "inbox": "update_id"}
+         "weekly_active": "week", "inbox": "update_id", "replies": "user_id"}
 BATCH = 2000
 
 
@@ -120,10 +120,11 @@ def _created(keyring: Keyring) -> list[tuple[int, float]]:
 
 
 def count_sealed(db: Connection, cipher: Cipher | None) -> tuple[int, int]:
-    """Re-read every sealed value (progress, check-in values, event details): (opened, unreadable)."""
+    """Re-read every sealed value (progress, check-ins, event details, kept replies): (opened, unreadable)."""
     opened = unreadable = 0
     blobs = [row[0] for row in db.execute("SELECT data FROM users").fetchall()]
     blobs += [row[0] for row in db.execute("SELECT data FROM checkins WHERE data IS NOT NULL").fetchall()]
+    blobs += [row[0] for row in db.execute("SELECT body FROM replies WHERE body IS NOT NULL").fetchall()]
     details = [row[0] for row in db.execute("SELECT detail FROM events WHERE detail IS NOT NULL").fetchall()]
     sealed = [(b, True) for b in blobs if is_sealed(b)] + [(d, False) for d in details if is_token(d)]
     for value, blob in sealed:
