@@ -41,6 +41,7 @@ from bot.config_sources import (
 )
 from state.engine.language import US_WORDING
 from state.engine.safety.detection import PEOPLE_PATHWAY, US_PEOPLE, US_RESOURCES, Resource
+from state.service.conversations import CRISIS_WAIT
 from state.store.dialect import Location
 
 REPO = Path(__file__).resolve().parent.parent
@@ -160,6 +161,9 @@ class StorageSettings(Section):
     keys_url: DatabaseUrl = Field(
         default=SecretStr(""),
         description="with url and a data key: another PostgreSQL database for the person keys")
+    crisis_wait_seconds: float = Field(
+        default=CRISIS_WAIT, gt=0, le=10,
+        description="seconds crisis help waits for the store before it is sent without saved progress")
 
     def location(self) -> Path | str:
         """Where the store is: the PostgreSQL URL, or the SQLite file (`url`'s, else `database`)."""

@@ -198,7 +198,8 @@ def build_application(settings: Settings, engine: Engine,
     clock = clock_from_env()  # the system's; a file's in end-to-end tests (state/service/clock.py)
     conversations = Conversations(engine, store, clock,
                                   FollowUpOptions(nudge_after_days=settings.reminders.nudge_after_days,
-                                                  jitter_seconds=60 * settings.reminders.jitter_minutes))
+                                                  jitter_seconds=60 * settings.reminders.jitter_minutes),
+                                  crisis_wait=settings.storage.crisis_wait_seconds)
     reminders = ReminderLoop(
         conversations, poll_seconds=settings.reminders.poll_seconds, workers=settings.reminders.workers,
         pacer=Pacer(settings.reminders.per_second, settings.reminders.per_chat_seconds))
@@ -221,7 +222,7 @@ def build_application(settings: Settings, engine: Engine,
     admin = AdminCommands(settings, reloader, door.respond)
 
     lifecycle = Lifecycle(engine, store, admin, retention, reminders if settings.reminders.send else None,
-                          renderer, operations, clock)
+                          renderer, operations, clock, conversations)
     app.post_init, app.post_shutdown = lifecycle.start, lifecycle.stop
     if inbox is not None:  # each update kept in the database before Telegram is answered
         app.updater = WebhookUpdater(app, inbox, clock, settings.telegram.concurrency,
@@ -248,6 +249,7 @@ class Lifecycle:
     renderer: Renderer
     operations: Operations
     clock: Callable[[], float]
+    conversations: Conversations
 
     async def start(self, app: Application) -> None:  # type: ignore[type-arg]
         """Open the store, then the rounds and the health endpoint."""
@@ -270,6 +272,7 @@ class Lifecycle:
         if self.reminders is not None:
             await self.reminders.stop()
         await self.retention.stop()
+        await self.conversations.settle()  # crisis turns that ran past their deadline, saved or not
         await self.store.close()
         log.info("bot stopped")
 

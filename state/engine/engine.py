@@ -178,12 +178,32 @@ class Engine:
         nothing from a person's saved progress, so they are answered even when it cannot be
         read or saved (`state.service.conversations`).
         """
-        guide = self.guides[self.curriculum.content(language).code]
-        if self.detect(guide, flow.free_text(message)) or data_rights.wants(message):
+        if self.asks_for_help(message, language) or data_rights.wants(message):
             return True
-        if isinstance(message, Press):
+        if isinstance(message, Press):  # /safetyplan's and /discreet's buttons too
             return flow.handles(message)
         return isinstance(message, Command) and message.name in flow.COMMANDS
+
+    @staticmethod
+    def may_ask_for_help(message: Input) -> bool:
+        """Whether `asks_for_help` could say yes: words to read, /safety, a crisis button.
+
+        A cheap look (no detector), so that a turn with none of these (a lesson's button,
+        a command alone) pays nothing for the crisis deadline.
+        """
+        return flow.is_help(message) or bool(flow.free_text(message).strip())
+
+    def asks_for_help(self, message: Input, language: str | None) -> bool:
+        """Whether this input asks for help in a crisis: words of crisis, /safety, the crisis buttons.
+
+        Such a turn waits for the store only briefly (`state.service.conversations`). The
+        person's own safety plan, discreet mode and the privacy commands, which show or
+        change their data, wait for it as long as it takes.
+        """
+        if flow.is_help(message):
+            return True
+        guide = self.guides[self.curriculum.content(language).code]
+        return self.detect(guide, flow.free_text(message)) is not None
 
     def answer_again(self, progress: Progress, now: float) -> Reply:
         """What to send again for the person's latest update, delivered again after a crash.

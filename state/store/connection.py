@@ -48,11 +48,11 @@ class Opener(Protocol):
     def open(self) -> Connection:
         """A new connection, on the writer's thread."""
 
-    def recover(self, db: Connection) -> Connection:
-        """After a job failed: this connection if it still works, else a fresh one."""
+    def recover(self, db: Connection) -> Connection | None:
+        """After a job failed: this connection if it still works, else None (the next job opens one)."""
 
-    def close(self, db: Connection) -> None:
-        """Close the connection (the writer stops)."""
+    def close(self, db: Connection | None) -> None:
+        """Close the connection, if there is one (the writer stops)."""
 
 
 class SqliteOpener:
@@ -65,11 +65,11 @@ class SqliteOpener:
         """Connect in autocommit mode: the jobs' BEGIN and COMMIT make the transactions."""
         return sqlite3.connect(str(self.path), isolation_level=None)
 
-    def recover(self, db: Connection) -> Connection:
+    def recover(self, db: Connection) -> Connection | None:
         """A file connection is not lost: the same one."""
         return db
 
-    def close(self, db: Connection) -> None:
+    def close(self, db: Connection | None) -> None:
         """Close it."""
         assert isinstance(db, sqlite3.Connection)
         db.close()
@@ -134,17 +134,29 @@ class Writer:
                 with contextlib.suppress(RuntimeError):
                     item[2].call_soon_threadsafe(_settle, item[1], None, exc)
             return
+        conn: Connection | None = db
         try:
             while (item := self._jobs.get()) is not None:
                 job, future, loop = item
                 result: Any = None
                 error: BaseException | None = None
                 try:
-                    result = job(db)
+                    if conn is None:  # lost with the server: a new one, or this job fails with why
+                        conn = self.opener.open()
+                    result = job(conn)
                 except BaseException as exc:  # handed to the awaiting coroutine, raised there
                     error = exc
-                    db = self.opener.recover(db)
+                    if conn is not None:
+                        conn = self._recovered(conn)
                 with contextlib.suppress(RuntimeError):  # a closed loop: no one is waiting
                     loop.call_soon_threadsafe(_settle, future, result, error)
         finally:
-            self.opener.close(db)
+            self.opener.close(conn)
+
+    def _recovered(self, db: Connection) -> Connection | None:
+        """The connection after a failed job; None when lost. The thread never dies of a loss:
+        it would leave every later job waiting forever."""
+        try:
+            return self.opener.recover(db)
+        except Exception:  # the opener could not even hand it back: the next job opens afresh
+            return None

@@ -187,7 +187,11 @@ class Database:
             self._flush_timer = None
         if self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as exc:  # the database is down: /hide will leave those few in the chat
+            log.warning("%d message id(s) not written at close (%s)", len(self._messages),
+                        type(exc).__name__)
         self.inline.close()
         if self._checkpointer is not None:
             await self._checkpointer.stop()

@@ -7,6 +7,15 @@ Only imported when `storage.url` names a PostgreSQL database (psycopg is the opt
 `BEGIN IMMEDIATE` into `BEGIN`. The connection runs in autocommit mode, so the jobs' own
 BEGIN and COMMIT make the transactions, as on SQLite.
 
+When the writer's connection is lost (the server restarted, failed over, or is down), the
+job that found it fails, and the next one connects afresh (`PgOpener.open`): it tries for
+`RECONNECT_WAIT` seconds, enough for a restart or a brief network blip, and then says in
+the log that the database cannot be reached. From then on each job tries once and fails at
+once while the server refuses connections, so turns end in the kind error reply rather
+than each waiting its turn on the writer (docs/operations.md); the first connection that
+succeeds ends that, and the log says so. It connects directly, not through the pool,
+whose retries back off to minutes apart after a long outage.
+
 As on SQLite, one connection per process carries the store's transactions, on a thread of
 its own (`state.store.connection.Writer`): a turn is still two hops, and transactions in
 one process are one at a time. Other processes (instances) have their own: PostgreSQL's
@@ -18,8 +27,10 @@ per database) on a connection of their own, and `try_lock` takes transaction-lev
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -30,6 +41,13 @@ from psycopg_pool import ConnectionPool
 from state.store.dialect import POSTGRES, Connection, Dialect, StoreUnavailable, lock_key, redacted
 
 __all__ = ["Locks", "PgConnection", "PgOpener", "translate"]
+
+log = logging.getLogger("craftbot.store")
+# Seconds the writer keeps trying to connect again after its connection was lost, and the
+# pool waits for a connection: a PostgreSQL restart or failover takes a few seconds, and a
+# person waiting longer for a reply is better told something went wrong (docs/operations.md).
+RECONNECT_WAIT = 5.0
+RETRY_EVERY = 0.25  # seconds between those tries (a refused connection fails in microseconds)
 
 # a string literal (left as it is), or a placeholder: `?` or `?N`
 TOKEN = re.compile(r"'(?:[^']|'')*'|\?(\d*)")
@@ -70,9 +88,10 @@ class PgConnection:
 
     dialect: Dialect = POSTGRES
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], *, pooled: bool = True) -> None:
         conn.autocommit = True  # the jobs' BEGIN ... COMMIT make the transactions
         self.conn = conn
+        self.pooled = pooled  # from the pool (handed back to it), or connected directly (closed)
         self._changes = 0
 
     @property
@@ -119,7 +138,7 @@ def pool(url: str, size: int = 3, name: str = "craftbot") -> ConnectionPool[psyc
     `check` tests a connection before it is handed out, so one the server dropped while it
     sat in the pool is replaced rather than failing the next job.
     """
-    return ConnectionPool(url, min_size=1, max_size=size, name=name, open=True, timeout=30.0,
+    return ConnectionPool(url, min_size=1, max_size=size, name=name, open=True, timeout=RECONNECT_WAIT,
                           check=ConnectionPool.check_connection,
                           kwargs={"autocommit": True, "application_name": name})
 
@@ -127,8 +146,10 @@ def pool(url: str, size: int = 3, name: str = "craftbot") -> ConnectionPool[psyc
 class PgOpener:
     """How the writer's thread gets its connection: from the pool, and a fresh one after a loss."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, name: str = "craftbot") -> None:
         self.url = url
+        self.name = name
+        self.down_since: float | None = None  # monotonic seconds: the server could not be reached
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._guard = threading.Lock()
 
@@ -137,33 +158,64 @@ class PgOpener:
         """The pool, opened on first use."""
         with self._guard:
             if self._pool is None:
-                self._pool = pool(self.url)
+                self._pool = pool(self.url, name=self.name)
             return self._pool
 
     def open(self) -> Connection:
-        """A connection for the writer's thread; StoreUnavailable at once when the server is not there."""
-        if self._pool is None:  # the first: a direct try says why at once (the pool would retry for 30 s)
+        """A connection for the writer's thread; StoreUnavailable when the server is not there
+        (at once the first time, and while it is known to be down; see the module's text)."""
+        if self._pool is None:  # the first: a direct try says why at once (the pool would retry)
             try:
                 psycopg.connect(self.url, connect_timeout=10).close()
             except psycopg.Error as exc:
-                why = " ".join(str(exc).split())  # psycopg's message on one line (it holds no password)
-                raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {why}") from None
-        return PgConnection(self.pool.getconn())
+                raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {_why(exc)}") from None
+            return PgConnection(self.pool.getconn())
+        return PgConnection(self._reconnect(), pooled=False)
 
-    def recover(self, db: Connection) -> Connection:
-        """After a failed job: the same connection if it still works, else a fresh one."""
+    def _reconnect(self) -> psycopg.Connection[Any]:
+        """A new connection after a loss: tried for RECONNECT_WAIT seconds, or once while down."""
+        give_up = time.monotonic() + (0.0 if self.down_since is not None else RECONNECT_WAIT)
+        while True:
+            try:
+                conn = psycopg.connect(self.url, connect_timeout=int(RECONNECT_WAIT), autocommit=True,
+                                       application_name=self.name)
+            except psycopg.Error as exc:
+                if time.monotonic() + RETRY_EVERY < give_up:
+                    time.sleep(RETRY_EVERY)  # the writer's own thread: nothing else waits on it
+                    continue
+                if self.down_since is None:
+                    self.down_since = time.monotonic()
+                    log.error("the database cannot be reached (%s); tried for %.0f s. Turns fail at once"
+                              " until it is back; crisis help is answered without it", _why(exc),
+                              RECONNECT_WAIT)
+                raise StoreUnavailable(f"{redacted(self.url)}: cannot connect: {_why(exc)}") from None
+            if self.down_since is not None:
+                log.warning("the database is reachable again, after %.0f s",
+                            time.monotonic() - self.down_since)
+                self.down_since = None
+            return conn
+
+    def recover(self, db: Connection) -> Connection | None:
+        """After a failed job: the same connection if it still works, else None (lost)."""
         assert isinstance(db, PgConnection)
         if not db.broken:
             return db
-        self.pool.putconn(db.conn)
-        return self.open()
+        self._release(db)
+        return None
 
-    def close(self, db: Connection) -> None:
+    def close(self, db: Connection | None) -> None:
         """Hand the connection back and close the pool."""
-        assert isinstance(db, PgConnection)
-        if self._pool is not None:
-            self._pool.putconn(db.conn)
+        if db is not None:
+            assert isinstance(db, PgConnection)
+            self._release(db)
         self.close_pool()
+
+    def _release(self, db: PgConnection) -> None:
+        """Hand a connection back to the pool, or close one connected directly."""
+        if not db.pooled:
+            db.close()
+        elif self._pool is not None:
+            self._pool.putconn(db.conn)
 
     def close_pool(self) -> None:
         """Close the pool and every connection in it."""
@@ -171,6 +223,11 @@ class PgOpener:
             if self._pool is not None:
                 self._pool.close()
                 self._pool = None
+
+
+def _why(exc: psycopg.Error) -> str:
+    """psycopg's message on one line (it holds no password)."""
+    return " ".join(str(exc).split())
 
 
 def read_only(url: str) -> PgConnection:

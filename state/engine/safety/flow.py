@@ -49,6 +49,7 @@ PREFIX = f"{SAFETY}:"
 COMMANDS = frozenset({"safety", "safetyplan", "discreet"})
 CALLBACK_LIMIT = 64  # bytes of callback data Telegram allows
 PLAN_PREFIX = "safety_plan_"
+OWN = frozenset({"plan", "dm"})  # presses that show or change the person's own data
 # next step -> (callback action, ui key of its button)
 NEXT_STEPS = {"safety_plan": ("plan", "crisis_plan_button"),
               "overdose": ("od", "crisis_overdose_button"),
@@ -70,6 +71,14 @@ def free_text(message: Input) -> str:
 def handles(press: Press) -> bool:
     """Whether a button press belongs to this flow."""
     return press.data.startswith(PREFIX)
+
+
+def is_help(message: Input) -> bool:
+    """Whether a press or command of this flow is help itself, the same for anyone: /safety and
+    the crisis buttons, not the person's own plan (/safetyplan) nor discreet mode."""
+    if isinstance(message, Press):
+        return handles(message) and message.data.removeprefix(PREFIX).partition(":")[0] not in OWN
+    return isinstance(message, Command) and message.name == "safety"
 
 
 def interrupt(turn: Turn, guide: CrisisGuide, found: Detection) -> None:
