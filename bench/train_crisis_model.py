@@ -5,25 +5,28 @@
     .venv/bin/python bench/train_crisis_model.py --folds 5  # k-fold cross-validation, write nothing
 
 Data: every `label<TAB>text` line of tests/data/crisis/training/*.tsv and tuning/*.tsv (never
-the held-out sets). A fixed share of the lines (1 in 5, chosen by a CRC32 of the seed and the
-text, so adding lines does not move the others) is kept out as the validation split.
+the held-out sets).
 
 Method: multinomial logistic regression over the features of `state.engine.safety.model`
 (a vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch
 Adam from zero weights for a fixed number of steps: no randomness, so the same data give the
-same weights. Then, on the validation split, with the rules of curriculum/en/locale.yaml in
-front of the model as in the bot, the thresholds are chosen: the lowest `ask` score at which
+same weights. The thresholds are chosen out of fold: the lines are cut into THRESHOLD_FOLDS
+folds (by a CRC32 of the seed and the text, so adding lines does not move the others), each
+fold is read by a model trained on the other folds, with the rules of curriculum/en/locale.yaml
+in front as in the bot, and on all those readings are chosen: the lowest `ask` score at which
 the model's own asks on everyday lines stay within ASK_BUDGET, the lowest `interrupt` score
 at which its interrupts on everyday lines stay within INTERRUPT_BUDGET, and the highest
 `calm` score under which a rule's interrupt becomes a question for at most CALM_BUDGET of
-the crisis lines. The everyday lines
-for this are the validation split's and tests/data/everyday_phrases.txt (short everyday
-messages, never trained on), because the hard negatives written for training are longer
-and darker than what people mostly type.
+the crisis lines. The everyday lines for this are the folds' and
+tests/data/everyday_phrases.txt (short everyday messages, never trained on, read by each fold
+model), because the hard negatives written for training are longer and darker than what
+people mostly type. Then the model written is trained on every line, with those thresholds:
+no line is kept out of the weights (an earlier recipe kept 1 line in 5 out as a validation
+split; `split` is still what the Spanish script uses).
 
 Cross-validation (`--folds K`): the lines are cut into K folds (by another CRC32, so the
-folds do not follow the validation split); for each fold the whole recipe above (split,
-train, choose thresholds) runs on the other folds, and the fold is read by the rules with
+folds do not follow the threshold folds); for each fold the whole recipe above (thresholds
+out of fold, then training) runs on the other folds, and the fold is read by the rules with
 that model in front, as in the bot. The figures summed over the folds are out-of-sample for
 the model; the rules were written with these lines in view, so for them they are not.
 """
@@ -56,6 +59,7 @@ STEPS = 300
 RATE = 0.05
 ASK_BUDGET = 0.03  # the model's own asks on everyday validation lines
 INTERRUPT_BUDGET = 0.005  # ... and its interrupts (the rules already use most of the 2%)
+THRESHOLD_FOLDS = 5  # out-of-fold models that read every line to choose the thresholds
 CALM_BUDGET = 0.005  # crisis validation lines whose rule interrupt the model may turn into a question
 GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
 # `calm` never goes above 0.15: a rule's interrupt is only questioned when the model gives the
@@ -123,19 +127,27 @@ def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]
     rr, cc, vv = matrix(rows, index)
     y = np.zeros((len(rows), len(kinds)))
     y[np.arange(len(rows)), [kinds.index(label) for label, _ in rows]] = 1.0
+    # The sparse products as sums over runs (np.add.reduceat), in a fixed order: the entries
+    # come sorted by line; a stable sort by feature gives the runs of the gradient.
+    line_runs = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
+    lines = rr[line_runs]
+    order = np.argsort(cc, kind="stable")
+    by_feature = rr[order], cc[order], vv[order]
+    feature_runs = np.flatnonzero(np.r_[True, by_feature[1][1:] != by_feature[1][:-1]])
+    used = by_feature[1][feature_runs]
     w = np.zeros((len(vocab), len(kinds)))
     b = np.zeros(len(kinds))
     moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
     for step in range(1, STEPS + 1):
         logits = np.zeros((len(rows), len(kinds)))
-        np.add.at(logits, rr, w[cc] * vv[:, None])
+        logits[lines] = np.add.reduceat(w[cc] * vv[:, None], line_runs, axis=0)
         logits += b
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
         g = (p - y) / len(rows)
         gw = np.zeros_like(w)
-        np.add.at(gw, cc, g[rr] * vv[:, None])
+        gw[used] = np.add.reduceat(g[by_feature[0]] * by_feature[2][:, None], feature_runs, axis=0)
         gw += L2 * w
         pairs = ((w, gw, moments[0], moments[1]), (b, g.sum(axis=0), moments[2], moments[3]))
         for param, grad, m, v in pairs:
@@ -231,15 +243,34 @@ def print_levels(title: str, calls: list[tuple[str, str, str]]) -> None:
           f"  interrupted {sum(stopped[k] for k in total if k != NONE) / n:6.1%}")
 
 
-def fitted(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[CrisisModel, Thresholds]:
-    """The whole recipe on `rows`: split, train, choose thresholds; the model as the bot reads it."""
-    train_rows, valid_rows = split(rows)
-    vocab, kinds, w, b = train(train_rows)
-    save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
-    model = CrisisModel.load(path)  # as the bot will read it: float16 weights
-    thresholds = choose(detector, readings(detector, model, valid_rows)
-                        + readings(detector, model, everyday_lines()))
-    return model, thresholds
+def part(text: str, seed: int, parts: int) -> int:
+    """Which of `parts` folds a line falls in (a CRC32 of the seed and the text, whatever the order)."""
+    return zlib.crc32(f"{seed}:{text}".encode()) % parts
+
+
+def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[list[Reading], list[Reading]]:
+    """Every line read by a model trained without its fold (THRESHOLD_FOLDS of them), and the
+    everyday phrases read by each of those models."""
+    read: list[Reading] = []
+    everyday: list[Reading] = []
+    for j in range(THRESHOLD_FOLDS):
+        vocab, kinds, w, b = train([r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) != j])
+        save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
+        model = CrisisModel.load(path)  # as the bot will read it: float16 weights
+        read += readings(detector, model, [r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) == j])
+        everyday += readings(detector, model, everyday_lines())
+    return read, everyday
+
+
+def fitted(detector: CrisisDetector, rows: Rows,
+           path: Path) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
+    """The whole recipe on `rows`: thresholds chosen out of fold, then the model trained on
+    every line and written to `path` with them; also the out-of-fold readings."""
+    read, everyday = out_of_fold(detector, rows, path)
+    thresholds = choose(detector, read + everyday)
+    vocab, kinds, w, b = train(rows)
+    save(path, vocab, kinds, w, b, thresholds)
+    return CrisisModel.load(path), thresholds, read, everyday
 
 
 def cross_validate(detector: CrisisDetector, rows: Rows, folds: int) -> None:
@@ -247,9 +278,9 @@ def cross_validate(detector: CrisisDetector, rows: Rows, folds: int) -> None:
     calls: list[tuple[str, str, str]] = []
     alone: list[tuple[str, str, str]] = []
     for k in range(folds):
-        held = [r for r in rows if zlib.crc32(f"{SEED + 1}:{r[1]}".encode()) % folds == k]
-        rest = [r for r in rows if zlib.crc32(f"{SEED + 1}:{r[1]}".encode()) % folds != k]
-        model, thresholds = fitted(detector, rest, Path("/tmp") / f"crisis_model_fold{k}.npz")
+        held = [r for r in rows if part(r[1], SEED + 1, folds) == k]
+        rest = [r for r in rows if part(r[1], SEED + 1, folds) != k]
+        model, thresholds, _, _ = fitted(detector, rest, Path("/tmp") / f"crisis_model_fold{k}.npz")
         read = readings(detector, model, held)
         calls += levels(detector, read, *thresholds)
         alone += levels(detector, read, 2.0, 2.0)
@@ -264,31 +295,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODELS / "en.npz")
     parser.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; writes nothing")
     args = parser.parse_args()
-    if args.folds:
-        locale = load_curriculum(REPO / "curriculum").locales["en"].locale
-        assert locale is not None
-        cross_validate(CrisisDetector(locale.crisis), read_lines(), args.folds)
-        return
-    train_rows, valid_rows = split(read_lines())
-    print(f"{len(train_rows)} training lines, {len(valid_rows)} validation lines")
-    vocab, kinds, w, b = train(train_rows)
-    out = args.out if not args.check else Path("/tmp") / "crisis_model_check.npz"
-    save(out, vocab, kinds, w, b, (1.0, 1.0, 0.0))
-    model = CrisisModel.load(out)  # as the bot will read it: float16 weights
     locale = load_curriculum(REPO / "curriculum").locales["en"].locale
     assert locale is not None
     detector = CrisisDetector(locale.crisis)
-    read = readings(detector, model, valid_rows)
-    everyday = readings(detector, model, everyday_lines())
-    thresholds = choose(detector, read + everyday)
-    report(detector, read, thresholds)
+    rows = read_lines()
+    if args.folds:
+        cross_validate(detector, rows, args.folds)
+        return
+    print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
+    out = args.out if not args.check else Path("/tmp") / "crisis_model_check.npz"
+    model, thresholds, read, everyday = fitted(detector, rows, out)
+    report(detector, read, thresholds, "out of fold")
     calls = levels(detector, everyday, *thresholds)
-    print(f"  everyday_phrases.txt: {len(calls)} lines, interrupts"
+    print(f"  everyday_phrases.txt (each read by the {THRESHOLD_FOLDS} fold models): interrupts"
           f" {sum(lev == 'interrupt' for _, lev, _ in calls) / len(calls):.1%},"
           f" asks {sum(lev == 'ask' for _, lev, _ in calls) / len(calls):.1%}")
-    save(out, vocab, kinds, w, b, thresholds)
-    print(f"\n{len(vocab)} features; thresholds (ask, interrupt, calm) {thresholds}; wrote {out}"
+    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds}; wrote {out}"
           f" ({out.stat().st_size // 1024} KB)")
+
 
 if __name__ == "__main__":
     main()

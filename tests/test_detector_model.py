@@ -44,7 +44,7 @@ def test_training_is_reproducible_and_matches_the_stored_weights() -> None:
     assert first[0] == second[0] and first[1] == second[1]
     assert np.array_equal(first[2], second[2]) and np.array_equal(first[3], second[3])
     stored = CrisisModel.load(MODELS / "en.npz")
-    assert list(stored.index) == train.vocabulary(train.split(train.read_lines())[0])
+    assert list(stored.index) == train.vocabulary(train.read_lines())  # trained on every line
 
 
 def test_the_split_is_fixed_by_the_seed() -> None:
@@ -55,14 +55,16 @@ def test_the_split_is_fixed_by_the_seed() -> None:
     assert 0.15 < share < 0.25
 
 
-@pytest.mark.parametrize("text", [  # indirect lines of the validation split the rules miss
+# Indirect lines the rules miss. The shipped model is trained on every line (its thresholds
+# are chosen out of fold), so these are in its training data: out-of-sample figures are the
+# cross-validation's (`bench/train_crisis_model.py --folds 5`, see the model card).
+@pytest.mark.parametrize("text", [
     "the kids are living with needles on the floor",
     "my brother said he bought a gun to end it",
     "i'm so tired. i want to close my eyes forever",
     "my son keeps hinting that he won't be here for his birthday",
 ])
 def test_the_model_catches_indirect_wording(detector: CrisisDetector, text: str) -> None:
-    assert trainer().is_validation(text)
     assert CrisisDetector(rules()).detect(text) is None
     found = detector.detect(text)
     assert found is not None and found.score is not None and found.cue.startswith("model ")
