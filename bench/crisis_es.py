@@ -69,7 +69,7 @@ def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", action="store_true",
-                        help="also measure the frozen Spanish held-out set (aggregates only)")
+                        help="also measure the frozen Spanish held-out sets, heldout_es and heldout_es2 (aggregates only)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     parser.add_argument("--before", type=Path, metavar="CURRICULUM",
                         help="also measure the Spanish words of another curriculum folder (without"
@@ -90,16 +90,16 @@ def main() -> None:
     if before:
         report("tuning_es, all files, BEFORE, as served (es, then en)", every, served(*before), misses=False)
     if args.heldout:
-        for path in sorted(DATA.glob("heldout_es/*.tsv")):
-            rows = read_set(path)
-            report(f"heldout_es/{path.name}, English words alone", rows, en.detect, misses=False)
+        for path in sorted(DATA.glob("heldout_es*/*.tsv")):
+            rows, name = read_set(path), f"{path.parent.name}/{path.name}"
+            report(f"{name}, English words alone", rows, en.detect, misses=False)
             if before:
-                report(f"heldout_es/{path.name}, BEFORE, es alone", rows, before[0].detect, misses=False)
-                report(f"heldout_es/{path.name}, BEFORE, as served (es, then en)", rows, served(*before),
+                report(f"{name}, BEFORE, es alone", rows, before[0].detect, misses=False)
+                report(f"{name}, BEFORE, as served (es, then en)", rows, served(*before),
                        misses=False)
-            report(f"heldout_es/{path.name}, es words alone (no model)", rows, rules.detect, misses=False)
-            report(f"heldout_es/{path.name}, es alone", rows, es.detect, misses=False)
-            report(f"heldout_es/{path.name}, as served (es, then en)", rows, served(es, en), misses=False)
+            report(f"{name}, es words alone (no model)", rows, rules.detect, misses=False)
+            report(f"{name}, es alone", rows, es.detect, misses=False)
+            report(f"{name}, as served (es, then en)", rows, served(es, en), misses=False)
     for folder in ENGLISH_EVERYDAY:
         for path in sorted((DATA / folder).glob("*.tsv")):
             everyday = [(label, text) for label, text in read_set(path) if label == NONE]

