@@ -69,7 +69,8 @@ def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", action="store_true",
-                        help="also measure the frozen Spanish held-out sets, heldout_es and heldout_es2 (aggregates only)")
+                        help="also measure the frozen Spanish held-out sets, heldout_es and heldout_es2"
+                             " (aggregates only)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     parser.add_argument("--before", type=Path, metavar="CURRICULUM",
                         help="also measure the Spanish words of another curriculum folder (without"
