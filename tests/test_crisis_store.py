@@ -10,7 +10,6 @@ is intact, and the help is not sent a second time.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ from state.store.crypto import KEY_ENV
 from state.store.postgres import RECONNECT_WAIT
 from tests.kit.botapi import FakeBotApi
 from tests.kit.bots import InProcessBot
-from tests.kit.player import Player, texts
-from tests.kit.postgres import PostgresServer, find_bindir, query, unavailable
+from tests.kit.player import Player, helps, onboard, texts
+from tests.kit.postgres import PostgresServer, find_bindir, saved_progress, unavailable
 
 DEADLINE = 0.2  # seconds: storage.crisis_wait_seconds for these tests
 MARGIN = 1.5  # seconds for the engine, the send and a busy 2-core machine
@@ -61,26 +60,6 @@ def timed(server: FakeBotApi, user_id: int, text: str) -> tuple[float, list[dict
     seconds = time.monotonic() - started
     server.wait_idle(quiet=0.3, timeout=30)
     return seconds, server.sent(user_id)[mark:]
-
-
-def onboard(player: Player) -> None:
-    """A person who has begun: their name is in their progress."""
-    player.send("/start")
-    player.press("Yes, let's start")
-    player.send("Sam")
-
-
-def progress(where: str | Path, user_id: int) -> dict[str, Any]:
-    """The person's saved progress."""
-    rows = query(where, "SELECT data FROM users WHERE user_id = ?", (user_id,))
-    assert rows, "no progress saved"
-    data: dict[str, Any] = json.loads(str(rows[0][0]))
-    return data
-
-
-def helps(replies: list[dict[str, Any]]) -> int:
-    """How many of these messages give the crisis lines."""
-    return sum("988" in m.get("text", "") for m in replies)
 
 
 def settled(bot: InProcessBot) -> None:
@@ -125,14 +104,14 @@ def test_a_row_locked_on_postgresql_delays_no_help_and_loses_no_progress(
     try:
         player = Player(server, 5002)
         onboard(player)
-        before = progress(pg_url, 5002)
+        before = saved_progress(pg_url, 5002)
         with psycopg.connect(pg_url) as other:  # another session holds the person's row
             other.execute("SELECT data FROM users WHERE user_id = 5002 FOR UPDATE").fetchall()
             seconds, replies = timed(server, 5002, CRISIS)
             assert helps(replies) == 1 and seconds < DEADLINE + MARGIN
             other.rollback()
         settled(bot)
-        after = progress(pg_url, 5002)
+        after = saved_progress(pg_url, 5002)
         assert after["answers"] == before["answers"] and "last_crisis" in after["practice"]
         server.wait_idle(quiet=0.5, timeout=30)
         assert helps(server.sent(5002)) == 1  # the turn that waited sent nothing
@@ -150,7 +129,7 @@ def test_sqlites_write_lock_held_delays_no_help_and_loses_no_progress(
     try:
         player = Player(server, 5003)
         onboard(player)
-        before = progress(bot.database, 5003)
+        before = saved_progress(bot.database, 5003)
         other = sqlite3.connect(bot.database, isolation_level=None)  # a `craftbot purge`, say
         try:
             other.execute("BEGIN IMMEDIATE")
@@ -166,7 +145,7 @@ def test_sqlites_write_lock_held_delays_no_help_and_loses_no_progress(
             other.close()
         assert server.wait_for_sent(1, mark, chat_id=5003, timeout=30)
         settled(bot)
-        after = progress(bot.database, 5003)
+        after = saved_progress(bot.database, 5003)
         assert after["answers"] == before["answers"] and "last_crisis" in after["practice"]
         server.wait_idle(quiet=0.5, timeout=30)
         sent = server.sent(5003)

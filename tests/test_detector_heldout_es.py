@@ -25,6 +25,7 @@ import pytest
 
 from state.curriculum.loader import load_curriculum
 from state.engine.safety.detector import CrisisDetector, Detection
+from tests.kit.heldout import measure
 
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
@@ -61,15 +62,6 @@ def served() -> Served:
 
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_held_out_spanish_crises_are_caught_and_everyday_lines_left_alone(served: Served, name: str) -> None:
-    rows = [line.split("\t", 1) for line in (CRISIS_DATA / name).read_text(encoding="utf-8").splitlines()[1:]]
-    levels = [(label, found.level if (found := served.detect(text)) else "none") for label, text in rows]
-    crises = [level for label, level in levels if label != "none"]
-    everyday = [level for label, level in levels if label == "none"]
-    caught = sum(level != "none" for level in crises) / len(crises)
-    interrupted = crises.count("interrupt") / len(crises)
-    false_interrupts = everyday.count("interrupt") / len(everyday)
-    false_asks = everyday.count("ask") / len(everyday)
-    print(f"\n{name}: caught {caught:.3f}, interrupted {interrupted:.3f}; everyday interrupts"
-          f" {false_interrupts:.3f}, asks {false_asks:.3f}")
+    caught, interrupted, false_interrupts, false_asks = measure(CRISIS_DATA / name, served.detect)
     assert caught >= FLOORS[name][0] and interrupted >= FLOORS[name][1]
     assert false_interrupts <= FLOORS[name][2] and false_asks <= FLOORS[name][3]

@@ -12,12 +12,10 @@ progress: the crisis pathway a second time, the ordinary message answered as usu
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -25,8 +23,8 @@ from state.store.crypto import KEY_ENV
 from tests.kit.botapi_webhook import WebhookBotApi
 from tests.kit.bots import InProcessBot
 from tests.kit.curricula import BUNDLED
-from tests.kit.player import Player, texts
-from tests.kit.postgres import PostgresServer, find_bindir, query, unavailable
+from tests.kit.player import Player, helps, onboard, texts
+from tests.kit.postgres import PostgresServer, find_bindir, saved_progress, unavailable
 from tests.test_webhook import free_port, webhook_lines
 
 DEADLINE = 0.3  # seconds: storage.crisis_wait_seconds for these tests
@@ -59,26 +57,6 @@ def webhook(own_postgres: PostgresServer, tmp_path: Path) -> Iterator[tuple[Webh
             yield server, bot
         finally:
             bot.stop()
-
-
-def progress(url: str, user_id: int) -> dict[str, Any]:
-    """The person's saved progress."""
-    rows = query(url, "SELECT data FROM users WHERE user_id = ?", (user_id,))
-    assert rows, "no progress saved"
-    data: dict[str, Any] = json.loads(str(rows[0][0]))
-    return data
-
-
-def helps(replies: list[dict[str, Any]]) -> int:
-    """How many of these messages give the crisis lines."""
-    return sum("988" in m.get("text", "") for m in replies)
-
-
-def onboard(player: Player) -> None:
-    """A person who has begun: their name is in their progress."""
-    player.send("/start")
-    player.press("Yes, let's start")
-    player.send("Sam")
 
 
 def refused(server: WebhookBotApi, update_id: int, times: int) -> list[int]:
@@ -125,9 +103,9 @@ def test_crisis_help_comes_while_postgresql_is_down_and_the_update_is_handled_on
     server.wait_idle(quiet=0.5, timeout=30)
     assert ERROR not in texts(server.sent(ORDINARY)[seen:])
     for person, update in ((ASKING, crisis), (ORDINARY, plain)):
-        saved = progress(url, person)
+        saved = saved_progress(url, person)
         assert saved["last_update_id"] >= update["update_id"] and saved["answers"].get("loved_one") == "Sam"
-    assert "last_crisis" in progress(url, ASKING)["practice"]
+    assert "last_crisis" in saved_progress(url, ASKING)["practice"]
     assert server.errors == [] and bot.tracebacks == []
 
 

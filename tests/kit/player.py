@@ -101,3 +101,15 @@ class Player:
 def texts(messages: list[dict[str, Any]]) -> str:
     """All the texts of some messages, joined, for `in` assertions."""
     return "\n".join(str(m.get("text", "")) for m in messages)
+
+
+def onboard(player: Player) -> None:
+    """A person who has begun: their name is in their progress."""
+    player.send("/start")
+    player.press("Yes, let's start")
+    player.send("Sam")
+
+
+def helps(replies: list[dict[str, Any]]) -> int:
+    """How many of these messages give the crisis lines."""
+    return sum("988" in m.get("text", "") for m in replies)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -24,6 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,11 @@ def query(where: str | Path, sql: str, values: tuple[object, ...] = ()) -> list[
         return db.execute(sql, values).fetchall()
     finally:
         db.close()
+
+
+def saved_progress(where: str | Path, user_id: int) -> dict[str, Any]:
+    """A person's saved progress, read from a SQLite file or a PostgreSQL URL."""
+    rows = query(where, "SELECT data FROM users WHERE user_id = ?", (user_id,))
+    assert rows, "no progress saved"
+    data: dict[str, Any] = json.loads(str(rows[0][0]))
+    return data
