@@ -2,17 +2,16 @@
 and what it costs per message.
 
     .venv/bin/python bench/crisis.py                 # tuning sets (tests/data/crisis/tuning)
-    .venv/bin/python bench/crisis.py --heldout       # held-out sets heldout/ and heldout2/, aggregates only
-    .venv/bin/python bench/crisis.py --set heldout3  # one named frozen set (a folder, or folder/file.tsv)
+    .venv/bin/python bench/crisis.py --set heldout4  # one named frozen set (a folder, or folder/file.tsv)
     .venv/bin/python bench/crisis.py --misses        # tuning lines it gets wrong (never held-out)
 
 A set is a TSV file, `label<TAB>text` after a header line. For each crisis kind it prints how
 many lines were caught (interrupt or ask) and how many were interrupted; for `none` lines the
 interrupt and ask rates. Held-out sets are only ever reported as these aggregates: printing
-their lines, or tuning on them, would turn them into tuning data. `--heldout` measures the
-two sets that tuning rounds may look at (rarely); the later frozen sets (heldout3, heldout_es)
-are measured by name only, with `--set`, by whoever keeps them. A set's locale is the start
-of its file name (`es_mixed.tsv` is read with the Spanish crisis words).
+their lines, or tuning on them, would turn them into tuning data. The frozen sets (heldout4,
+heldout5, heldout_es2, ...) are measured by name only, with `--set`, once a tuning round's
+model is final. A set's locale is the start of its file name (`es_blind.tsv` is read with the
+Spanish crisis words). The sets retired into training are listed in tests/data/crisis/retired/.
 """
 
 from __future__ import annotations
@@ -42,9 +41,6 @@ def read_set(path: Path) -> list[tuple[str, str]]:
     """(label, text) pairs of a TSV set, header skipped."""
     rows = path.read_text(encoding="utf-8").splitlines()[1:]
     return [(label, text) for label, _, text in (row.partition("\t") for row in rows if row.strip())]
-
-
-LOOKED_AT = ("heldout", "heldout2")  # the held-out folders `--heldout` measures
 
 
 def load_detector(*, model: bool = True, code: str = "en") -> CrisisDetector:
@@ -115,11 +111,9 @@ def cost(texts: list[str], detect: Detect, name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", action="store_true",
-                        help=f"also measure the held-out sets {' and '.join(LOOKED_AT)} (aggregates only)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME",
-                        help="measure one named set instead of the tuning sets (heldout3, heldout_es,"
-                             " heldout3/en_fresh.tsv); aggregates only; may be repeated")
+                        help="measure one named set instead of the tuning sets (heldout4, heldout_es2,"
+                             " heldout4/en_blind.tsv); aggregates only; may be repeated")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     args = parser.parse_args()
     detector = load_detector()
@@ -135,11 +129,6 @@ def main() -> None:
         rows = read_set(path)
         texts += [t for _, t in rows]
         report(f"tuning/{path.name} (in-sample)", rows, detector.detect, misses=args.misses)
-    if args.heldout:
-        for path in [p for name in LOOKED_AT for p in named_sets(name)]:
-            rows = read_set(path)
-            texts += [t for _, t in rows]
-            report(f"{path.parent.name}/{path.name}", rows, detector.detect, misses=False)
     cost(texts, load_detector(model=False).detect, "rules alone")
     cost(texts, detector.detect, "rules + model")
 

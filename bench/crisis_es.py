@@ -17,7 +17,7 @@ Each Spanish set is read two ways:
 
 Because the bot also falls back the other way (an English speaker's message is read by the
 Spanish words when the English ones find none), the English everyday (`none`) lines of the
-English tuning and held-out sets (never `heldout3`, which is kept blind) are read by the
+English tuning sets (never a held-out set, which is kept blind) are read by the
 Spanish words alone, by the English alone, and as served to an English speaker (English
 first): what the last adds to the second is what the Spanish words cost English speakers.
 Held-out sets are reported as aggregates only: printing their lines, or tuning on them,
@@ -39,7 +39,7 @@ from crisis import DATA, NONE, Detect, cost, read_set, report  # noqa: E402
 from state.curriculum.loader import load_curriculum  # noqa: E402
 from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
 
-ENGLISH_EVERYDAY = ("tuning", "heldout", "heldout2")  # never heldout3: it stays blind
+ENGLISH_EVERYDAY = ("tuning",)  # never a held-out set: they stay blind
 
 
 Detectors = tuple[CrisisDetector, CrisisDetector, CrisisDetector]

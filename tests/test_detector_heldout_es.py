@@ -33,7 +33,6 @@ REPO = Path(__file__).parent.parent
 # interrupts and asks. heldout_es2 was written blind in session 6 before that round's Spanish
 # lines were trained on; measured once: caught 0.930, interrupted 0.850, everyday 0.061 / 0.028.
 FLOORS = {
-    "heldout_es/es_mixed.tsv": (0.80, 0.70, 0.055, 0.04),
     "heldout_es2/es_blind.tsv": (0.92, 0.84, 0.065, 0.035),
 }
 
