@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
-from state.engine.safety.detector import CANCELLED, CrisisDetector, Detection  # noqa: E402
+from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
 from state.engine.safety.model import MODELS, NONE, CrisisModel, Score, features, tokens  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
@@ -183,11 +183,11 @@ def readings(detector: CrisisDetector, model: CrisisModel, rows: Rows) -> list[R
     and whether the model knows the words of the rules' phrase (else it may not calm it)."""
     found = []
     for label, text in rows:
-        every = detector.finds(text)
-        vetoed = any(f.strength == CANCELLED for f in every) or detector._out_of_now(text)
+        score = model.score(text)
+        vetoed = detector.vetoed(text, score, detector.finds(text))
         rules = detector.detect(text)
         known = rules is not None and model.knows(rules.words)
-        found.append((label, rules, vetoed, model.score(text), known))
+        found.append((label, rules, vetoed, score, known))
     return found
 
 

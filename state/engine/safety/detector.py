@@ -21,7 +21,8 @@ only knows how to read a message with them (matching itself is in `words`):
    score reaches its `ask` threshold, and interrupted when it reaches its `interrupt`
    threshold, with the model's kind. A find the rules cancelled ("he never hit me"), a
    past, hypothetical or lesson-topic word with no word of now, or a guess about what
-   someone might do (HEDGES: "he might shout"), vetoes the model's call;
+   someone might do (HEDGES: "he might shout"), vetoes the model's call (a cancelled find
+   or a topic word only in the sentence the model read as most crisis-like: `vetoed`);
 6. a rule's interrupt that the model scores below its `calm` threshold (it reads as an
    everyday line: "she shot me a text", "my toddler threw a tantrum") is asked about
    instead: the one-tap question still opens the pathway on "yes". Only when the model
@@ -48,6 +49,7 @@ NEGATION_REACH = 4  # words between a negation and the phrase it cancels
 LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `phrases` list
 FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
+TIMES = SCOPES[:2]  # the scopes that reach over sentences (see `vetoed`)
 HEDGES = frozenset({"might"})  # a guess, not an event: the model alone does not call on it
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
@@ -176,7 +178,7 @@ class CrisisDetector:
         score = model.score(text)
         if not interrupting and (score.crisis < model.ask or score.kind not in self.kinds):
             return rules
-        vetoed = not interrupting and (any(f.strength == CANCELLED for f in every) or self._out_of_now(text))
+        vetoed = not interrupting and self.vetoed(text, score, every)
         return self.blend(rules, score, vetoed, model.ask, model.interrupt, calm)
 
     def blend(self, rules: Detection | None, score: Score, vetoed: bool,
@@ -200,12 +202,25 @@ class CrisisDetector:
         return Detection(level, score.kind, pathway, (pathway,),
                          f"model {score.kind} {score.crisis:.2f}", score.crisis)
 
-    def _out_of_now(self, text: str) -> bool:
-        """Whether a past, hypothetical or lesson-topic word is there with no word of now."""
+    def vetoed(self, text: str, score: Score, every: Sequence[_Find] = ()) -> bool:
+        """Whether context forbids the model to call on `text`: a past or hypothetical word or
+        a guess anywhere in it, or, in the part the model read as most crisis-like
+        (`score.part`: the whole text or one sentence), a find the rules cancelled ("he never
+        hit me") or a lesson-topic word; each with no word of now beside it. A topic only
+        counts in that part, because exercise answers open with one ("For lesson 3: ...")
+        and then tell what happened; a past or a what-if reaches over the next sentences
+        ("What if he stops breathing? I want to be ready"). `every`: the text's finds."""
+        part = score.part or text
+        finds = every if part == text else self.finds(part)
+        return (any(f.strength == CANCELLED for f in finds) or self._out_of_now(text, TIMES)
+                or self._out_of_now(part, ("topic",), hedges=False))
+
+    def _out_of_now(self, text: str, scopes: Sequence[str] = SCOPES, *, hedges: bool = True) -> bool:
+        """Whether a word of these scopes (or a guess) is there with no word of now."""
         tokens = self.words.sentences(text)[0]
         context = self.scopes.spans(tokens)
-        guess = not HEDGES.isdisjoint(tokens)
-        return (guess or any(context[name] for name in SCOPES)) and not context["current"]
+        guess = hedges and not HEDGES.isdisjoint(tokens)
+        return (guess or any(context[name] for name in scopes)) and not context["current"]
 
     def _decide(self, every: Sequence[_Find]) -> Detection | None:
         """The rules' call: the strongest find that context did not cancel."""

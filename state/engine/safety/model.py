@@ -75,19 +75,21 @@ def letter_groups(word: str) -> frozenset[str]:
     return frozenset(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
-def segments(text: str) -> list[list[str]]:
-    """The words of the whole text, then of each sentence when there are several."""
+def segments(text: str) -> list[tuple[str, list[str]]]:
+    """The whole text, then each sentence when there are several, each with its words."""
     whole = tokens(text)
-    parts = [t for part in SENTENCE.split(text) if (t := tokens(part))]
-    return [whole, *parts] if len(parts) > 1 else [whole]
+    parts = [(part, t) for part in SENTENCE.split(text) if (t := tokens(part))]
+    return [(text, whole), *parts] if len(parts) > 1 else [(text, whole)]
 
 
 @dataclass(frozen=True)
 class Score:
-    """How crisis-like a message is (1 - the chance of `none`) and the most likely kind."""
+    """How crisis-like a message is (1 - the chance of `none`), the most likely kind, and the
+    part that scored it: the whole text or one of its sentences (kept in memory only)."""
 
     crisis: float
     kind: str
+    part: str = ""
 
 
 class CrisisModel:
@@ -147,14 +149,15 @@ class CrisisModel:
     def score(self, text: str) -> Score:
         """The highest crisis score over the message and its sentences, with its kind."""
         best: Floats | None = None
-        for words in segments(text):
+        part = text
+        for segment, words in segments(text):
             p = self.probabilities(words)
             if best is None or p[self.none] < best[self.none]:
-                best = p
+                best, part = p, segment
         assert best is not None
         crisis = best.copy()
         crisis[self.none] = -1.0
-        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())])
+        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part)
 
 
 def model_for(locale: str) -> CrisisModel | None:
