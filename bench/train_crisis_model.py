@@ -35,8 +35,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import zlib
 from collections import Counter
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +74,23 @@ Rows = list[tuple[str, str]]
 Floats = npt.NDArray[np.float64]
 
 
+@dataclass(frozen=True)
+class Budgets:
+    """What the thresholds may cost, as shares of the out-of-fold readings: the model's own
+    asks and interrupts on everyday lines, and the crisis lines whose rule interrupt it calms
+    (0: the model never calms)."""
+
+    ask: float = ASK_BUDGET
+    interrupt: float = INTERRUPT_BUDGET
+    calm: float = CALM_BUDGET
+
+
+def budgets_of(text: str) -> Budgets:
+    """Budgets from the command line: "ask,interrupt,calm" (0.03,0.005,0.005)."""
+    ask, interrupt, calm = (float(t) for t in text.split(","))
+    return Budgets(ask, interrupt, calm)
+
+
 def read_lines() -> Rows:
     """(label, text) of every training and tuning line, in file order."""
     rows: Rows = []
@@ -99,11 +119,17 @@ def split(rows: Rows) -> tuple[Rows, Rows]:
     return [r for r in rows if not is_validation(r[1])], [r for r in rows if is_validation(r[1])]
 
 
+@cache
+def line_features(text: str) -> frozenset[str]:
+    """The features of one line (kept: the folds train on the same lines again and again)."""
+    return frozenset(features(tokens(text)))
+
+
 def vocabulary(rows: Rows) -> list[str]:
     """The features found in MIN_LINES training lines or more, sorted."""
     counts: Counter[str] = Counter()
     for _, text in rows:
-        counts.update(features(tokens(text)))
+        counts.update(line_features(text))
     return sorted(f for f, n in counts.items() if n >= MIN_LINES)
 
 
@@ -113,7 +139,7 @@ def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], np
     cc: list[int] = []
     vv: list[float] = []
     for r, (_, text) in enumerate(rows):
-        found = features(tokens(text))
+        found = line_features(text)
         cols = sorted(i for f in found if (i := index.get(f)) is not None)
         rr += [r] * len(cols)
         cc += cols
@@ -191,18 +217,28 @@ def readings(detector: CrisisDetector, model: CrisisModel, rows: Rows) -> list[R
     return found
 
 
+Call = tuple[str, str, str]  # label, level (or none), who decided: rules or model
+
+
+def decide(detector: CrisisDetector, reading: Reading,
+           ask: float, interrupt: float, calm: float = 0.0) -> Detection | None:
+    """The detector's call on one reading under the thresholds, as the bot makes it."""
+    _, rules, vetoed, score, known = reading
+    return detector.blend(rules, score, vetoed, ask, interrupt, calm if known else 0.0)
+
+
 def levels(detector: CrisisDetector, read: list[Reading],
-           ask: float, interrupt: float, calm: float = 0.0) -> list[tuple[str, str, str]]:
+           ask: float, interrupt: float, calm: float = 0.0) -> list[Call]:
     """(label, level, who decided: rules or model) of each line under the thresholds."""
     out = []
-    for label, rules, vetoed, score, known in read:
-        call = detector.blend(rules, score, vetoed, ask, interrupt, calm if known else 0.0)
+    for reading in read:
+        call = decide(detector, reading, ask, interrupt, calm)
         who = "model" if call is not None and call.score is not None else "rules"
-        out.append((label, call.level if call else NONE, who))
+        out.append((reading[0], call.level if call else NONE, who))
     return out
 
 
-def choose(detector: CrisisDetector, read: list[Reading]) -> Thresholds:
+def choose(detector: CrisisDetector, read: list[Reading], budgets: Budgets = Budgets()) -> Thresholds:
     """The lowest thresholds whose everyday asks and interrupts by the model stay in budget,
     and the highest `calm` that turns few enough crisis interrupts into questions."""
     everyday = sum(label == NONE for label, *_ in read)
@@ -211,12 +247,13 @@ def choose(detector: CrisisDetector, read: list[Reading]) -> Thresholds:
         calls = levels(detector, read, ask, interrupt)
         return sum(lab == NONE and lev == level and who == "model" for lab, lev, who in calls) / everyday
 
-    interrupt = next(t for t in GRID if model_rate(t, t, "interrupt") <= INTERRUPT_BUDGET)
-    ask = next(t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= ASK_BUDGET)
+    interrupt = next((t for t in GRID if model_rate(t, t, "interrupt") <= budgets.interrupt), GRID[-1])
+    ask = next((t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= budgets.ask),
+               interrupt)
     crises = [r for r in read if r[0] != NONE]
     interrupted = [r for r in crises if r[1] is not None and r[1].level == "interrupt" and r[4]]
     calm = max(t for t in CALM_GRID
-               if sum(r[3].crisis < t for r in interrupted) <= CALM_BUDGET * len(crises))
+               if sum(r[3].crisis < t for r in interrupted) <= budgets.calm * len(crises))
     return ask, interrupt, calm
 
 
@@ -227,7 +264,7 @@ def report(detector: CrisisDetector, read: list[Reading],
         print_levels(f"{name}, {how} (ask {a}, interrupt {i}, calm {c})", levels(detector, read, a, i, c))
 
 
-def print_levels(title: str, calls: list[tuple[str, str, str]]) -> None:
+def print_levels(title: str, calls: list[Call]) -> None:
     """Caught and interrupted per kind; for `none`, the share asked or interrupted."""
     total, caught, stopped = Counter[str](), Counter[str](), Counter[str]()
     for label, level, _ in calls:
@@ -248,9 +285,10 @@ def part(text: str, seed: int, parts: int) -> int:
     return zlib.crc32(f"{seed}:{text}".encode()) % parts
 
 
-def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[list[Reading], list[Reading]]:
+def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path,
+                extra: Rows) -> tuple[list[Reading], list[Reading]]:
     """Every line read by a model trained without its fold (THRESHOLD_FOLDS of them), and the
-    everyday phrases read by each of those models."""
+    `extra` everyday lines (never trained on) read by each of those models."""
     read: list[Reading] = []
     everyday: list[Reading] = []
     for j in range(THRESHOLD_FOLDS):
@@ -258,35 +296,58 @@ def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[list[
         save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
         model = CrisisModel.load(path)  # as the bot will read it: float16 weights
         read += readings(detector, model, [r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) == j])
-        everyday += readings(detector, model, everyday_lines())
+        everyday += readings(detector, model, extra)
     return read, everyday
 
 
-def fitted(detector: CrisisDetector, rows: Rows,
-           path: Path) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
-    """The whole recipe on `rows`: thresholds chosen out of fold, then the model trained on
-    every line and written to `path` with them; also the out-of-fold readings."""
-    read, everyday = out_of_fold(detector, rows, path)
-    thresholds = choose(detector, read + everyday)
+def fitted(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows,
+           budgets: Budgets = Budgets()) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
+    """The whole recipe on `rows`: thresholds chosen out of fold (with the `extra` everyday
+    lines), then the model trained on every line and written to `path` with them; also the
+    out-of-fold readings."""
+    read, everyday = out_of_fold(detector, rows, path, extra)
+    thresholds = choose(detector, read + everyday, budgets)
     vocab, kinds, w, b = train(rows)
     save(path, vocab, kinds, w, b, thresholds)
     return CrisisModel.load(path), thresholds, read, everyday
 
 
-def cross_validate(detector: CrisisDetector, rows: Rows, folds: int) -> None:
-    """K-fold figures: each fold read by the rules and a model trained without it."""
-    calls: list[tuple[str, str, str]] = []
-    alone: list[tuple[str, str, str]] = []
+Folded = list[tuple[str, Reading, Thresholds]]  # text, its reading, the thresholds of its fold
+
+
+def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows,
+                   budgets: Budgets = Budgets()) -> Folded:
+    """K-fold readings: each fold read by the rules and a model made, by the whole recipe,
+    without it."""
+    out: Folded = []
     for k in range(folds):
         held = [r for r in rows if part(r[1], SEED + 1, folds) == k]
         rest = [r for r in rows if part(r[1], SEED + 1, folds) != k]
-        model, thresholds, _, _ = fitted(detector, rest, Path("/tmp") / f"crisis_model_fold{k}.npz")
+        with tempfile.TemporaryDirectory() as scratch:  # its own: other runs may be going on
+            model, thresholds, _, _ = fitted(detector, rest, Path(scratch) / "fold.npz", extra, budgets)
         read = readings(detector, model, held)
-        calls += levels(detector, read, *thresholds)
-        alone += levels(detector, read, 2.0, 2.0)
+        out += [(text, reading, thresholds) for (_, text), reading in zip(held, read, strict=True)]
         print(f"fold {k + 1}/{folds}: {len(held)} lines, thresholds (ask, interrupt, calm) {thresholds}")
+    return out
+
+
+def print_folds(detector: CrisisDetector, folded: Folded, folds: int, why: bool = False) -> None:
+    """The cross-validation figures, rules alone and with the model; with `why`, every
+    everyday line interrupted (or asked) and who decided."""
+    calls = [c for _, r, t in folded for c in levels(detector, [r], *t)]
+    alone = levels(detector, [r for _, r, _ in folded], 2.0, 2.0)
     print_levels(f"{folds}-fold cross-validation, rules alone (in-sample for the rules)", alone)
     print_levels(f"{folds}-fold cross-validation, rules + model", calls)
+    everyday = [c for c in calls if c[0] == NONE]
+    for level in ("interrupt", "ask"):
+        for who in ("rules", "model"):
+            n = sum(lev == level and w == who for _, lev, w in everyday)
+            print(f"  everyday {level}s by the {who}: {n}/{len(everyday)} = {n / len(everyday):.1%}")
+    if why:
+        for text, reading, thresholds in folded:
+            call = decide(detector, reading, *thresholds)
+            if call is not None and (reading[0] == NONE or call.level == "ask"):
+                print(f"  WHY {reading[0]:18} {call.level:9} {call.cue:50} {text}")
 
 
 def main() -> None:
@@ -294,24 +355,31 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="train and report, write nothing")
     parser.add_argument("--out", type=Path, default=MODELS / "en.npz")
     parser.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; writes nothing")
+    parser.add_argument("--why", action="store_true", help="with --folds: list the everyday lines"
+                        " called and the crises asked about, with the cue that decided")
+    parser.add_argument("--budgets", type=budgets_of, default=Budgets(), metavar="ASK,INTERRUPT,CALM",
+                        help="the thresholds' budgets (default: ASK_BUDGET, INTERRUPT_BUDGET, CALM_BUDGET)")
     args = parser.parse_args()
     locale = load_curriculum(REPO / "curriculum").locales["en"].locale
     assert locale is not None
     detector = CrisisDetector(locale.crisis)
     rows = read_lines()
     if args.folds:
-        cross_validate(detector, rows, args.folds)
+        folded = cross_validate(detector, rows, args.folds, everyday_lines(), args.budgets)
+        print_folds(detector, folded, args.folds, args.why)
         return
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
-    out = args.out if not args.check else Path("/tmp") / "crisis_model_check.npz"
-    model, thresholds, read, everyday = fitted(detector, rows, out)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out if not args.check else Path(scratch) / "check.npz"
+        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), args.budgets)
+        size = out.stat().st_size // 1024
     report(detector, read, thresholds, "out of fold")
     calls = levels(detector, everyday, *thresholds)
     print(f"  everyday_phrases.txt (each read by the {THRESHOLD_FOLDS} fold models): interrupts"
           f" {sum(lev == 'interrupt' for _, lev, _ in calls) / len(calls):.1%},"
           f" asks {sum(lev == 'ask' for _, lev, _ in calls) / len(calls):.1%}")
-    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds}; wrote {out}"
-          f" ({out.stat().st_size // 1024} KB)")
+    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"
+          f" wrote {'nothing (--check)' if args.check else out} ({size} KB)")
 
 
 if __name__ == "__main__":
