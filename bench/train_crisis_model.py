@@ -38,28 +38,24 @@ import sys
 import tempfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _crisis_fit import Rows, Thresholds, save, train, vocabulary  # noqa: E402, F401 (vocabulary: for tests)
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
 from state.engine.safety.detector import CANCELLED, CrisisDetector, Detection  # noqa: E402
-from state.engine.safety.model import MODELS, NONE, CrisisModel, Score, features, tokens  # noqa: E402
+from state.engine.safety.model import MODELS, NONE, CrisisModel, Score  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
 EVERYDAY = REPO / "tests" / "data" / "everyday_phrases.txt"
 SEED = 20240611
 VALIDATION = 5  # one line in five
-MIN_LINES = 2  # a feature must be in this many training lines
-L2 = 1e-4
-STEPS = 300
-RATE = 0.05
 ASK_BUDGET = 0.03  # the model's own asks on everyday validation lines
 INTERRUPT_BUDGET = 0.005  # ... and its interrupts (the rules already use most of the 2%)
 THRESHOLD_FOLDS = 5  # out-of-fold models that read every line to choose the thresholds
@@ -69,9 +65,6 @@ GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
 # message less than a 15% chance of a crisis, so a plain "i'm considering suicide" (which a
 # short-line model may score low) keeps its interrupt.
 CALM_GRID = [round(0.01 * i, 2) for i in range(16)]
-Thresholds = tuple[float, float, float]  # ask, interrupt, calm
-Rows = list[tuple[str, str]]
-Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -117,88 +110,6 @@ def is_validation(text: str) -> bool:
 def split(rows: Rows) -> tuple[Rows, Rows]:
     """(training, validation)."""
     return [r for r in rows if not is_validation(r[1])], [r for r in rows if is_validation(r[1])]
-
-
-@cache
-def line_features(text: str) -> frozenset[str]:
-    """The features of one line (kept: the folds train on the same lines again and again)."""
-    return frozenset(features(tokens(text)))
-
-
-def vocabulary(rows: Rows) -> list[str]:
-    """The features found in MIN_LINES training lines or more, sorted."""
-    counts: Counter[str] = Counter()
-    for _, text in rows:
-        counts.update(line_features(text))
-    return sorted(f for f, n in counts.items() if n >= MIN_LINES)
-
-
-def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:
-    """The lines as a sparse matrix: (row of each entry, column of each entry, value)."""
-    rr: list[int] = []
-    cc: list[int] = []
-    vv: list[float] = []
-    for r, (_, text) in enumerate(rows):
-        found = line_features(text)
-        cols = sorted(i for f in found if (i := index.get(f)) is not None)
-        rr += [r] * len(cols)
-        cc += cols
-        vv += [1.0 / np.sqrt(len(found))] * len(cols)
-    return np.array(rr, dtype=np.int64), np.array(cc, dtype=np.int64), np.array(vv)
-
-
-def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]:
-    """Weights (features x kinds) and bias of the softmax regression, by full-batch Adam."""
-    index = {f: i for i, f in enumerate(vocab)}
-    rr, cc, vv = matrix(rows, index)
-    y = np.zeros((len(rows), len(kinds)))
-    y[np.arange(len(rows)), [kinds.index(label) for label, _ in rows]] = 1.0
-    # The sparse products as sums over runs (np.add.reduceat), in a fixed order: the entries
-    # come sorted by line; a stable sort by feature gives the runs of the gradient.
-    line_runs = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
-    lines = rr[line_runs]
-    order = np.argsort(cc, kind="stable")
-    by_feature = rr[order], cc[order], vv[order]
-    feature_runs = np.flatnonzero(np.r_[True, by_feature[1][1:] != by_feature[1][:-1]])
-    used = by_feature[1][feature_runs]
-    w = np.zeros((len(vocab), len(kinds)))
-    b = np.zeros(len(kinds))
-    moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
-    for step in range(1, STEPS + 1):
-        logits = np.zeros((len(rows), len(kinds)))
-        logits[lines] = np.add.reduceat(w[cc] * vv[:, None], line_runs, axis=0)
-        logits += b
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - y) / len(rows)
-        gw = np.zeros_like(w)
-        gw[used] = np.add.reduceat(g[by_feature[0]] * by_feature[2][:, None], feature_runs, axis=0)
-        gw += L2 * w
-        pairs = ((w, gw, moments[0], moments[1]), (b, g.sum(axis=0), moments[2], moments[3]))
-        for param, grad, m, v in pairs:
-            m *= 0.9
-            m += 0.1 * grad
-            v *= 0.999
-            v += 0.001 * grad * grad
-            param -= RATE * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
-    return w, b
-
-
-def train(rows: Rows) -> tuple[list[str], list[str], Floats, Floats]:
-    """Vocabulary, kinds, weights and bias trained on `rows`."""
-    kinds = sorted({label for label, _ in rows})
-    vocab = vocabulary(rows)
-    w, b = fit(rows, vocab, kinds)
-    return vocab, kinds, w, b
-
-
-def save(path: Path, vocab: list[str], kinds: list[str], w: Floats, b: Floats,
-         thresholds: Thresholds) -> None:
-    """Write the model (float16 weights) as a compressed .npz without pickles."""
-    np.savez_compressed(path, vocabulary=np.array(vocab), kinds=np.array(kinds),
-                        weights=w.astype(np.float16), bias=b.astype(np.float16),
-                        thresholds=np.array(thresholds, dtype=np.float64))
 
 
 Reading = tuple[str, Detection | None, bool, Score, bool]
@@ -316,19 +227,36 @@ Folded = list[tuple[str, Reading, Thresholds]]  # text, its reading, the thresho
 
 
 def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows,
-                   budgets: Budgets = Budgets()) -> Folded:
+                   budgets: Sequence[Budgets] = (Budgets(),)) -> list[Folded]:
     """K-fold readings: each fold read by the rules and a model made, by the whole recipe,
-    without it."""
-    out: Folded = []
+    without it; once per set of budgets (the models are the same, only the thresholds move)."""
+    out: list[Folded] = [[] for _ in budgets]
     for k in range(folds):
         held = [r for r in rows if part(r[1], SEED + 1, folds) == k]
         rest = [r for r in rows if part(r[1], SEED + 1, folds) != k]
         with tempfile.TemporaryDirectory() as scratch:  # its own: other runs may be going on
-            model, thresholds, _, _ = fitted(detector, rest, Path(scratch) / "fold.npz", extra, budgets)
-        read = readings(detector, model, held)
-        out += [(text, reading, thresholds) for (_, text), reading in zip(held, read, strict=True)]
-        print(f"fold {k + 1}/{folds}: {len(held)} lines, thresholds (ask, interrupt, calm) {thresholds}")
+            path = Path(scratch) / "fold.npz"
+            read, everyday = out_of_fold(detector, rest, path, extra)
+            vocab, kinds, w, b = train(rest)
+            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
+            model = CrisisModel.load(path)
+        found = readings(detector, model, held)
+        for n, budget in enumerate(budgets):
+            thresholds = choose(detector, read + everyday, budget)
+            out[n] += [(text, reading, thresholds) for (_, text), reading in zip(held, found, strict=True)]
+            print(f"fold {k + 1}/{folds}: {len(held)} lines, {budget}: thresholds (ask, interrupt, calm)"
+                  f" {thresholds}", flush=True)
     return out
+
+
+def summary(calls: list[Call]) -> str:
+    """Caught / interrupted of the crisis lines, interrupts / asks of the everyday ones, in %."""
+    crises = [lev for label, lev, _ in calls if label != NONE]
+    everyday = [lev for label, lev, _ in calls if label == NONE]
+    return (f"caught {100 * sum(lev != NONE for lev in crises) / len(crises):.1f}"
+            f" / interrupted {100 * crises.count('interrupt') / len(crises):.1f}"
+            f" / everyday interrupts {100 * everyday.count('interrupt') / len(everyday):.1f}"
+            f" / asks {100 * everyday.count('ask') / len(everyday):.1f}")
 
 
 def print_folds(detector: CrisisDetector, folded: Folded, folds: int, why: bool = False) -> None:
@@ -343,6 +271,7 @@ def print_folds(detector: CrisisDetector, folded: Folded, folds: int, why: bool 
         for who in ("rules", "model"):
             n = sum(lev == level and w == who for _, lev, w in everyday)
             print(f"  everyday {level}s by the {who}: {n}/{len(everyday)} = {n / len(everyday):.1%}")
+    print(f"  SUMMARY {summary(calls)}")
     if why:
         for text, reading, thresholds in folded:
             call = decide(detector, reading, *thresholds)
@@ -357,21 +286,25 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; writes nothing")
     parser.add_argument("--why", action="store_true", help="with --folds: list the everyday lines"
                         " called and the crises asked about, with the cue that decided")
-    parser.add_argument("--budgets", type=budgets_of, default=Budgets(), metavar="ASK,INTERRUPT,CALM",
-                        help="the thresholds' budgets (default: ASK_BUDGET, INTERRUPT_BUDGET, CALM_BUDGET)")
+    parser.add_argument("--budgets", type=budgets_of, action="append", metavar="ASK,INTERRUPT,CALM",
+                        help="the thresholds' budgets (default: ASK_BUDGET, INTERRUPT_BUDGET, CALM_BUDGET);"
+                             " with --folds, may be repeated to compare them on the same fold models")
     args = parser.parse_args()
     locale = load_curriculum(REPO / "curriculum").locales["en"].locale
     assert locale is not None
     detector = CrisisDetector(locale.crisis)
     rows = read_lines()
+    budgets = args.budgets or [Budgets()]
     if args.folds:
-        folded = cross_validate(detector, rows, args.folds, everyday_lines(), args.budgets)
-        print_folds(detector, folded, args.folds, args.why)
+        every = cross_validate(detector, rows, args.folds, everyday_lines(), budgets)
+        for budget, folded in zip(budgets, every, strict=True):
+            print(f"\n=== {budget}")
+            print_folds(detector, folded, args.folds, args.why)
         return
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out if not args.check else Path(scratch) / "check.npz"
-        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), args.budgets)
+        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), budgets[0])
         size = out.stat().st_size // 1024
     report(detector, read, thresholds, "out of fold")
     calls = levels(detector, everyday, *thresholds)

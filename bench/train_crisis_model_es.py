@@ -27,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
+from _crisis_fit import Rows  # noqa: E402
 from train_crisis_model import (  # noqa: E402
     DATA,
     REPO,
@@ -34,7 +35,6 @@ from train_crisis_model import (  # noqa: E402
     Budgets,
     Call,
     Folded,
-    Rows,
     budgets_of,
     cross_validate,
     decide,
@@ -42,6 +42,7 @@ from train_crisis_model import (  # noqa: E402
     print_folds,
     print_levels,
     report,
+    summary,
 )
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
@@ -90,28 +91,29 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; writes nothing")
     parser.add_argument("--why", action="store_true", help="with --folds: list the everyday lines"
                         " called and the crises asked about, with the cue that decided")
-    parser.add_argument("--budgets", type=budgets_of, default=BUDGETS, metavar="ASK,INTERRUPT,CALM",
+    parser.add_argument("--budgets", type=budgets_of, action="append", metavar="ASK,INTERRUPT,CALM",
                         help=f"the thresholds' budgets (default {BUDGETS.ask},{BUDGETS.interrupt},"
-                             f"{BUDGETS.calm})")
+                             f"{BUDGETS.calm}); with --folds, may be repeated to compare them")
     args = parser.parse_args()
     es, en = detectors()
     rows = read_lines()
+    budgets = args.budgets or [BUDGETS]
     if args.folds:
-        folded = cross_validate(es, rows, args.folds, [], args.budgets)
-        print_folds(es, folded, args.folds, args.why)
-        served = as_served(es, en, folded)
-        print_levels(f"{args.folds}-fold cross-validation, as served (es, then en)", served)
-        everyday = [c for c in served if c[0] == NONE]
-        for level in ("interrupt", "ask"):
-            n = sum(lev == level for _, lev, _ in everyday)
-            by_en = sum(lev == level and who == "english" for _, lev, who in everyday)
-            print(f"  everyday {level}s as served: {n}/{len(everyday)} = {n / len(everyday):.1%}"
-                  f" ({by_en} by the English words)")
+        for budget, folded in zip(budgets, cross_validate(es, rows, args.folds, [], budgets), strict=True):
+            print(f"\n=== {budget}")
+            print_folds(es, folded, args.folds, args.why)
+            served = as_served(es, en, folded)
+            print_levels(f"{args.folds}-fold cross-validation, as served (es, then en)", served)
+            everyday = [c for c in served if c[0] == NONE]
+            for level in ("interrupt", "ask"):
+                by_en = sum(lev == level and who == "english" for _, lev, who in everyday)
+                print(f"  everyday {level}s as served by the English words: {by_en}/{len(everyday)}")
+            print(f"  SUMMARY as served {summary(served)}")
         return
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out if not args.check else Path(scratch) / "check.npz"
-        model, thresholds, read, _ = fitted(es, rows, out, [], args.budgets)
+        model, thresholds, read, _ = fitted(es, rows, out, [], budgets[0])
         size = out.stat().st_size // 1024
     report(es, read, thresholds, "out of fold")
     print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"
