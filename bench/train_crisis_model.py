@@ -163,8 +163,9 @@ def choose(detector: CrisisDetector, read: list[Reading], budgets: Budgets = Bud
                interrupt)
     crises = [r for r in read if r[0] != NONE]
     interrupted = [r for r in crises if r[1] is not None and r[1].level == "interrupt" and r[4]]
-    calm = max(t for t in CALM_GRID
-               if sum(r[3].crisis < t for r in interrupted) <= budgets.calm * len(crises))
+    calm = max((t for t in CALM_GRID
+                if sum(r[3].crisis < t for r in interrupted) <= budgets.calm * len(crises)),
+               default=0.0) if budgets.calm > 0 else 0.0
     return ask, interrupt, calm
 
 
