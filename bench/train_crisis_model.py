@@ -3,32 +3,38 @@
     .venv/bin/python bench/train_crisis_model.py          # train, choose thresholds, write en.npz
     .venv/bin/python bench/train_crisis_model.py --check  # train and report, write nothing
     .venv/bin/python bench/train_crisis_model.py --folds 5  # k-fold cross-validation, write nothing
+    .venv/bin/python bench/train_crisis_model.py --folds 5 --budgets 0.03,0.005,0.005 \
+        --budgets 0.04,0.005,0.005  # compare budgets on the same fold models (--why: the calls)
 
 Data: every `label<TAB>text` line of tests/data/crisis/training/*.tsv and tuning/*.tsv (never
 the held-out sets).
 
-Method: multinomial logistic regression over the features of `state.engine.safety.model`
-(a vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch
-Adam from zero weights for a fixed number of steps: no randomness, so the same data give the
-same weights. The thresholds are chosen out of fold: the lines are cut into THRESHOLD_FOLDS
-folds (by a CRC32 of the seed and the text, so adding lines does not move the others), each
-fold is read by a model trained on the other folds, with the rules of curriculum/en/locale.yaml
-in front as in the bot, and on all those readings are chosen: the lowest `ask` score at which
-the model's own asks on everyday lines stay within ASK_BUDGET, the lowest `interrupt` score
-at which its interrupts on everyday lines stay within INTERRUPT_BUDGET, and the highest
-`calm` score under which a rule's interrupt becomes a question for at most CALM_BUDGET of
-the crisis lines. The everyday lines for this are the folds' and
-tests/data/everyday_phrases.txt (short everyday messages, never trained on, read by each fold
-model), because the hard negatives written for training are longer and darker than what
-people mostly type. Then the model written is trained on every line, with those thresholds:
-no line is kept out of the weights (an earlier recipe kept 1 line in 5 out as a validation
-split; `split` is still what the Spanish script uses).
+Method: multinomial logistic regression over the features of `state.engine.safety.model` (a
+vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch Adam
+from zero weights for a fixed number of steps (`bench/_crisis_fit.py`): no randomness, so the
+same data give the same weights. The thresholds are chosen out of fold: the lines are cut into
+THRESHOLD_FOLDS folds (by a CRC32 of the seed and the text, so adding lines does not move the
+others), each fold is read by a model trained on the other folds, with the rules of
+curriculum/en/locale.yaml in front as in the bot, and on all those readings are chosen: the
+lowest `ask` score at which the model's own asks on everyday lines stay within ASK_BUDGET, the
+lowest `interrupt` score at which its interrupts on everyday lines stay within
+INTERRUPT_BUDGET, and the highest `calm` score under which a rule's interrupt becomes a
+question for at most CALM_BUDGET of the crisis lines. The everyday lines for this are the
+folds' and tests/data/everyday_phrases.txt (short everyday messages, never trained on, read by
+each fold model), because the hard negatives written for training are longer and darker than
+what people mostly type. Then the model written is trained on every line, with those
+thresholds: no line is kept out of the weights (an earlier recipe kept 1 line in 5 out as a
+validation split; `split` is kept for the tests). The Spanish script
+(`train_crisis_model_es.py`) runs this same recipe with its own lines and no extra everyday
+file.
 
 Cross-validation (`--folds K`): the lines are cut into K folds (by another CRC32, so the
 folds do not follow the threshold folds); for each fold the whole recipe above (thresholds
 out of fold, then training) runs on the other folds, and the fold is read by the rules with
 that model in front, as in the bot. The figures summed over the folds are out-of-sample for
-the model; the rules were written with these lines in view, so for them they are not.
+the model; the rules were written with these lines in view, so for them they are not. The
+budgets (`--budgets ASK,INTERRUPT,CALM`, repeatable) only move the thresholds, so several are
+compared on the same fold models at the cost of one run.
 """
 
 from __future__ import annotations
