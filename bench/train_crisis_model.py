@@ -3,61 +3,66 @@
     .venv/bin/python bench/train_crisis_model.py          # train, choose thresholds, write en.npz
     .venv/bin/python bench/train_crisis_model.py --check  # train and report, write nothing
     .venv/bin/python bench/train_crisis_model.py --folds 5  # k-fold cross-validation, write nothing
+    .venv/bin/python bench/train_crisis_model.py --folds 5 --budgets 0.03,0.005,0.005 \
+        --budgets 0.04,0.005,0.005  # compare budgets on the same fold models (--why: the calls)
 
 Data: every `label<TAB>text` line of tests/data/crisis/training/*.tsv and tuning/*.tsv (never
 the held-out sets).
 
-Method: multinomial logistic regression over the features of `state.engine.safety.model`
-(a vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch
-Adam from zero weights for a fixed number of steps: no randomness, so the same data give the
-same weights. The thresholds are chosen out of fold: the lines are cut into THRESHOLD_FOLDS
-folds (by a CRC32 of the seed and the text, so adding lines does not move the others), each
-fold is read by a model trained on the other folds, with the rules of curriculum/en/locale.yaml
-in front as in the bot, and on all those readings are chosen: the lowest `ask` score at which
-the model's own asks on everyday lines stay within ASK_BUDGET, the lowest `interrupt` score
-at which its interrupts on everyday lines stay within INTERRUPT_BUDGET, and the highest
-`calm` score under which a rule's interrupt becomes a question for at most CALM_BUDGET of
-the crisis lines. The everyday lines for this are the folds' and
-tests/data/everyday_phrases.txt (short everyday messages, never trained on, read by each fold
-model), because the hard negatives written for training are longer and darker than what
-people mostly type. Then the model written is trained on every line, with those thresholds:
-no line is kept out of the weights (an earlier recipe kept 1 line in 5 out as a validation
-split; `split` is still what the Spanish script uses).
+Method: multinomial logistic regression over the features of `state.engine.safety.model` (a
+vocabulary of the features seen in 2 or more training lines), L2-regularised, full-batch Adam
+from zero weights for a fixed number of steps (`bench/_crisis_fit.py`): no randomness, so the
+same data give the same weights. The thresholds are chosen out of fold: the lines are cut into
+THRESHOLD_FOLDS folds (by a CRC32 of the seed and the text, so adding lines does not move the
+others), each fold is read by a model trained on the other folds, with the rules of
+curriculum/en/locale.yaml in front as in the bot, and on all those readings are chosen: the
+lowest `ask` score at which the model's own asks on everyday lines stay within ASK_BUDGET, the
+lowest `interrupt` score at which its interrupts on everyday lines stay within
+INTERRUPT_BUDGET, and the highest `calm` score under which a rule's interrupt becomes a
+question for at most CALM_BUDGET of the crisis lines. The everyday lines for this are the
+folds' and tests/data/everyday_phrases.txt (short everyday messages, never trained on, read by
+each fold model), because the hard negatives written for training are longer and darker than
+what people mostly type. Then the model written is trained on every line, with those
+thresholds: no line is kept out of the weights (an earlier recipe kept 1 line in 5 out as a
+validation split; `split` is kept for the tests). The Spanish script
+(`train_crisis_model_es.py`) runs this same recipe with its own lines and no extra everyday
+file.
 
 Cross-validation (`--folds K`): the lines are cut into K folds (by another CRC32, so the
 folds do not follow the threshold folds); for each fold the whole recipe above (thresholds
 out of fold, then training) runs on the other folds, and the fold is read by the rules with
 that model in front, as in the bot. The figures summed over the folds are out-of-sample for
-the model; the rules were written with these lines in view, so for them they are not.
+the model; the rules were written with these lines in view, so for them they are not. The
+budgets (`--budgets ASK,INTERRUPT,CALM`, repeatable) only move the thresholds, so several are
+compared on the same fold models at the cost of one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import zlib
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import numpy.typing as npt
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from _crisis_fit import Rows, Thresholds, save, train, vocabulary  # noqa: E402, F401 (vocabulary: for tests)
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
 from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
-from state.engine.safety.model import MODELS, NONE, CrisisModel, Score, features, tokens  # noqa: E402
+from state.engine.safety.model import MODELS, NONE, CrisisModel, Score  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
 EVERYDAY = REPO / "tests" / "data" / "everyday_phrases.txt"
 SEED = 20240611
 VALIDATION = 5  # one line in five
-MIN_LINES = 2  # a feature must be in this many training lines
-L2 = 1e-4
-STEPS = 300
-RATE = 0.05
-ASK_BUDGET = 0.03  # the model's own asks on everyday validation lines
+ASK_BUDGET = 0.03  # the model's own asks on everyday validation lines (4% tried: see the model card)
 INTERRUPT_BUDGET = 0.005  # ... and its interrupts (the rules already use most of the 2%)
 THRESHOLD_FOLDS = 5  # out-of-fold models that read every line to choose the thresholds
 CALM_BUDGET = 0.005  # crisis validation lines whose rule interrupt the model may turn into a question
@@ -66,9 +71,23 @@ GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
 # message less than a 15% chance of a crisis, so a plain "i'm considering suicide" (which a
 # short-line model may score low) keeps its interrupt.
 CALM_GRID = [round(0.01 * i, 2) for i in range(16)]
-Thresholds = tuple[float, float, float]  # ask, interrupt, calm
-Rows = list[tuple[str, str]]
-Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """What the thresholds may cost, as shares of the out-of-fold readings: the model's own
+    asks and interrupts on everyday lines, and the crisis lines whose rule interrupt it calms
+    (0: the model never calms)."""
+
+    ask: float = ASK_BUDGET
+    interrupt: float = INTERRUPT_BUDGET
+    calm: float = CALM_BUDGET
+
+
+def budgets_of(text: str) -> Budgets:
+    """Budgets from the command line: "ask,interrupt,calm" (0.03,0.005,0.005)."""
+    ask, interrupt, calm = (float(t) for t in text.split(","))
+    return Budgets(ask, interrupt, calm)
 
 
 def read_lines() -> Rows:
@@ -99,82 +118,6 @@ def split(rows: Rows) -> tuple[Rows, Rows]:
     return [r for r in rows if not is_validation(r[1])], [r for r in rows if is_validation(r[1])]
 
 
-def vocabulary(rows: Rows) -> list[str]:
-    """The features found in MIN_LINES training lines or more, sorted."""
-    counts: Counter[str] = Counter()
-    for _, text in rows:
-        counts.update(features(tokens(text)))
-    return sorted(f for f, n in counts.items() if n >= MIN_LINES)
-
-
-def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:
-    """The lines as a sparse matrix: (row of each entry, column of each entry, value)."""
-    rr: list[int] = []
-    cc: list[int] = []
-    vv: list[float] = []
-    for r, (_, text) in enumerate(rows):
-        found = features(tokens(text))
-        cols = sorted(i for f in found if (i := index.get(f)) is not None)
-        rr += [r] * len(cols)
-        cc += cols
-        vv += [1.0 / np.sqrt(len(found))] * len(cols)
-    return np.array(rr, dtype=np.int64), np.array(cc, dtype=np.int64), np.array(vv)
-
-
-def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]:
-    """Weights (features x kinds) and bias of the softmax regression, by full-batch Adam."""
-    index = {f: i for i, f in enumerate(vocab)}
-    rr, cc, vv = matrix(rows, index)
-    y = np.zeros((len(rows), len(kinds)))
-    y[np.arange(len(rows)), [kinds.index(label) for label, _ in rows]] = 1.0
-    # The sparse products as sums over runs (np.add.reduceat), in a fixed order: the entries
-    # come sorted by line; a stable sort by feature gives the runs of the gradient.
-    line_runs = np.flatnonzero(np.r_[True, rr[1:] != rr[:-1]])
-    lines = rr[line_runs]
-    order = np.argsort(cc, kind="stable")
-    by_feature = rr[order], cc[order], vv[order]
-    feature_runs = np.flatnonzero(np.r_[True, by_feature[1][1:] != by_feature[1][:-1]])
-    used = by_feature[1][feature_runs]
-    w = np.zeros((len(vocab), len(kinds)))
-    b = np.zeros(len(kinds))
-    moments = [np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b)]
-    for step in range(1, STEPS + 1):
-        logits = np.zeros((len(rows), len(kinds)))
-        logits[lines] = np.add.reduceat(w[cc] * vv[:, None], line_runs, axis=0)
-        logits += b
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - y) / len(rows)
-        gw = np.zeros_like(w)
-        gw[used] = np.add.reduceat(g[by_feature[0]] * by_feature[2][:, None], feature_runs, axis=0)
-        gw += L2 * w
-        pairs = ((w, gw, moments[0], moments[1]), (b, g.sum(axis=0), moments[2], moments[3]))
-        for param, grad, m, v in pairs:
-            m *= 0.9
-            m += 0.1 * grad
-            v *= 0.999
-            v += 0.001 * grad * grad
-            param -= RATE * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
-    return w, b
-
-
-def train(rows: Rows) -> tuple[list[str], list[str], Floats, Floats]:
-    """Vocabulary, kinds, weights and bias trained on `rows`."""
-    kinds = sorted({label for label, _ in rows})
-    vocab = vocabulary(rows)
-    w, b = fit(rows, vocab, kinds)
-    return vocab, kinds, w, b
-
-
-def save(path: Path, vocab: list[str], kinds: list[str], w: Floats, b: Floats,
-         thresholds: Thresholds) -> None:
-    """Write the model (float16 weights) as a compressed .npz without pickles."""
-    np.savez_compressed(path, vocabulary=np.array(vocab), kinds=np.array(kinds),
-                        weights=w.astype(np.float16), bias=b.astype(np.float16),
-                        thresholds=np.array(thresholds, dtype=np.float64))
-
-
 Reading = tuple[str, Detection | None, bool, Score, bool]
 
 
@@ -191,18 +134,28 @@ def readings(detector: CrisisDetector, model: CrisisModel, rows: Rows) -> list[R
     return found
 
 
+Call = tuple[str, str, str]  # label, level (or none), who decided: rules or model
+
+
+def decide(detector: CrisisDetector, reading: Reading,
+           ask: float, interrupt: float, calm: float = 0.0) -> Detection | None:
+    """The detector's call on one reading under the thresholds, as the bot makes it."""
+    _, rules, vetoed, score, known = reading
+    return detector.blend(rules, score, vetoed, ask, interrupt, calm if known else 0.0)
+
+
 def levels(detector: CrisisDetector, read: list[Reading],
-           ask: float, interrupt: float, calm: float = 0.0) -> list[tuple[str, str, str]]:
+           ask: float, interrupt: float, calm: float = 0.0) -> list[Call]:
     """(label, level, who decided: rules or model) of each line under the thresholds."""
     out = []
-    for label, rules, vetoed, score, known in read:
-        call = detector.blend(rules, score, vetoed, ask, interrupt, calm if known else 0.0)
+    for reading in read:
+        call = decide(detector, reading, ask, interrupt, calm)
         who = "model" if call is not None and call.score is not None else "rules"
-        out.append((label, call.level if call else NONE, who))
+        out.append((reading[0], call.level if call else NONE, who))
     return out
 
 
-def choose(detector: CrisisDetector, read: list[Reading]) -> Thresholds:
+def choose(detector: CrisisDetector, read: list[Reading], budgets: Budgets = Budgets()) -> Thresholds:
     """The lowest thresholds whose everyday asks and interrupts by the model stay in budget,
     and the highest `calm` that turns few enough crisis interrupts into questions."""
     everyday = sum(label == NONE for label, *_ in read)
@@ -211,12 +164,14 @@ def choose(detector: CrisisDetector, read: list[Reading]) -> Thresholds:
         calls = levels(detector, read, ask, interrupt)
         return sum(lab == NONE and lev == level and who == "model" for lab, lev, who in calls) / everyday
 
-    interrupt = next(t for t in GRID if model_rate(t, t, "interrupt") <= INTERRUPT_BUDGET)
-    ask = next(t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= ASK_BUDGET)
+    interrupt = next((t for t in GRID if model_rate(t, t, "interrupt") <= budgets.interrupt), GRID[-1])
+    ask = next((t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= budgets.ask),
+               interrupt)
     crises = [r for r in read if r[0] != NONE]
     interrupted = [r for r in crises if r[1] is not None and r[1].level == "interrupt" and r[4]]
-    calm = max(t for t in CALM_GRID
-               if sum(r[3].crisis < t for r in interrupted) <= CALM_BUDGET * len(crises))
+    calm = max((t for t in CALM_GRID
+                if sum(r[3].crisis < t for r in interrupted) <= budgets.calm * len(crises)),
+               default=0.0) if budgets.calm > 0 else 0.0
     return ask, interrupt, calm
 
 
@@ -227,7 +182,7 @@ def report(detector: CrisisDetector, read: list[Reading],
         print_levels(f"{name}, {how} (ask {a}, interrupt {i}, calm {c})", levels(detector, read, a, i, c))
 
 
-def print_levels(title: str, calls: list[tuple[str, str, str]]) -> None:
+def print_levels(title: str, calls: list[Call]) -> None:
     """Caught and interrupted per kind; for `none`, the share asked or interrupted."""
     total, caught, stopped = Counter[str](), Counter[str](), Counter[str]()
     for label, level, _ in calls:
@@ -248,9 +203,10 @@ def part(text: str, seed: int, parts: int) -> int:
     return zlib.crc32(f"{seed}:{text}".encode()) % parts
 
 
-def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[list[Reading], list[Reading]]:
+def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path,
+                extra: Rows) -> tuple[list[Reading], list[Reading]]:
     """Every line read by a model trained without its fold (THRESHOLD_FOLDS of them), and the
-    everyday phrases read by each of those models."""
+    `extra` everyday lines (never trained on) read by each of those models."""
     read: list[Reading] = []
     everyday: list[Reading] = []
     for j in range(THRESHOLD_FOLDS):
@@ -258,35 +214,76 @@ def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path) -> tuple[list[
         save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
         model = CrisisModel.load(path)  # as the bot will read it: float16 weights
         read += readings(detector, model, [r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) == j])
-        everyday += readings(detector, model, everyday_lines())
+        everyday += readings(detector, model, extra)
     return read, everyday
 
 
-def fitted(detector: CrisisDetector, rows: Rows,
-           path: Path) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
-    """The whole recipe on `rows`: thresholds chosen out of fold, then the model trained on
-    every line and written to `path` with them; also the out-of-fold readings."""
-    read, everyday = out_of_fold(detector, rows, path)
-    thresholds = choose(detector, read + everyday)
+def fitted(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows,
+           budgets: Budgets = Budgets()) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
+    """The whole recipe on `rows`: thresholds chosen out of fold (with the `extra` everyday
+    lines), then the model trained on every line and written to `path` with them; also the
+    out-of-fold readings."""
+    read, everyday = out_of_fold(detector, rows, path, extra)
+    thresholds = choose(detector, read + everyday, budgets)
     vocab, kinds, w, b = train(rows)
     save(path, vocab, kinds, w, b, thresholds)
     return CrisisModel.load(path), thresholds, read, everyday
 
 
-def cross_validate(detector: CrisisDetector, rows: Rows, folds: int) -> None:
-    """K-fold figures: each fold read by the rules and a model trained without it."""
-    calls: list[tuple[str, str, str]] = []
-    alone: list[tuple[str, str, str]] = []
+Folded = list[tuple[str, Reading, Thresholds]]  # text, its reading, the thresholds of its fold
+
+
+def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows,
+                   budgets: Sequence[Budgets] = (Budgets(),)) -> list[Folded]:
+    """K-fold readings: each fold read by the rules and a model made, by the whole recipe,
+    without it; once per set of budgets (the models are the same, only the thresholds move)."""
+    out: list[Folded] = [[] for _ in budgets]
     for k in range(folds):
         held = [r for r in rows if part(r[1], SEED + 1, folds) == k]
         rest = [r for r in rows if part(r[1], SEED + 1, folds) != k]
-        model, thresholds, _, _ = fitted(detector, rest, Path("/tmp") / f"crisis_model_fold{k}.npz")
-        read = readings(detector, model, held)
-        calls += levels(detector, read, *thresholds)
-        alone += levels(detector, read, 2.0, 2.0)
-        print(f"fold {k + 1}/{folds}: {len(held)} lines, thresholds (ask, interrupt, calm) {thresholds}")
+        with tempfile.TemporaryDirectory() as scratch:  # its own: other runs may be going on
+            path = Path(scratch) / "fold.npz"
+            read, everyday = out_of_fold(detector, rest, path, extra)
+            vocab, kinds, w, b = train(rest)
+            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
+            model = CrisisModel.load(path)
+        found = readings(detector, model, held)
+        for n, budget in enumerate(budgets):
+            thresholds = choose(detector, read + everyday, budget)
+            out[n] += [(text, reading, thresholds) for (_, text), reading in zip(held, found, strict=True)]
+            print(f"fold {k + 1}/{folds}: {len(held)} lines, {budget}: thresholds (ask, interrupt, calm)"
+                  f" {thresholds}", flush=True)
+    return out
+
+
+def summary(calls: list[Call]) -> str:
+    """Caught / interrupted of the crisis lines, interrupts / asks of the everyday ones, in %."""
+    crises = [lev for label, lev, _ in calls if label != NONE]
+    everyday = [lev for label, lev, _ in calls if label == NONE]
+    return (f"caught {100 * sum(lev != NONE for lev in crises) / len(crises):.1f}"
+            f" / interrupted {100 * crises.count('interrupt') / len(crises):.1f}"
+            f" / everyday interrupts {100 * everyday.count('interrupt') / len(everyday):.1f}"
+            f" / asks {100 * everyday.count('ask') / len(everyday):.1f}")
+
+
+def print_folds(detector: CrisisDetector, folded: Folded, folds: int, why: bool = False) -> None:
+    """The cross-validation figures, rules alone and with the model; with `why`, every
+    everyday line interrupted (or asked) and who decided."""
+    calls = [c for _, r, t in folded for c in levels(detector, [r], *t)]
+    alone = levels(detector, [r for _, r, _ in folded], 2.0, 2.0)
     print_levels(f"{folds}-fold cross-validation, rules alone (in-sample for the rules)", alone)
     print_levels(f"{folds}-fold cross-validation, rules + model", calls)
+    everyday = [c for c in calls if c[0] == NONE]
+    for level in ("interrupt", "ask"):
+        for who in ("rules", "model"):
+            n = sum(lev == level and w == who for _, lev, w in everyday)
+            print(f"  everyday {level}s by the {who}: {n}/{len(everyday)} = {n / len(everyday):.1%}")
+    print(f"  SUMMARY {summary(calls)}")
+    if why:
+        for text, reading, thresholds in folded:
+            call = decide(detector, reading, *thresholds)
+            if call is not None and (reading[0] == NONE or call.level == "ask"):
+                print(f"  WHY {reading[0]:18} {call.level:9} {call.cue:50} {text}")
 
 
 def main() -> None:
@@ -294,24 +291,35 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="train and report, write nothing")
     parser.add_argument("--out", type=Path, default=MODELS / "en.npz")
     parser.add_argument("--folds", type=int, default=0, help="k-fold cross-validation; writes nothing")
+    parser.add_argument("--why", action="store_true", help="with --folds: list the everyday lines"
+                        " called and the crises asked about, with the cue that decided")
+    parser.add_argument("--budgets", type=budgets_of, action="append", metavar="ASK,INTERRUPT,CALM",
+                        help="the thresholds' budgets (default: ASK_BUDGET, INTERRUPT_BUDGET, CALM_BUDGET);"
+                             " with --folds, may be repeated to compare them on the same fold models")
     args = parser.parse_args()
     locale = load_curriculum(REPO / "curriculum").locales["en"].locale
     assert locale is not None
     detector = CrisisDetector(locale.crisis)
     rows = read_lines()
+    budgets = args.budgets or [Budgets()]
     if args.folds:
-        cross_validate(detector, rows, args.folds)
+        every = cross_validate(detector, rows, args.folds, everyday_lines(), budgets)
+        for budget, folded in zip(budgets, every, strict=True):
+            print(f"\n=== {budget}")
+            print_folds(detector, folded, args.folds, args.why)
         return
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
-    out = args.out if not args.check else Path("/tmp") / "crisis_model_check.npz"
-    model, thresholds, read, everyday = fitted(detector, rows, out)
+    with tempfile.TemporaryDirectory() as scratch:
+        out = args.out if not args.check else Path(scratch) / "check.npz"
+        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), budgets[0])
+        size = out.stat().st_size // 1024
     report(detector, read, thresholds, "out of fold")
     calls = levels(detector, everyday, *thresholds)
     print(f"  everyday_phrases.txt (each read by the {THRESHOLD_FOLDS} fold models): interrupts"
           f" {sum(lev == 'interrupt' for _, lev, _ in calls) / len(calls):.1%},"
           f" asks {sum(lev == 'ask' for _, lev, _ in calls) / len(calls):.1%}")
-    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds}; wrote {out}"
-          f" ({out.stat().st_size // 1024} KB)")
+    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"
+          f" wrote {'nothing (--check)' if args.check else out} ({size} KB)")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,33 @@ def test_negated_past_questions_and_idioms_stay_none(detector: CrisisDetector, t
     assert detector.detect(text) is None
 
 
+@pytest.mark.parametrize("text", [
+    "ya me mataste con esa foto jajaja",
+    "esos tamales estan para morirse",
+    "me vas a matar de un susto",
+    "no tengo ganas de morirme, solo estoy cansada",
+    "mi mama ya no quiere vivir en el pueblo, se quiere venir a la ciudad",
+    "en el 2018 tuvo una sobredosis",
+    "cuanto tiempo despues de dejar de tomar pueden dar temblores?",
+])
+def test_idioms_denials_moves_and_questions_do_not_interrupt(detector: CrisisDetector, text: str) -> None:
+    locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
+    assert locale is not None
+    assert CrisisDetector(locale.crisis).detect(text) is None  # the words alone say nothing
+    found = detector.detect(text)
+    assert found is None or found.level == "ask"  # the model may ask, never interrupt
+
+
+def test_a_rule_interrupt_the_spanish_model_reads_as_everyday_is_asked(detector: CrisisDetector) -> None:
+    locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
+    assert locale is not None
+    text = "ese examen me mato jajaja"
+    assert (found := CrisisDetector(locale.crisis).detect(text)) is not None and found.level == "interrupt"
+    calmed = detector.detect(text)
+    assert calmed is not None and calmed.level == "ask" and "model calm" in calmed.cue
+    assert (plain := detector.detect("me mato, ya no aguanto")) is not None and plain.level == "interrupt"
+
+
 def test_no_se_as_a_filler_does_not_negate_but_before_his_verb_it_does(detector: CrisisDetector) -> None:
     assert detector.detect("no se, quiero morirme") is not None
     assert detector.detect("no se quiere matar, ya hablamos") is None

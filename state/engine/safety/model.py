@@ -6,6 +6,8 @@ reads new wording. It is a multinomial logistic regression over:
 
 - words, pairs of words and pairs with one word between (`w:`, `b:` and `s:` features:
   "he * himself"),
+- each word's crude stem (one common ending cut, then its first 5 letters) and each pair of
+  stems (`t:`, `u:`), so "killing myself" is read like "kill myself",
 - letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
 
 after the same folding as `words.fold` (NFKC, case fold, format characters and accents
@@ -39,6 +41,8 @@ WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
 SENTENCE = re.compile(r"[.!?;\n]+")
 ELONGATED = re.compile(r"(.)\1{2,}")
 CHAR_SIZES = (3, 4)
+SUFFIXES = ("ing", "ed", "es", "s", "ly")  # cut once before a stem is taken
+STEM_SIZE = 5  # letters a stem keeps
 Floats = npt.NDArray[np.float32]
 
 
@@ -60,11 +64,27 @@ def features(words: list[str]) -> set[str]:
 
 
 def word_features(words: list[str]) -> set[str]:
-    """The features of whole words: each word, each pair, each pair with one word between."""
+    """The features of whole words: each word, each pair, each pair with one word between,
+    and each word's stem and each pair of stems."""
     found = {f"w:{w}" for w in words}
     found.update(f"b:{a} {b}" for a, b in pairwise(words))
     found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
+    stems = [stem(w) for w in words]
+    found.update(f"t:{s}" for s in stems)
+    found.update(f"u:{a} {b}" for a, b in pairwise(stems))
     return found
+
+
+@lru_cache(maxsize=1 << 14)
+def stem(word: str) -> str:
+    """A crude stem: one common ending cut, then the first STEM_SIZE letters ("killing",
+    "killed", "kills" -> "kill"; "overdosed", "overdoses" -> "overd"), so a pair of words
+    learnt in one form is read in another."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[:-len(suffix)]
+            break
+    return word[:STEM_SIZE]
 
 
 @lru_cache(maxsize=1 << 14)
