@@ -20,18 +20,18 @@ CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
 # everyday lines <= 0.02 interrupts and <= 0.05 asks. Measured by aggregate with the model of
-# session 6 (2,200 more training lines, thresholds chosen out of fold), caught / interrupted /
-# everyday interrupts / asks:
-#   texting   0.924 / 0.835 / 0.013 / 0.051   (session 5: 0.924 / 0.844 / 0.032 / 0.025)
-#   plain     0.980 / 0.914 / 0.009 / 0.026   (session 5: 0.974 / 0.921 / 0.018 / 0.026)
-#   heldout2  0.922 / 0.836 / 0.025 / 0.036   (session 5: 0.907 / 0.824 / 0.030 / 0.030)
-#   heldout3  0.880 / 0.768 / 0.025 / 0.055   (written blind in session 4; third look)
-#   heldout4  0.924 / 0.827 / 0.015 / 0.033   (written blind in session 6 before the round's
-#                                              tuning; this is its first and only look)
-# The floors sit just under that; ceilings over the targets record what was measured, to be
-# brought down, not new targets. heldout_es and heldout_es2: tests/test_detector_heldout_es.py.
+# session 7 (stems, 2,700 more training lines, the older held-out sets retired into training:
+# tests/data/crisis/retired/), caught / interrupted / everyday interrupts / asks:
+#   heldout4  0.963 / 0.890 / 0.019 / 0.033   (blind, written in session 6; second look;
+#                                              session 6: 0.924 / 0.827 / 0.015 / 0.033)
+#   heldout5  0.948 / 0.830 / 0.013 / 0.034   (blind, written in session 7 before the round's
+#                                              tuning; first and only look)
+# heldout4 meets every target, so its floors are the targets; heldout5's caught floor sits
+# just under what it reached (379 of 400; the target needs 380). heldout_es2 and heldout_es3:
+# tests/test_detector_heldout_es.py.
 FLOORS = {  # set: (caught, interrupted, most everyday interrupts, most everyday asks)
-    "heldout4/en_blind.tsv": (0.91, 0.82, 0.02, 0.05),
+    "heldout4/en_blind.tsv": (0.95, 0.80, 0.02, 0.05),
+    "heldout5/en_blind.tsv": (0.945, 0.80, 0.02, 0.05),
 }
 
 

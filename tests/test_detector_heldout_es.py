@@ -1,20 +1,12 @@
-"""The Spanish crisis words on the frozen blind Spanish set (tests/data/crisis/heldout_es), by aggregate only.
+"""The Spanish crisis detector on the frozen blind Spanish sets, by aggregate only.
 
-The set was written by someone who never saw the Spanish words; it is for measuring, never for
-tuning, so this test prints and checks only figures, never a line. It reads the set as the bot
-does for a person served in Spanish (`Engine.detect`): the Spanish words and model first, then,
-when they found no crisis words at all, the English phrases.
-
-Measured with the final words (bench/crisis_es.py --heldout, 2026-12-06): caught 0.700,
-interrupted 0.532; everyday lines interrupted 0.046, asked 0.031. A fourth look, after the
-model was retrained with everyday safety-plan lines: caught 0.726, interrupted 0.521,
-everyday 0.046 / 0.038 (docs/security.md). A fifth, in session 6, after 1,022 more
-training lines (tuning_es/es_v6_*) and no other change: caught 0.826, interrupted 0.721,
-everyday 0.054 / 0.031 (one more everyday line interrupted of 130). The floors sit just
-under these; the everyday ceiling moves up by that one line. They are far
-from the English targets (0.95 caught, 0.80 interrupted, 0.02 everyday interrupts): they
-record what is reached, to be raised only by better words tuned on
-tests/data/crisis/tuning_es, never on this set.
+The sets were written by someone who never saw the Spanish words or data; they are for
+measuring, never for tuning, so this test prints and checks only figures, never a line. It
+reads the sets as the bot does for a person served in Spanish (`Engine.detect`): the Spanish
+words and model first, then, when they found no crisis words at all, the English phrases.
+The first Spanish set (heldout_es) was retired into the tuning lines in session 7, after six
+looks (tests/data/crisis/retired/README.md). The floors record what is reached, to be raised
+only by better words and models tuned on tests/data/crisis/tuning_es, never on these sets.
 """
 
 from __future__ import annotations
@@ -30,10 +22,17 @@ from tests.kit.heldout import measure
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # set: floors of crises caught (interrupt or ask) and interrupted; ceilings of everyday
-# interrupts and asks. heldout_es2 was written blind in session 6 before that round's Spanish
-# lines were trained on; measured once: caught 0.930, interrupted 0.850, everyday 0.061 / 0.028.
+# interrupts and asks. Measured with the session-7 model, caught / interrupted / everyday
+# interrupts / asks:
+#   heldout_es2  0.945 / 0.850 / 0.022 / 0.044  (blind, written in session 6; second look;
+#                                                session 6: 0.930 / 0.850 / 0.061 / 0.028)
+#   heldout_es3  0.921 / 0.775 / 0.027 / 0.046  (blind, written in session 7 before the round's
+#                                                tuning; first and only look)
+# The targets are the English ones (0.95, 0.80, 0.02, 0.05): the ceilings over 0.02 record
+# what was measured, to be brought down.
 FLOORS = {
-    "heldout_es2/es_blind.tsv": (0.92, 0.84, 0.065, 0.035),
+    "heldout_es2/es_blind.tsv": (0.94, 0.84, 0.025, 0.05),
+    "heldout_es3/es_blind.tsv": (0.92, 0.77, 0.03, 0.05),
 }
 
 
