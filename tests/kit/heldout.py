@@ -16,7 +16,13 @@ Detect = Callable[[str], Detection | None]
 
 def measure(path: Path, detect: Detect) -> tuple[float, float, float, float]:
     """Crises caught (interrupt or ask), crises interrupted, everyday lines interrupted, asked."""
-    rows = [line.split("\t", 1) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+    return measure_all([path], detect)
+
+
+def measure_all(paths: list[Path], detect: Detect) -> tuple[float, float, float, float]:
+    """The same four shares over the lines of several sets pooled."""
+    rows = [line.split("\t", 1) for path in paths
+            for line in path.read_text(encoding="utf-8").splitlines()[1:]]
     levels = [(label, found.level if (found := detect(text)) else "none") for label, text in rows]
     crises = [level for label, level in levels if label != "none"]
     everyday = [level for label, level in levels if label == "none"]
@@ -24,6 +30,7 @@ def measure(path: Path, detect: Detect) -> tuple[float, float, float, float]:
     interrupted = crises.count("interrupt") / len(crises)
     false_interrupts = everyday.count("interrupt") / len(everyday)
     false_asks = everyday.count("ask") / len(everyday)
-    print(f"\n{path.parent.name}/{path.name}: caught {caught:.3f}, interrupted {interrupted:.3f};"
+    name = " + ".join(f"{path.parent.name}/{path.name}" for path in paths)
+    print(f"\n{name}: caught {caught:.3f}, interrupted {interrupted:.3f};"
           f" everyday interrupts {false_interrupts:.3f}, asks {false_asks:.3f}")
     return caught, interrupted, false_interrupts, false_asks
