@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from state.engine.between_sessions.schedule import DEFAULT_QUIET, DEFAULT_ZONE
+from state.engine.between_sessions.timezones import in_quiet
 from state.service.clock import FileClock
 from state.store.crypto import KEY_ENV, new_key
 from tests.kit.botapi_webhook import WebhookBotApi
@@ -43,10 +45,21 @@ CRISIS = "honestly i want to die some days"
 LEASES_PAST = 11 * 60.0  # seconds: past the inbox's (60 s) and the reminders' (10 min) leases
 
 
+def daytime(now: float) -> float:
+    """`now`, or when that falls in the default quiet hours (21:00-09:00 New York time, when a
+    due check-in is deferred, not closed) whole hours earlier, in the hour before they began:
+    the test reads the same whatever the hour it runs at. Behind real time, never ahead, so
+    Telegram's message dates never look old."""
+    hour = 3600.0
+    while in_quiet(now, DEFAULT_ZONE, DEFAULT_QUIET):
+        now -= hour
+    return now
+
+
 @pytest.fixture
 def clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FileClock:
     clock = FileClock(tmp_path / "clock")
-    clock.set(time.time())
+    clock.set(daytime(time.time()))
     monkeypatch.setenv("CRAFTBOT_FAKE_CLOCK_FILE", str(clock.path))
     return clock
 
