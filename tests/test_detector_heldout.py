@@ -14,7 +14,7 @@ import pytest
 
 from state.curriculum.loader import load_curriculum
 from state.engine.safety.detector import CrisisDetector
-from tests.kit.heldout import measure, measure_all
+from tests.kit.heldout import assert_meets, measure, measure_all
 
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
@@ -50,13 +50,8 @@ def detector() -> CrisisDetector:
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_held_out_crises_are_caught_and_everyday_lines_left_alone(detector: CrisisDetector,
                                                                   name: str) -> None:
-    caught, interrupted, false_interrupts, false_asks = measure(CRISIS_DATA / name, detector.detect)
-    assert caught >= FLOORS[name][0] and interrupted >= FLOORS[name][1]
-    assert false_interrupts <= FLOORS[name][2] and false_asks <= FLOORS[name][3]
+    assert_meets(measure(CRISIS_DATA / name, detector.detect), FLOORS[name])
 
 
 def test_the_blind_sets_together_meet_the_targets(detector: CrisisDetector) -> None:
-    caught, interrupted, false_interrupts, false_asks = measure_all(
-        [CRISIS_DATA / name for name in FLOORS], detector.detect)
-    assert caught >= TARGETS[0] and interrupted >= TARGETS[1]
-    assert false_interrupts <= TARGETS[2] and false_asks <= TARGETS[3]
+    assert_meets(measure_all([CRISIS_DATA / name for name in FLOORS], detector.detect), TARGETS)

@@ -17,7 +17,7 @@ import pytest
 
 from state.curriculum.loader import load_curriculum
 from state.engine.safety.detector import CrisisDetector, Detection
-from tests.kit.heldout import measure, measure_all
+from tests.kit.heldout import assert_meets, measure, measure_all
 
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
@@ -67,13 +67,8 @@ def served() -> Served:
 
 @pytest.mark.parametrize("name", list(FLOORS))
 def test_held_out_spanish_crises_are_caught_and_everyday_lines_left_alone(served: Served, name: str) -> None:
-    caught, interrupted, false_interrupts, false_asks = measure(CRISIS_DATA / name, served.detect)
-    assert caught >= FLOORS[name][0] and interrupted >= FLOORS[name][1]
-    assert false_interrupts <= FLOORS[name][2] and false_asks <= FLOORS[name][3]
+    assert_meets(measure(CRISIS_DATA / name, served.detect), FLOORS[name])
 
 
 def test_the_blind_spanish_sets_together(served: Served) -> None:
-    caught, interrupted, false_interrupts, false_asks = measure_all(
-        [CRISIS_DATA / name for name in FLOORS], served.detect)
-    assert caught >= POOLED[0] and interrupted >= POOLED[1]
-    assert false_interrupts <= POOLED[2] and false_asks <= POOLED[3]
+    assert_meets(measure_all([CRISIS_DATA / name for name in FLOORS], served.detect), POOLED)
