@@ -33,6 +33,8 @@ def verdict(detector: CrisisDetector, text: str) -> str:
     ("i want to kill my\u00adself", "interrupt own_danger"),  # a soft hyphen inside a word
     ("ｉ ｗａｎｔ ｔｏ ｄｉｅ", "interrupt own_danger"),  # full-width letters (NFKC)
     ("HE IS NOT BREATHİNG", "interrupt overdose"),  # a dotted capital I, case folded
+    ("i can´t wake him up", "interrupt overdose"),  # an acute accent typed as an apostrophe
+    ("i don´t want to be here anymore", "interrupt own_danger"),
 ])
 def test_hidden_and_unusual_characters_do_not_hide_words(detector: CrisisDetector, text: str,
                                                          expected: str) -> None:

@@ -46,12 +46,25 @@ def fold(text: str) -> str:
     """Lowercase text without accents or invisible characters, with straight apostrophes."""
     folded = text.casefold()
     if folded.isascii():  # most messages: nothing to normalize, and no curly apostrophes
-        return folded
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(APOSTROPHES)
+        return folded.replace("`", "'")
+    if max(text) < LATIN_END:  # Spanish and most European text: one table lookup a letter
+        return text.translate(LATIN)
+    return _fold_unicode(text)
+
+
+def _fold_unicode(text: str) -> str:
+    # Apostrophes first: NFKC would turn "´" into a space and an accent.
+    folded = unicodedata.normalize("NFKC", text.translate(APOSTROPHES)).casefold()
     # Format characters (category Cf: zero-width space and joiner, soft hyphen) hide words
     # from matching without changing how they look; accents come off after NFKD.
     folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
     return "".join(c for c in unicodedata.normalize("NFKD", folded) if not unicodedata.combining(c))
+
+
+# Below U+0250 no character is a combining mark, so no two characters compose under NFKC
+# and folding letter by letter gives what `_fold_unicode` gives for the whole text.
+LATIN_END = "\u0250"
+LATIN = str.maketrans({chr(c): _fold_unicode(chr(c)) for c in range(ord(LATIN_END))})
 
 
 def squeeze(word: str) -> str:
