@@ -2,7 +2,7 @@
 Spanish sets and on English everyday lines.
 
     .venv/bin/python bench/crisis_es.py             # Spanish tuning sets (tests/data/crisis/tuning_es)
-    .venv/bin/python bench/crisis_es.py --heldout   # + the frozen Spanish held-out set, aggregates only
+    .venv/bin/python bench/crisis_es.py --heldout   # + the frozen Spanish sets (heldout_es*), aggregates
     .venv/bin/python bench/crisis_es.py --misses    # Spanish tuning lines it gets wrong (never held-out)
 
 Each Spanish set is read two ways:
@@ -69,7 +69,7 @@ def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", action="store_true",
-                        help="also measure the frozen Spanish held-out sets, heldout_es and heldout_es2"
+                        help="also measure the frozen Spanish held-out sets (heldout_es*)"
                              " (aggregates only)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     parser.add_argument("--before", type=Path, metavar="CURRICULUM",
