@@ -48,6 +48,8 @@ def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], np
     for r, (_, text) in enumerate(rows):
         found = line_features(text)
         cols = sorted(i for f in found if (i := index.get(f)) is not None)
+        if not cols:  # an emoji alone: no features, nothing to scale
+            continue
         rr += [r] * len(cols)
         cc += cols
         vv += [1.0 / np.sqrt(len(found))] * len(cols)

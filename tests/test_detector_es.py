@@ -72,6 +72,20 @@ def test_idioms_denials_moves_and_questions_do_not_interrupt(detector: CrisisDet
     assert found is None or found.level == "ask"  # the model may ask, never interrupt
 
 
+@pytest.mark.parametrize("text", ["ya", "ya no", "ya está", "me voy", "ya fue"])
+def test_a_one_or_two_word_reply_is_never_interrupted_by_the_model(detector: CrisisDetector,
+                                                                    text: str) -> None:
+    # Replies this short carry words of many crises ("ya no puedo más", "me voy para siempre");
+    # the model alone asks about them only when sure, and never interrupts.
+    found = detector.detect(text)
+    assert found is None or found.level == "ask"
+
+
+def test_two_words_of_a_crisis_the_words_know_still_interrupt(detector: CrisisDetector) -> None:
+    found = detector.detect("no respira")
+    assert found is not None and found.level == "interrupt" and found.pathway == "overdose"
+
+
 def test_a_rule_interrupt_the_spanish_model_reads_as_everyday_is_asked(detector: CrisisDetector) -> None:
     locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
     assert locale is not None

@@ -27,7 +27,10 @@ only knows how to read a message with them (matching itself is in `words`):
    everyday line: "she shot me a text", "my toddler threw a tantrum") is asked about
    instead: the one-tap question still opens the pathway on "yes". Only when the model
    knows every word the phrase matched: a phrase counselors add later, in words the model
-   never saw, keeps its interrupt. The model never silences a rule's find.
+   never saw, keeps its interrupt. The model never silences a rule's find;
+7. a message of one or two words ("ya", "me voy") is too little for the model to read a
+   crisis in: alone, it asks about one only from its `interrupt` threshold, and never
+   interrupts it (the rules still do: "overdosing", "no respira").
 
 Nothing is logged and nothing is kept but the word-matching caches (in memory).
 """
@@ -50,6 +53,7 @@ LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `
 FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
 TIMES = SCOPES[:2]  # the scopes that reach over sentences (see `vetoed`)
+SHORT_WORDS = 2  # a message this short the model alone asks about only when sure, never interrupts
 HEDGES = frozenset({"might"})  # a guess, not an event: the model alone does not call on it
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
@@ -190,6 +194,8 @@ class CrisisDetector:
                 return rules
             return Detection("ask", rules.kind, rules.pathway, rules.pathways,
                              f"{rules.cue}; model calm {score.crisis:.2f}", score.crisis)
+        if 0 < score.words <= SHORT_WORDS:  # "ya", "ya no": too little to read a crisis in
+            ask, interrupt = interrupt, 2.0
         if vetoed or score.crisis < ask or score.kind not in self.kinds:
             return rules
         level: Level = "interrupt" if score.crisis >= interrupt else "ask"

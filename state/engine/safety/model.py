@@ -104,12 +104,14 @@ def segments(text: str) -> list[tuple[str, list[str]]]:
 
 @dataclass(frozen=True)
 class Score:
-    """How crisis-like a message is (1 - the chance of `none`), the most likely kind, and the
-    part that scored it: the whole text or one of its sentences (kept in memory only)."""
+    """How crisis-like a message is (1 - the chance of `none`), the most likely kind, the
+    part that scored it: the whole text or one of its sentences (kept in memory only), and
+    how many words the whole message has."""
 
     crisis: float
     kind: str
     part: str = ""
+    words: int = 0
 
 
 class CrisisModel:
@@ -170,14 +172,16 @@ class CrisisModel:
         """The highest crisis score over the message and its sentences, with its kind."""
         best: Floats | None = None
         part = text
-        for segment, words in segments(text):
+        parts = segments(text)
+        for segment, words in parts:
             p = self.probabilities(words)
             if best is None or p[self.none] < best[self.none]:
                 best, part = p, segment
         assert best is not None
         crisis = best.copy()
         crisis[self.none] = -1.0
-        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part)
+        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part,
+                     len(parts[0][1]))
 
 
 def model_for(locale: str) -> CrisisModel | None:
