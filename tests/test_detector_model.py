@@ -13,7 +13,7 @@ import pytest
 from state.curriculum.loader import load_curriculum
 from state.curriculum.schema import Crisis
 from state.engine.safety.detector import CrisisDetector
-from state.engine.safety.model import MODELS, CrisisModel, ModelMissing, model_for
+from state.engine.safety.model import MODELS, SENTENCE, CrisisModel, ModelMissing, model_for, tokens
 
 REPO = Path(__file__).parent.parent
 
@@ -122,3 +122,25 @@ def test_plain_crisis_words_keep_their_interrupt(detector: CrisisDetector, text:
 def test_words_the_model_never_saw_keep_the_rules_interrupt(detector: CrisisDetector) -> None:
     model = detector.model
     assert model is not None and not model.knows(["pineapple"]) and model.knows(["kill", "myself"])
+
+
+@pytest.mark.parametrize("text", [
+    "For lesson 3: fridays are hard. Right now he is not breathing and his lips are blue.",
+    "He drank all day. I hid the keys! Tomorrow we talk; he's asleep now\nok",
+    "one. two words. three more words here",
+    "just one sentence without an end",
+])
+def test_a_message_scores_as_its_best_reading_whole_or_sentence_by_sentence(text: str) -> None:
+    # The score reads the whole text from its sentences' features and the pairs across their
+    # ends; it must be what reading the whole and each sentence from scratch gives.
+    model = model_for("en")
+    assert model is not None
+    parts = [part for part in SENTENCE.split(text) if tokens(part)]
+    readings = [(text, model.probabilities(tokens(text)))]
+    if len(parts) > 1:
+        readings += [(part, model.probabilities(tokens(part))) for part in parts]
+    part, best = min(readings, key=lambda reading: reading[1][model.none])
+    score = model.score(text)
+    assert score.crisis == pytest.approx(1.0 - float(best[model.none]), abs=1e-6)
+    assert score.part == part
+    assert score.words == len(tokens(text))

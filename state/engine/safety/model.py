@@ -95,11 +95,24 @@ def letter_groups(word: str) -> frozenset[str]:
     return frozenset(f"c:{padded[i:i + n]}" for n in CHAR_SIZES for i in range(len(padded) - n + 1))
 
 
-def segments(text: str) -> list[tuple[str, list[str]]]:
-    """The whole text, then each sentence when there are several, each with its words."""
-    whole = tokens(text)
-    parts = [(part, t) for part in SENTENCE.split(text) if (t := tokens(part))]
-    return [(text, whole), *parts] if len(parts) > 1 else [(text, whole)]
+def sentences(text: str) -> list[tuple[str, list[str]]]:
+    """Each sentence of a text that has words, with its words (together, the text's words:
+    no word spans a sentence end)."""
+    return [(part, t) for part in SENTENCE.split(text) if (t := tokens(part))]
+
+
+def crossing_features(words: list[str], starts: set[int]) -> set[str]:
+    """The pair features of `word_features(words)` that span a sentence start in `starts`
+    (the index of a sentence's first word): what a text has beyond its sentences'."""
+    found: set[str] = set()
+    for i in starts:
+        a, b = words[i - 1], words[i]
+        found.update((f"b:{a} {b}", f"u:{stem(a)} {stem(b)}"))
+        if i >= 2:
+            found.add(f"s:{words[i - 2]} {b}")
+        if i + 1 < len(words):
+            found.add(f"s:{a} {words[i + 1]}")
+    return found
 
 
 @dataclass(frozen=True)
@@ -152,6 +165,10 @@ class CrisisModel:
 
     def probabilities(self, words: list[str]) -> Floats:
         """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
+        return self._chances(*self._read(words))
+
+    def _read(self, words: list[str]) -> tuple[set[str], set[str], set[int]]:
+        """The word features of a list of words, its letter groups, and their rows."""
         found = word_features(words)
         rows = {i for f in found if (i := self.index.get(f)) is not None}
         groups: set[str] = set()
@@ -159,6 +176,9 @@ class CrisisModel:
             word_groups, word_rows = self._word_rows(word)
             groups |= word_groups
             rows |= word_rows
+        return found, groups, rows
+
+    def _chances(self, found: set[str], groups: set[str], rows: set[int]) -> Floats:
         logits = self.bias.copy()
         if rows:
             size = len(found) + len(groups)  # the same count as len(features(words))
@@ -170,18 +190,33 @@ class CrisisModel:
 
     def score(self, text: str) -> Score:
         """The highest crisis score over the message and its sentences, with its kind."""
-        best: Floats | None = None
-        part = text
-        parts = segments(text)
-        for segment, words in parts:
-            p = self.probabilities(words)
-            if best is None or p[self.none] < best[self.none]:
+        parts = sentences(text)
+        readings = [self._read(words) for _, words in parts]
+        whole = [w for _, words in parts for w in words]
+        if len(parts) > 1:
+            # The whole text's features are its sentences' and the pairs across their ends,
+            # so each sentence is read once (what most of a long answer's cost was).
+            starts, start = set(), 0
+            for _, words in parts[:-1]:
+                start += len(words)
+                starts.add(start)
+            crossing = crossing_features(whole, starts)
+            found = crossing.union(*(f for f, _, _ in readings))
+            groups = set().union(*(g for _, g, _ in readings))
+            rows = {i for f in crossing if (i := self.index.get(f)) is not None}
+            rows = rows.union(*(r for _, _, r in readings))
+            scored = [(text, self._chances(found, groups, rows))]
+            scored += [(part, self._chances(*reading))
+                       for (part, _), reading in zip(parts, readings, strict=True)]
+        else:
+            scored = [(text, self._chances(*readings[0]) if readings else self._chances(set(), set(), set()))]
+        part, best = scored[0]
+        for segment, p in scored[1:]:
+            if p[self.none] < best[self.none]:
                 best, part = p, segment
-        assert best is not None
         crisis = best.copy()
         crisis[self.none] = -1.0
-        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part,
-                     len(parts[0][1]))
+        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part, len(whole))
 
 
 def model_for(locale: str) -> CrisisModel | None:
