@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from _crisis_fit import Rows, Thresholds, save, train, vocabulary  # noqa: E402, F401 (vocabulary: for tests)
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
-from state.engine.safety.detector import CrisisDetector, Detection  # noqa: E402
+from state.engine.safety.detector import SHORT_WORDS, CrisisDetector, Detection  # noqa: E402
 from state.engine.safety.model import MODELS, NONE, CrisisModel, Score  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
@@ -159,10 +159,14 @@ def choose(detector: CrisisDetector, read: list[Reading], budgets: Budgets = Bud
     """The lowest thresholds whose everyday asks and interrupts by the model stay in budget,
     and the highest `calm` that turns few enough crisis interrupts into questions."""
     everyday = sum(label == NONE for label, *_ in read)
+    # The model never interrupts a message of one or two words (SHORT_WORDS), so those lines
+    # do not count towards its interrupt budget: they would make room for it elsewhere.
+    longer = sum(label == NONE and score.words > SHORT_WORDS for label, _, _, score, _ in read)
 
     def model_rate(ask: float, interrupt: float, level: str) -> float:
         calls = levels(detector, read, ask, interrupt)
-        return sum(lab == NONE and lev == level and who == "model" for lab, lev, who in calls) / everyday
+        called = sum(lab == NONE and lev == level and who == "model" for lab, lev, who in calls)
+        return called / (longer if level == "interrupt" else everyday)
 
     interrupt = next((t for t in GRID if model_rate(t, t, "interrupt") <= budgets.interrupt), GRID[-1])
     ask = next((t for t in GRID if t <= interrupt and model_rate(t, interrupt, "ask") <= budgets.ask),
