@@ -81,6 +81,14 @@ def test_a_one_or_two_word_reply_is_never_interrupted_by_the_model(detector: Cri
     assert found is None or found.level == "ask"
 
 
+def test_a_guess_about_how_he_may_react_is_left_to_the_lesson(detector: CrisisDetector) -> None:
+    # "podría" is one of the locale's hedges: the model alone does not call a guess a crisis,
+    # and the withdrawing module asks its own question about threats and throwing things.
+    assert detector.detect("Podría gritar y tirar cosas.") is None
+    found = detector.detect("Está gritando y tirando cosas.")
+    assert found is not None and found.level == "interrupt"
+
+
 def test_two_words_of_a_crisis_the_words_know_still_interrupt(detector: CrisisDetector) -> None:
     found = detector.detect("no respira")
     assert found is not None and found.level == "interrupt" and found.pathway == "overdose"

@@ -327,7 +327,9 @@ class Context(Strict):
     `negation` just before a phrase cancels it; `past` (over), `hypothetical` and `topic` (a
     lesson) in its clause cancel it (none of them inside a `pseudo` phrase: "won't stop"),
     unless a `current` word ("right now") makes it ask;
-    `breaks` end a clause; `first_person`/`third_person` tell who is speaking of themselves.
+    `breaks` end a clause; `first_person`/`third_person` tell who is speaking of themselves;
+    `hedges` ("might", "podría") make a message a guess about what someone may do, which the
+    trained model alone does not call a crisis.
     """
 
     negation: Phrases = Field(default_factory=list)
@@ -339,6 +341,7 @@ class Context(Strict):
     breaks: Phrases = Field(default_factory=list)
     first_person: list[str] = Field(default_factory=list)
     third_person: list[str] = Field(default_factory=list)
+    hedges: list[str] = Field(default_factory=list)
 
 
 class Crisis(Strict):

@@ -21,7 +21,7 @@ only knows how to read a message with them (matching itself is in `words`):
    score reaches its `ask` threshold, and interrupted when it reaches its `interrupt`
    threshold, with the model's kind. A find the rules cancelled ("he never hit me"), a
    past, hypothetical or lesson-topic word with no word of now, or a guess about what
-   someone might do (HEDGES: "he might shout"), vetoes the model's call (a cancelled find
+   someone might do (the locale's `hedges`: "he might shout"), vetoes the model's call (a cancelled find
    or a topic word only in the sentence the model read as most crisis-like: `vetoed`);
 6. a rule's interrupt that the model scores below its `calm` threshold (it reads as an
    everyday line: "she shot me a text", "my toddler threw a tantrum") is asked about
@@ -54,7 +54,6 @@ FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
 TIMES = SCOPES[:2]  # the scopes that reach over sentences (see `vetoed`)
 SHORT_WORDS = 2  # a message this short the model alone asks about only when sure, never interrupts
-HEDGES = frozenset({"might"})  # a guess, not an event: the model alone does not call on it
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
 
@@ -162,6 +161,7 @@ class CrisisDetector:
         self.book = Phrasebook([p.parts for p in self.phrases], word_matches, lists)
         self.scopes = _Scopes(crisis, self.words, lists)
         self.rank = {name: i for i, name in enumerate(self.kinds)}
+        self.hedges = frozenset(w for hedge in crisis.context.hedges for w in self.words(hedge))
 
     @classmethod
     def from_locale(cls, crisis: Crisis, locale: str | None = None) -> CrisisDetector:
@@ -225,7 +225,7 @@ class CrisisDetector:
         """Whether a word of these scopes (or a guess) is there with no word of now."""
         tokens = self.words.sentences(text)[0]
         context = self.scopes.spans(tokens)
-        guess = hedges and not HEDGES.isdisjoint(tokens)
+        guess = hedges and not self.hedges.isdisjoint(tokens)  # a guess, not an event
         return (guess or any(context[name] for name in scopes)) and not context["current"]
 
     def _decide(self, every: Sequence[_Find]) -> Detection | None:
