@@ -69,6 +69,9 @@ def test_the_kind_of_crisis_picks_the_pathway(detector: CrisisDetector, text: st
     "the lesson on overdose was really helpful",  # a lesson topic
     "this homework is killing me",  # an idiom
     "he won't stop drinking and it's killing our marriage",
+    "my daughter is 12 and scared of spiders",  # "of" is not "off" (stopping): no withdrawal
+    "he's got a cold and a fever of 100",
+    "ugh kill me now, the in-laws are staying a month",  # an idiom
 ])
 def test_what_is_over_negated_hypothetical_or_a_topic_stays_quiet(detector: CrisisDetector,
                                                                   text: str) -> None:

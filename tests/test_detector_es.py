@@ -97,7 +97,7 @@ def test_two_words_of_a_crisis_the_words_know_still_interrupt(detector: CrisisDe
 def test_a_rule_interrupt_the_spanish_model_reads_as_everyday_is_asked(detector: CrisisDetector) -> None:
     locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
     assert locale is not None
-    text = "ese examen me mato jajaja"
+    text = "el chisme me mató jajaja"  # gossip "killed me": a joke
     assert (found := CrisisDetector(locale.crisis).detect(text)) is not None and found.level == "interrupt"
     calmed = detector.detect(text)
     assert calmed is not None and calmed.level == "ask" and "model calm" in calmed.cue

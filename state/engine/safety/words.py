@@ -114,7 +114,10 @@ def word_matches(token: str, word: str) -> bool:
     if token == word:
         return True
     short_token, short_word = squeeze(token), squeeze(word)
-    if short_token == short_word and (len(token) < len(word) or ELONGATED.search(token)):
+    # A missing double letter ("kil", "stoped"), not in words of three letters: "of" is not
+    # "off", "to" is not "too", Spanish "se" is not "see".
+    if short_token == short_word and (len(token) < len(word) and len(word) > 3
+                                      or ELONGATED.search(token)):
         return True
     if len(word) < FUZZY_MIN or token[:1] != word[:1]:
         return False
