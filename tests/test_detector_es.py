@@ -89,6 +89,18 @@ def test_a_guess_about_how_he_may_react_is_left_to_the_lesson(detector: CrisisDe
     assert found is not None and found.level == "interrupt"
 
 
+def test_an_interrupt_in_a_message_that_laughs_is_asked_about() -> None:
+    # Laughter ("jaja", the locale's `jokes`) turns the words' interrupt into the one-tap
+    # question; the same threat without it still interrupts.
+    locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
+    assert locale is not None
+    words = CrisisDetector(locale.crisis)
+    joking = words.detect("dice que me va a matar si me como el último alfajor jajaja")
+    assert joking is not None and joking.level == "ask" and "laughter" in joking.cue
+    found = words.detect("dice que me va a matar si me como el último alfajor")
+    assert found is not None and found.level == "interrupt"
+
+
 def test_two_words_of_a_crisis_the_words_know_still_interrupt(detector: CrisisDetector) -> None:
     found = detector.detect("no respira")
     assert found is not None and found.level == "interrupt" and found.pathway == "overdose"

@@ -329,7 +329,8 @@ class Context(Strict):
     unless a `current` word ("right now") makes it ask;
     `breaks` end a clause; `first_person`/`third_person` tell who is speaking of themselves;
     `hedges` ("might", "podría") make a message a guess about what someone may do, which the
-    trained model alone does not call a crisis.
+    trained model alone does not call a crisis; `jokes` (laughter: "jaja") turn an interrupt
+    into the one-tap question.
     """
 
     negation: Phrases = Field(default_factory=list)
@@ -342,6 +343,7 @@ class Context(Strict):
     first_person: list[str] = Field(default_factory=list)
     third_person: list[str] = Field(default_factory=list)
     hedges: list[str] = Field(default_factory=list)
+    jokes: list[str] = Field(default_factory=list)
 
 
 class Crisis(Strict):

@@ -28,7 +28,9 @@ only knows how to read a message with them (matching itself is in `words`):
    instead: the one-tap question still opens the pathway on "yes". Only when the model
    knows every word the phrase matched: a phrase counselors add later, in words the model
    never saw, keeps its interrupt. The model never silences a rule's find;
-7. a message of one or two words ("ya", "me voy") is too little for the model to read a
+7. an interrupt in a message that laughs (the locale's `jokes`: "jaja") is asked about
+   instead;
+8. a message of one or two words ("ya", "me voy") is too little for the model to read a
    crisis in: alone, it asks about one only from its `interrupt` threshold, and never
    interrupts it (the rules still do: "overdosing", "no respira").
 
@@ -38,7 +40,7 @@ Nothing is logged and nothing is kept but the word-matching caches (in memory).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from state.curriculum.schema import Crisis, Kind
@@ -162,6 +164,7 @@ class CrisisDetector:
         self.scopes = _Scopes(crisis, self.words, lists)
         self.rank = {name: i for i, name in enumerate(self.kinds)}
         self.hedges = frozenset(w for hedge in crisis.context.hedges for w in self.words(hedge))
+        self.jokes = [w for joke in crisis.context.jokes for w in self.words(joke)]
 
     @classmethod
     def from_locale(cls, crisis: Crisis, locale: str | None = None) -> CrisisDetector:
@@ -169,7 +172,17 @@ class CrisisDetector:
         return cls(crisis, model_for(locale) if locale else None)
 
     def detect(self, text: str) -> Detection | None:
-        """What `text` shows: interrupt or ask with a pathway, or None."""
+        """What `text` shows: interrupt or ask with a pathway, or None. An interrupt in a
+        message that laughs (the locale's `jokes`: "me va a matar si me como el alfajor
+        jaja") becomes the one-tap question: "Yes" still opens the pathway."""
+        found = self._detect(text)
+        if found is None or found.level != "interrupt" or not self.jokes:
+            return found
+        if not any(word_is(word, joke) for word in self.words(text) for joke in self.jokes):
+            return found
+        return replace(found, level="ask", cue=f"{found.cue}; laughter")
+
+    def _detect(self, text: str) -> Detection | None:
         every = self.finds(text)
         rules = self._decide(every)
         if self.model is None:

@@ -116,7 +116,7 @@ def word_matches(token: str, word: str) -> bool:
     short_token, short_word = squeeze(token), squeeze(word)
     # A missing double letter ("kil", "stoped"), not in words of three letters: "of" is not
     # "off", "to" is not "too", Spanish "se" is not "see".
-    if short_token == short_word and (len(token) < len(word) and len(word) > 3
+    if short_token == short_word and ((len(token) < len(word) and len(word) > 3)
                                       or ELONGATED.search(token)):
         return True
     if len(word) < FUZZY_MIN or token[:1] != word[:1]:
