@@ -109,7 +109,8 @@ def test_two_words_of_a_crisis_the_words_know_still_interrupt(detector: CrisisDe
 def test_a_rule_interrupt_the_spanish_model_reads_as_everyday_is_asked(detector: CrisisDetector) -> None:
     locale = load_curriculum(BUNDLED_CURRICULUM).locales["es"].locale
     assert locale is not None
-    text = "el chisme me mató jajaja"  # gossip "killed me": a joke
+    # "no reacciona" (an overdose sign) of a husband who ignores talk of the doctor
+    text = "mi marido no reacciona a nada de lo que le digo sobre ir al doctor, es como hablarle a la pared"
     assert (found := CrisisDetector(locale.crisis).detect(text)) is not None and found.level == "interrupt"
     calmed = detector.detect(text)
     assert calmed is not None and calmed.level == "ask" and "model calm" in calmed.cue
