@@ -20,26 +20,29 @@ CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # Targets: >= 0.95 of crises caught (interrupt or ask), >= 0.80 interrupted directly,
 # everyday lines <= 0.02 interrupts and <= 0.05 asks. Measured by aggregate with the model of
-# session 8 (round 8's 2,200 training lines, everyday reported speech, the short-message rule),
-# caught / interrupted / everyday interrupts / asks:
-#   heldout4  0.969 / 0.881 / 0.011 / 0.041   (blind, written in session 6; 4th look)
-#   heldout5  0.950 / 0.830 / 0.006 / 0.038   (blind, written in session 7; 3rd look)
-#   heldout6  0.959 / 0.869 / 0.013 / 0.043   (blind, written in session 7; 2nd look)
-#   heldout7  0.903 / 0.759 / 0.033 / 0.050   (blind, written in session 8 before the round's
-#                                              tuning; 1st look. The session-7 model:
-#                                              0.888 / 0.741 / 0.033 / 0.057)
-#   all four  0.946 / 0.836 / 0.016 / 0.043   (1,393 crises, 1,190 everyday lines)
-# The floors are the targets where they are met; heldout7's and the pooled floors record what
-# the fresh set showed, to be raised by training lines, never by tuning on these sets.
-# heldout_es2 to heldout_es5: tests/test_detector_heldout_es.py.
+# session 8's second round (round 9), caught / interrupted / everyday interrupts / asks:
+#   heldout4  0.969 / 0.881 / 0.015 / 0.030   (blind, written in session 6; 5th look)
+#   heldout5  0.953 / 0.830 / 0.006 / 0.041   (blind, written in session 7; 4th look)
+#   heldout6  0.956 / 0.863 / 0.010 / 0.047   (blind, written in session 7; 3rd look)
+#   heldout7  0.916 / 0.759 / 0.033 / 0.050   (blind, written in session 8 before round 8;
+#                                              2nd look; round 8: 0.903 / 0.759 / 0.033 / 0.050)
+#   heldout8  0.903 / 0.756 / 0.033 / 0.030   (blind, written in session 8 before round 9;
+#                                              1st look. Session 7's model: 0.888 / 0.747 /
+#                                              0.040 / 0.027; round 8's: 0.906 / 0.747 / 0.033 /
+#                                              0.027)
+#   all five  0.940 / 0.820 / 0.019 / 0.040   (1,713 crises, 1,490 everyday lines)
+# The floors are the targets where they are met; the fresh sets' and the pooled floors record
+# what they showed, to be raised by training lines, never by tuning on these sets.
+# heldout_es2 to heldout_es6: tests/test_detector_heldout_es.py.
 TARGETS = (0.95, 0.80, 0.02, 0.05)
 FLOORS = {  # set: (caught, interrupted, most everyday interrupts, most everyday asks)
     "heldout4/en_blind.tsv": TARGETS,
     "heldout5/en_blind.tsv": TARGETS,
     "heldout6/en_blind.tsv": TARGETS,
-    "heldout7/en_blind.tsv": (0.90, 0.75, 0.035, 0.05),
+    "heldout7/en_blind.tsv": (0.91, 0.75, 0.035, 0.05),
+    "heldout8/en_blind.tsv": (0.90, 0.75, 0.035, 0.035),
 }
-POOLED = (0.945, 0.83, 0.02, 0.05)
+POOLED = (0.935, 0.815, 0.02, 0.045)
 
 
 @pytest.fixture(scope="module")
