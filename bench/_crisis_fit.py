@@ -1,9 +1,9 @@
 """The crisis model's fitting, shared by bench/train_crisis_model.py and train_crisis_model_es.py.
 
 Multinomial logistic regression over the features of `state.engine.safety.model` (a
-vocabulary of the features seen in MIN_LINES or more training lines), L2-regularised,
-full-batch Adam from zero weights for a fixed number of steps: no randomness, so the same
-lines give the same weights.
+vocabulary of the features seen in MIN_LINES or more training lines, meaning classes of the
+locale's lexicon included), L2-regularised, full-batch Adam from zero weights for a fixed
+number of steps: no randomness, so the same lines give the same weights.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import yaml
 
+from state.engine.safety.concepts import Concepts
 from state.engine.safety.model import features, tokens
+
+LEXICONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "crisis" / "concepts"
 
 MIN_LINES = 2  # a feature must be in this many training lines
 L2 = 1e-4
@@ -26,27 +30,34 @@ Thresholds = tuple[float, float, float]  # ask, interrupt, calm
 Floats = npt.NDArray[np.float64]
 
 
+def lexicon(locale: str) -> Concepts:
+    """The meaning lexicon a locale's model is trained with (tests/data/crisis/concepts/)."""
+    written = yaml.safe_load((LEXICONS / f"{locale}.yaml").read_text(encoding="utf-8"))
+    return Concepts.from_mapping(written, tokens)
+
+
 @cache
-def line_features(text: str) -> frozenset[str]:
+def line_features(text: str, concepts: Concepts) -> frozenset[str]:
     """The features of one line (kept: the folds train on the same lines again and again)."""
-    return frozenset(features(tokens(text)))
+    return frozenset(features(tokens(text), concepts))
 
 
-def vocabulary(rows: Rows) -> list[str]:
+def vocabulary(rows: Rows, concepts: Concepts) -> list[str]:
     """The features found in MIN_LINES training lines or more, sorted."""
     counts: Counter[str] = Counter()
     for _, text in rows:
-        counts.update(line_features(text))
+        counts.update(line_features(text, concepts))
     return sorted(f for f, n in counts.items() if n >= MIN_LINES)
 
 
-def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:
+def matrix(rows: Rows, index: dict[str, int],
+           concepts: Concepts) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], Floats]:
     """The lines as a sparse matrix: (row of each entry, column of each entry, value)."""
     rr: list[int] = []
     cc: list[int] = []
     vv: list[float] = []
     for r, (_, text) in enumerate(rows):
-        found = line_features(text)
+        found = line_features(text, concepts)
         cols = sorted(i for f in found if (i := index.get(f)) is not None)
         if not cols:  # an emoji alone: no features, nothing to scale
             continue
@@ -56,10 +67,10 @@ def matrix(rows: Rows, index: dict[str, int]) -> tuple[npt.NDArray[np.int64], np
     return np.array(rr, dtype=np.int64), np.array(cc, dtype=np.int64), np.array(vv)
 
 
-def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]:
+def fit(rows: Rows, vocab: list[str], kinds: list[str], concepts: Concepts) -> tuple[Floats, Floats]:
     """Weights (features x kinds) and bias of the softmax regression, by full-batch Adam."""
     index = {f: i for i, f in enumerate(vocab)}
-    rr, cc, vv = matrix(rows, index)
+    rr, cc, vv = matrix(rows, index, concepts)
     y = np.zeros((len(rows), len(kinds)))
     y[np.arange(len(rows)), [kinds.index(label) for label, _ in rows]] = 1.0
     # The sparse products as sums over runs (np.add.reduceat), in a fixed order: the entries
@@ -94,17 +105,19 @@ def fit(rows: Rows, vocab: list[str], kinds: list[str]) -> tuple[Floats, Floats]
     return w, b
 
 
-def train(rows: Rows) -> tuple[list[str], list[str], Floats, Floats]:
+def train(rows: Rows, concepts: Concepts) -> tuple[list[str], list[str], Floats, Floats]:
     """Vocabulary, kinds, weights and bias trained on `rows`."""
     kinds = sorted({label for label, _ in rows})
-    vocab = vocabulary(rows)
-    w, b = fit(rows, vocab, kinds)
+    vocab = vocabulary(rows, concepts)
+    w, b = fit(rows, vocab, kinds, concepts)
     return vocab, kinds, w, b
 
 
 def save(path: Path, vocab: list[str], kinds: list[str], w: Floats, b: Floats,
-         thresholds: Thresholds) -> None:
-    """Write the model (float16 weights) as a compressed .npz without pickles."""
+         thresholds: Thresholds, concepts: Concepts) -> None:
+    """Write the model (float16 weights, and the lexicon it was trained with) as a
+    compressed .npz without pickles."""
     np.savez_compressed(path, vocabulary=np.array(vocab), kinds=np.array(kinds),
                         weights=w.astype(np.float16), bias=b.astype(np.float16),
-                        thresholds=np.array(thresholds, dtype=np.float64))
+                        thresholds=np.array(thresholds, dtype=np.float64),
+                        concepts=np.array(concepts.stored))

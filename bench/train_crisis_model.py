@@ -52,9 +52,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from _crisis_fit import Rows, Thresholds, save, train, vocabulary  # noqa: E402, F401 (vocabulary: for tests)
+from _crisis_fit import Rows, Thresholds, lexicon, save, train, vocabulary  # noqa: E402, F401 (vocabulary: for tests)
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
+from state.engine.safety.concepts import Concepts  # noqa: E402
 from state.engine.safety.detector import SHORT_WORDS, CrisisDetector, Detection  # noqa: E402
 from state.engine.safety.model import MODELS, NONE, CrisisModel, Score  # noqa: E402
 
@@ -207,37 +208,37 @@ def part(text: str, seed: int, parts: int) -> int:
     return zlib.crc32(f"{seed}:{text}".encode()) % parts
 
 
-def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path,
-                extra: Rows) -> tuple[list[Reading], list[Reading]]:
+def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows,
+                concepts: Concepts) -> tuple[list[Reading], list[Reading]]:
     """Every line read by a model trained without its fold (THRESHOLD_FOLDS of them), and the
     `extra` everyday lines (never trained on) read by each of those models."""
     read: list[Reading] = []
     everyday: list[Reading] = []
     for j in range(THRESHOLD_FOLDS):
-        vocab, kinds, w, b = train([r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) != j])
-        save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
+        vocab, kinds, w, b = train([r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) != j], concepts)
+        save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0), concepts)
         model = CrisisModel.load(path)  # as the bot will read it: float16 weights
         read += readings(detector, model, [r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) == j])
         everyday += readings(detector, model, extra)
     return read, everyday
 
 
-def fitted(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows,
+def fitted(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows, concepts: Concepts,
            budgets: Budgets = Budgets()) -> tuple[CrisisModel, Thresholds, list[Reading], list[Reading]]:
     """The whole recipe on `rows`: thresholds chosen out of fold (with the `extra` everyday
     lines), then the model trained on every line and written to `path` with them; also the
     out-of-fold readings."""
-    read, everyday = out_of_fold(detector, rows, path, extra)
+    read, everyday = out_of_fold(detector, rows, path, extra, concepts)
     thresholds = choose(detector, read + everyday, budgets)
-    vocab, kinds, w, b = train(rows)
-    save(path, vocab, kinds, w, b, thresholds)
+    vocab, kinds, w, b = train(rows, concepts)
+    save(path, vocab, kinds, w, b, thresholds, concepts)
     return CrisisModel.load(path), thresholds, read, everyday
 
 
 Folded = list[tuple[str, Reading, Thresholds]]  # text, its reading, the thresholds of its fold
 
 
-def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows,
+def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows, concepts: Concepts,
                    budgets: Sequence[Budgets] = (Budgets(),)) -> list[Folded]:
     """K-fold readings: each fold read by the rules and a model made, by the whole recipe,
     without it; once per set of budgets (the models are the same, only the thresholds move)."""
@@ -247,9 +248,9 @@ def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows
         rest = [r for r in rows if part(r[1], SEED + 1, folds) != k]
         with tempfile.TemporaryDirectory() as scratch:  # its own: other runs may be going on
             path = Path(scratch) / "fold.npz"
-            read, everyday = out_of_fold(detector, rest, path, extra)
-            vocab, kinds, w, b = train(rest)
-            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0))
+            read, everyday = out_of_fold(detector, rest, path, extra, concepts)
+            vocab, kinds, w, b = train(rest, concepts)
+            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0), concepts)
             model = CrisisModel.load(path)
         found = readings(detector, model, held)
         for n, budget in enumerate(budgets):
@@ -307,7 +308,7 @@ def main() -> None:
     rows = read_lines()
     budgets = args.budgets or [Budgets()]
     if args.folds:
-        every = cross_validate(detector, rows, args.folds, everyday_lines(), budgets)
+        every = cross_validate(detector, rows, args.folds, everyday_lines(), lexicon("en"), budgets)
         for budget, folded in zip(budgets, every, strict=True):
             print(f"\n=== {budget}")
             print_folds(detector, folded, args.folds, args.why)
@@ -315,7 +316,8 @@ def main() -> None:
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out if not args.check else Path(scratch) / "check.npz"
-        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), budgets[0])
+        model, thresholds, read, everyday = fitted(detector, rows, out, everyday_lines(), lexicon("en"),
+                                                   budgets[0])
         size = out.stat().st_size // 1024
     report(detector, read, thresholds, "out of fold")
     calls = levels(detector, everyday, *thresholds)

@@ -27,7 +27,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from _crisis_fit import Rows  # noqa: E402
+from _crisis_fit import Rows, lexicon  # noqa: E402
 from train_crisis_model import (  # noqa: E402
     DATA,
     REPO,
@@ -104,7 +104,8 @@ def main() -> None:
     rows = read_lines()
     budgets = args.budgets or [BUDGETS]
     if args.folds:
-        for budget, folded in zip(budgets, cross_validate(es, rows, args.folds, [], budgets), strict=True):
+        every = cross_validate(es, rows, args.folds, [], lexicon("es"), budgets)
+        for budget, folded in zip(budgets, every, strict=True):
             print(f"\n=== {budget}")
             print_folds(es, folded, args.folds, args.why)
             served = as_served(es, en, folded)
@@ -118,7 +119,7 @@ def main() -> None:
     print(f"{len(rows)} lines; thresholds chosen out of fold ({THRESHOLD_FOLDS} folds)")
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out if not args.check else Path(scratch) / "check.npz"
-        model, thresholds, read, _ = fitted(es, rows, out, [], budgets[0])
+        model, thresholds, read, _ = fitted(es, rows, out, [], lexicon("es"), budgets[0])
         size = out.stat().st_size // 1024
     report(es, read, thresholds, "out of fold")
     print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"

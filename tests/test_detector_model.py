@@ -40,11 +40,13 @@ def test_training_is_reproducible_and_matches_the_stored_weights() -> None:
     train = trainer()
     rows, _ = train.split(train.read_lines())
     rows = rows[::4]  # a quarter of the lines keeps this test quick
-    first, second = train.train(rows), train.train(rows)
+    lexicon = train.lexicon("en")
+    first, second = train.train(rows, lexicon), train.train(rows, lexicon)
     assert first[0] == second[0] and first[1] == second[1]
     assert np.array_equal(first[2], second[2]) and np.array_equal(first[3], second[3])
     stored = CrisisModel.load(MODELS / "en.npz")
-    assert list(stored.index) == train.vocabulary(train.read_lines())  # trained on every line
+    assert list(stored.index) == train.vocabulary(train.read_lines(), lexicon)  # trained on every line
+    assert stored.concepts is not None and stored.concepts.stored == lexicon.stored  # and this lexicon
 
 
 def test_the_split_is_fixed_by_the_seed() -> None:

@@ -9,6 +9,8 @@ reads new wording. It is a multinomial logistic regression over:
 - each word's crude stem (one common ending cut, then its first 5 letters) and each pair of
   stems (`t:`, `u:`), so "killing myself" is read like "kill myself",
 - letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
+- the meaning classes its words carry and each pair of them (`k:`, `K:`: "self" and "means"
+  in one sentence), from the lexicon stored with the weights (`concepts`),
 
 after the same folding as `words.fold` (NFKC, case fold, format characters and accents
 removed), with letters typed three times or more cut to one ("diiiie" -> "die"). Features
@@ -32,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from state.engine.safety.concepts import Concepts, class_features
 from state.engine.safety.words import fold
 
 MODELS = Path(__file__).parent / "models"
@@ -55,11 +58,14 @@ def tokens(text: str) -> list[str]:
     return [ELONGATED.sub(r"\1", w.replace("'", "")) for w in WORD.findall(fold(text))]
 
 
-def features(words: list[str]) -> set[str]:
-    """The binary features of a list of words: words, pairs of words, letter groups."""
+def features(words: list[str], concepts: Concepts | None = None) -> set[str]:
+    """The binary features of a list of words: words, pairs of words, letter groups, and the
+    meaning classes of `concepts` (with their pairs)."""
     found = word_features(words)
     for w in words:
         found.update(letter_groups(w))
+    if concepts is not None:
+        found |= concepts.features(words)
     return found
 
 
@@ -131,7 +137,8 @@ class CrisisModel:
     """Weights and vocabulary of one locale's model, with the thresholds chosen for them."""
 
     def __init__(self, vocabulary: list[str], kinds: list[str], weights: Floats, bias: Floats,
-                 ask: float, interrupt: float, calm: float = 0.0) -> None:
+                 ask: float, interrupt: float, calm: float = 0.0,
+                 concepts: Concepts | None = None) -> None:
         self.index = {feature: i for i, feature in enumerate(vocabulary)}
         self.kinds = kinds
         self.none = kinds.index(NONE)
@@ -140,8 +147,11 @@ class CrisisModel:
         self.ask = ask  # crisis score from which the model asks
         self.interrupt = interrupt  # ... and from which it may interrupt
         self.calm = calm  # under this, a rule's interrupt is asked about instead
-        # A word's letter groups and their rows, kept in memory as `letter_groups` is.
+        self.concepts = concepts  # the meaning lexicon the weights were trained with
+        # A word's letter groups and their rows, and a set of meaning classes' features and
+        # their rows, kept in memory as `letter_groups` is.
         self._word_rows = lru_cache(maxsize=1 << 14)(self._rows_of)
+        self._class_rows = lru_cache(maxsize=1 << 12)(self._rows_of_classes)
 
     @classmethod
     def load(cls, path: Path) -> CrisisModel:
@@ -151,8 +161,11 @@ class CrisisModel:
                                " `python bench/train_crisis_model.py`)")
         with np.load(path, allow_pickle=False) as data:
             ask, interrupt, *calm = (float(t) for t in data["thresholds"])  # calm: newer files
+            concepts = (Concepts.from_stored((str(c) for c in data["concepts"]), tokens)
+                        if "concepts" in data.files else None)  # a lexicon: newer files
             return cls([str(v) for v in data["vocabulary"]], [str(k) for k in data["kinds"]],
-                       data["weights"], data["bias"], ask, interrupt, calm[0] if calm else 0.0)
+                       data["weights"], data["bias"], ask, interrupt, calm[0] if calm else 0.0,
+                       concepts)
 
     def knows(self, words: Iterable[str]) -> bool:
         """Whether every one of these words was in the training lines often enough to be read."""
@@ -163,14 +176,28 @@ class CrisisModel:
         groups = letter_groups(word)
         return groups, frozenset(i for f in groups if (i := self.index.get(f)) is not None)
 
+    def _rows_of_classes(self, classes: frozenset[str]) -> tuple[frozenset[str], frozenset[int]]:
+        found = class_features(classes)
+        return found, frozenset(i for f in found if (i := self.index.get(f)) is not None)
+
+    def _concepts(self, words: list[str]) -> tuple[frozenset[str], frozenset[int]]:
+        """The meaning-class features of a list of words, and their rows (none without a lexicon)."""
+        if self.concepts is None:
+            return frozenset(), frozenset()
+        return self._class_rows(self.concepts.classes(words))
+
     def probabilities(self, words: list[str]) -> Floats:
         """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
         return self._chances(*self._read(words))
 
     def _read(self, words: list[str]) -> tuple[set[str], set[str], set[int]]:
-        """The word features of a list of words, its letter groups, and their rows."""
+        """The word features of a list of words (meaning classes included), its letter
+        groups, and their rows."""
         found = word_features(words)
         rows = {i for f in found if (i := self.index.get(f)) is not None}
+        meaning, meaning_rows = self._concepts(words)
+        found |= meaning
+        rows |= meaning_rows
         groups: set[str] = set()
         for word in set(words):
             word_groups, word_rows = self._word_rows(word)
@@ -195,16 +222,18 @@ class CrisisModel:
         whole = [w for _, words in parts for w in words]
         if len(parts) > 1:
             # The whole text's features are its sentences' and the pairs across their ends,
-            # so each sentence is read once (what most of a long answer's cost was).
+            # so each sentence is read once (what most of a long answer's cost was); its
+            # meaning classes are read whole, as they pair over sentences.
             starts, start = set(), 0
             for _, words in parts[:-1]:
                 start += len(words)
                 starts.add(start)
             crossing = crossing_features(whole, starts)
-            found = crossing.union(*(f for f, _, _ in readings))
+            meaning, meaning_rows = self._concepts(whole)
+            found = crossing.union(meaning, *(f for f, _, _ in readings))
             groups = set().union(*(g for _, g, _ in readings))
             rows = {i for f in crossing if (i := self.index.get(f)) is not None}
-            rows = rows.union(*(r for _, _, r in readings))
+            rows = rows.union(meaning_rows, *(r for _, _, r in readings))
             scored = [(text, self._chances(found, groups, rows))]
             scored += [(part, self._chances(*reading))
                        for (part, _), reading in zip(parts, readings, strict=True)]
