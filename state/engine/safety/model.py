@@ -10,7 +10,7 @@ reads new wording. It is a multinomial logistic regression over:
   stems (`t:`, `u:`), so "killing myself" is read like "kill myself",
 - letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
 - the meaning classes its words carry and each pair of them (`k:`, `K:`: "self" and "means"
-  in one sentence), from the lexicon stored with the weights (`concepts`),
+  in the text scored), from the lexicon stored with the weights (`concepts`),
 
 after the same folding as `words.fold` (NFKC, case fold, format characters and accents
 removed), with letters typed three times or more cut to one ("diiiie" -> "die"). Features
