@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from state.contracts import Event, Progress
 from state.store.crypto import DataCipher, new_key
+from state.store.dialect import Connection
 from state.store.keyring import Keyring, KeyStore
 from state.store.privacy import PrivacyData
 from state.store.progress import SqliteProgressStore
@@ -59,7 +59,7 @@ class OperatorOnly:
         return self.cipher.rotate(token)
 
 
-def rotate_every_value(db: sqlite3.Connection, cipher: DataCipher) -> None:
+def rotate_every_value(db: Connection, cipher: DataCipher) -> None:
     """Rotation before person keys: every sealed value re-encrypted with the new key."""
     for table, key, column in (("users", "user_id", "data"), ("checkins", "id", "data"),
                                ("events", "id", "detail")):
