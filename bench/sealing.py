@@ -153,7 +153,7 @@ async def main(users: int, turns: int) -> None:
         cold_turn = stats(await atimed(lambda: turn(new, next(it)), turns // 4, before=ring._cache.clear))
         row(f"turn ({users} people)", before_turn, after_turn, cold_turn)
 
-        fresh = iter(range(users + 1, users + 1 + 2 * NEW_PEOPLE))  # not from --turns: fewer crashed
+        fresh = iter(range(users + 1, users + 1 + 2 * NEW_PEOPLE))  # what is timed, not --turns
         row("first save of someone new",
             stats(await atimed(lambda: old.save(progress(next(fresh)), []), NEW_PEOPLE)),
             stats(await atimed(lambda: new.save(progress(next(fresh)), []), NEW_PEOPLE)))
