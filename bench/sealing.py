@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import random
-import sqlite3
 import sys
 import tempfile
 import time
@@ -36,10 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from state.contracts import Event, Progress
 from state.store.crypto import DataCipher, new_key
+from state.store.dialect import Connection
 from state.store.keyring import Keyring, KeyStore
 from state.store.privacy import PrivacyData
 from state.store.progress import SqliteProgressStore
 
+NEW_PEOPLE = 200  # first saves timed per store
+ERASED = 100  # erasures timed per store, at most half of --users
 ANSWERS = {f"answer_{n}": "We could cook together on Sunday, and walk after." for n in range(24)}
 
 
@@ -59,7 +61,7 @@ class OperatorOnly:
         return self.cipher.rotate(token)
 
 
-def rotate_every_value(db: sqlite3.Connection, cipher: DataCipher) -> None:
+def rotate_every_value(db: Connection, cipher: DataCipher) -> None:
     """Rotation before person keys: every sealed value re-encrypted with the new key."""
     for table, key, column in (("users", "user_id", "data"), ("checkins", "id", "data"),
                                ("events", "id", "detail")):
@@ -151,14 +153,15 @@ async def main(users: int, turns: int) -> None:
         cold_turn = stats(await atimed(lambda: turn(new, next(it)), turns // 4, before=ring._cache.clear))
         row(f"turn ({users} people)", before_turn, after_turn, cold_turn)
 
-        fresh = iter(range(users + 1, users + 1 + turns))
+        fresh = iter(range(users + 1, users + 1 + 2 * NEW_PEOPLE))  # what is timed, not --turns
         row("first save of someone new",
-            stats(await atimed(lambda: old.save(progress(next(fresh)), []), 200)),
-            stats(await atimed(lambda: new.save(progress(next(fresh)), []), 200)))
+            stats(await atimed(lambda: old.save(progress(next(fresh)), []), NEW_PEOPLE)),
+            stats(await atimed(lambda: new.save(progress(next(fresh)), []), NEW_PEOPLE)))
 
+        erased = min(ERASED, users // 2)  # each store erases its own people, never twice
         gone = iter(range(1, users + 1))
-        row("erase one person", stats(await atimed(lambda: old.privacy.erase(next(gone)), 100)),
-            stats(await atimed(lambda: new.privacy.erase(next(gone)), 100)))
+        row("erase one person", stats(await atimed(lambda: old.privacy.erase(next(gone)), erased)),
+            stats(await atimed(lambda: new.privacy.erase(next(gone)), erased)))
 
         newer = DataCipher.from_text(f"{new_key()},{key}")
         assert newer is not None
@@ -193,4 +196,6 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=2000)
     options = parser.parse_args()
+    if options.users < 2 or options.turns < 4:  # a quarter of --turns is timed cold; two stores erase
+        parser.error("--users must be at least 2 and --turns at least 4")
     asyncio.run(main(options.users, options.turns))

@@ -83,13 +83,13 @@ async def main() -> None:
             cases: list[tuple[str, str, str | None]] = [("sqlite (WAL, synchronous=NORMAL)",
                                                          str(Path(tmp) / "bench.sqlite3"), None)]
             for commit in ("off", "on"):
-                url, keys = server.create_database("bench"), server.create_database("keys")
+                url, keys_url = server.create_database("bench"), server.create_database("keys")
                 import psycopg
 
                 name = url.rsplit("/", 1)[1]
                 with psycopg.connect(server.url(), autocommit=True) as conn:
                     conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = {commit}')
-                cases.append((f"postgresql (synchronous_commit={commit})", url, keys))
+                cases.append((f"postgresql (synchronous_commit={commit})", url, keys_url))
             for label, where, keys in cases:
                 store = await ProgressStore(where, DataCipher([key]) if key else None, keys_url=keys).open()
                 results[label] = await measure(store, args.users, order)

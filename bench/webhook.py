@@ -43,14 +43,16 @@ class HookedBot(BotUnderTest):
 
     def start(self) -> float:
         """Start the bot; wait until its webhook is set; return the seconds that took."""
-        assert isinstance(self.server, WebhookBotApi)
-        self.server.webhook = None
+        server = self.server
+        assert isinstance(server, WebhookBotApi)
+        server.webhook = None
         started = time.perf_counter()
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.command(), cwd=REPO, env=self.env, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
         proc = self.proc
-        self.server.wait_for(lambda s: s.webhook is not None or proc.poll() is not None, timeout=60)
+        # the predicate is handed the server as a FakeBotApi; `server` is the same one, narrowed
+        server.wait_for(lambda _: server.webhook is not None or proc.poll() is not None, timeout=60)
         if self.proc.poll() is not None:
             raise RuntimeError(f"webhook bot exited early:\n{self.log.read_text()[-3000:]}")
         return time.perf_counter() - started
