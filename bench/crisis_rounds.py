@@ -3,6 +3,7 @@
     .venv/bin/python bench/crisis_rounds.py                       # English, with and without the lexicon
     .venv/bin/python bench/crisis_rounds.py --locale es
     .venv/bin/python bench/crisis_rounds.py --variant lexicon     # one variant only
+    .venv/bin/python bench/crisis_rounds.py --variant order --window 4
 
 K-fold cross-validation cuts lines at random, so a fold's lines were written by the same
 people, in the same week, as the lines the model learnt from; it flatters a model that learns
@@ -18,8 +19,9 @@ the held-out round with the rules in front, as the bot does. Summed over every r
   trainer's budgets (so a variant is not judged by its luck with thresholds); caught,
   interrupted, everyday interrupts and asks, and caught per kind.
 
-Variants: `plain` (words, pairs, stems, letter groups) and `lexicon` (those and the meaning
-classes of tests/data/crisis/concepts/<locale>.yaml). Never reads a held-out set. About 2
+Variants: `plain` (words, pairs, stems, letter groups), `lexicon` (those and the meaning
+classes of tests/data/crisis/concepts/<locale>.yaml) and `order` (those and which class comes
+before which, `--window` words apart at most). Never reads a held-out set. About 2
 minutes per round and variant for English on one core; it writes nothing.
 """
 
@@ -118,7 +120,8 @@ def report(title: str, detector: CrisisDetector, read: list[Reading], budgets: B
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--locale", choices=sorted(FOLDERS), default="en")
-    parser.add_argument("--variant", choices=("plain", "lexicon"), action="append")
+    parser.add_argument("--variant", choices=("plain", "lexicon", "order"), action="append")
+    parser.add_argument("--window", type=int, default=4, help="words between classes the order variant reads")
     args = parser.parse_args()
     locale = load_curriculum(REPO / "curriculum").locales[args.locale].locale
     assert locale is not None
@@ -126,7 +129,8 @@ def main() -> None:
     rounds = lines_by_round(args.locale)
     print(f"{args.locale}: {len(rounds)} rounds: {', '.join(sorted(rounds))}")
     for variant in args.variant or ["plain", "lexicon"]:
-        concepts = lexicon(args.locale) if variant == "lexicon" else Concepts([], tokens)
+        concepts = (lexicon(args.locale, args.window if variant == "order" else 0)
+                    if variant != "plain" else Concepts([], tokens))
         read = held_out_readings(detector, rounds, concepts)
         report(variant, detector, read, BUDGETS[args.locale])
 

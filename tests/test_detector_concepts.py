@@ -32,6 +32,20 @@ def test_words_phrases_and_prefixes_carry_their_classes() -> None:
     assert lexicon.features(tokens("i have the rope")) == {"k:means", "k:self", "K:means|self"}
 
 
+def test_a_window_reads_who_did_what_to_whom() -> None:
+    written = {"other": ["he", "him"], "self": ["i", "me"], "threat": ["threatened"]}
+    plain = Concepts.from_mapping(written, tokens)
+    lexicon = Concepts.from_mapping(written, tokens, window=3)
+    his, mine = tokens("he threatened me"), tokens("i threatened him")
+    # The same classes, so without a window the two read alike ...
+    assert plain.features(his) == plain.features(mine)
+    # ... and with one, which class came before which tells them apart.
+    assert lexicon.read(his)[1] == {"N:other>threat", "N:threat>self", "N:other>self"}
+    assert lexicon.read(mine)[1] == {"N:self>threat", "N:threat>other", "N:self>other"}
+    far = tokens("he said it was the weather that threatened the trip")
+    assert lexicon.read(far)[1] == set()  # more than `window` words apart: no pair
+
+
 def test_the_stored_form_reads_back_the_same() -> None:
     lexicon = Concepts.from_mapping(WRITTEN, tokens)
     again = Concepts.from_stored(lexicon.stored, tokens)

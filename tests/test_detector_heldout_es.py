@@ -22,18 +22,25 @@ from tests.kit.heldout import assert_meets, measure, measure_all
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # set: floors of crises caught (interrupt or ask) and interrupted; ceilings of everyday
-# interrupts and asks. Measured with the models of session 9 (round 10: the meaning lexicon),
-# caught / interrupted / everyday interrupts / asks:
-#   heldout_es2  0.955 / 0.890 / 0.011 / 0.056  (blind, written in session 6; 6th look)
-#   heldout_es3  0.950 / 0.850 / 0.008 / 0.054  (blind, written in session 7; 5th look)
-#   heldout_es4  0.979 / 0.942 / 0.008 / 0.035  (blind, written in session 7; 4th look)
-#   heldout_es5  0.950 / 0.862 / 0.023 / 0.069  (blind, written in session 8; 3rd look)
-#   heldout_es6  0.962 / 0.875 / 0.027 / 0.054  (blind, written in session 8; 2nd look; round 9:
-#                                                0.954 / 0.875 / 0.023 / 0.069)
-#   heldout_es7  0.946 / 0.862 / 0.012 / 0.050  (blind, written in session 9 before round 10;
-#                                                1st look. Round 9's models: 0.929 / 0.829 /
-#                                                0.015 / 0.046)
-#   all six      0.957 / 0.880 / 0.015 / 0.053  (1,400 crises, 1,480 everyday lines)
+# interrupts and asks. Measured with the models of session 10 (round 11: the lexicon cleaned
+# and widened, 640 more training lines), caught / interrupted / everyday interrupts / asks:
+#   heldout_es2  0.960 / 0.910 / 0.011 / 0.050  (blind, written in session 6; 7th look)
+#   heldout_es3  0.950 / 0.846 / 0.008 / 0.054  (blind, written in session 7; 6th look)
+#   heldout_es4  0.979 / 0.938 / 0.008 / 0.038  (blind, written in session 7; 5th look)
+#   heldout_es5  0.946 / 0.887 / 0.019 / 0.073  (blind, written in session 8; 4th look; round
+#                                                10: 0.950 / 0.863 / 0.023 / 0.069)
+#   heldout_es6  0.967 / 0.883 / 0.015 / 0.069  (blind, written in session 8; 3rd look; round
+#                                                10: 0.963 / 0.875 / 0.027 / 0.054)
+#   heldout_es7  0.946 / 0.879 / 0.004 / 0.058  (blind, written in session 9; 2nd look; round
+#                                                10: 0.946 / 0.863 / 0.012 / 0.050)
+#   heldout_es8  0.925 / 0.817 / 0.013 / 0.046  (blind, written in session 9 before round 11;
+#                                                1st look. Round 10's models: 0.912 / 0.783 /
+#                                                0.013 / 0.046)
+#   all seven    0.953 / 0.879 / 0.011 / 0.056  (1,640 crises, 1,720 everyday lines; round
+#                                                10: 0.951 / 0.866 / 0.015 / 0.052)
+# The new model asks about more everyday Spanish lines on the older sets (its ask threshold
+# fell from 0.49 to 0.47, chosen out of fold on the training lines), so their ask ceilings
+# rose with this round; they are recorded, not met.
 # The targets are the English ones (0.95, 0.80, 0.02, 0.05); where a set meets them its floors
 # are the targets; the others, and the pooled floors, record what was measured, to be raised.
 TARGETS = (0.95, 0.80, 0.02, 0.05)
@@ -41,11 +48,12 @@ FLOORS = {
     "heldout_es2/es_blind.tsv": (0.95, 0.80, 0.015, 0.06),
     "heldout_es3/es_blind.tsv": (0.945, 0.845, 0.01, 0.055),
     "heldout_es4/es_blind.tsv": TARGETS,
-    "heldout_es5/es_blind.tsv": (0.945, 0.86, 0.025, 0.07),
-    "heldout_es6/es_blind.tsv": (0.96, 0.87, 0.03, 0.055),
-    "heldout_es7/es_blind.tsv": (0.945, 0.86, 0.015, 0.05),
+    "heldout_es5/es_blind.tsv": (0.945, 0.885, 0.02, 0.075),
+    "heldout_es6/es_blind.tsv": (0.965, 0.88, 0.02, 0.07),
+    "heldout_es7/es_blind.tsv": (0.945, 0.875, 0.01, 0.06),
+    "heldout_es8/es_blind.tsv": (0.925, 0.815, 0.015, 0.05),
 }
-POOLED = (0.955, 0.875, 0.015, 0.055)
+POOLED = (0.95, 0.875, 0.012, 0.057)
 
 
 class Served:

@@ -47,6 +47,9 @@ def test_training_is_reproducible_and_matches_the_stored_weights() -> None:
     stored = CrisisModel.load(MODELS / "en.npz")
     assert list(stored.index) == train.vocabulary(train.read_lines(), lexicon)  # trained on every line
     assert stored.concepts is not None and stored.concepts.stored == lexicon.stored  # and this lexicon
+    # read as it was trained: with the order of its classes, which it has learnt weights for
+    assert stored.concepts.window == lexicon.window > 0
+    assert any(f.startswith("N:") for f in stored.index)
 
 
 def test_the_split_is_fixed_by_the_seed() -> None:

@@ -11,6 +11,11 @@ the model folds text (`model.tokens`: case, accents and apostrophes dropped). Th
 written by counselors as training data (tests/data/crisis/concepts/<locale>.yaml), and the
 trainer stores it inside the model file, so a model reads messages with the very lexicon it
 was trained with.
+
+A lexicon may also read which class comes shortly before which (`N:` features, `window`
+words apart at most): "he ... threatened ... me" gives `other>threat` and `threat>self`,
+"i ... pills" `self>means`, so the model can tell who did what to whom, which a set of
+classes present cannot.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ Tokenize = Callable[[str], list[str]]
 class Concepts:
     """A lexicon of meaning classes, and the features it gives a list of (folded) words."""
 
-    def __init__(self, entries: Iterable[tuple[str, str]], tokenize: Tokenize) -> None:
+    def __init__(self, entries: Iterable[tuple[str, str]], tokenize: Tokenize, window: int = 0) -> None:
+        self.window = window  # words from one class to a later one read as a pair; 0: none
         self.stored = sorted({f"{name}{SEPARATOR}{entry}" for name, entry in entries})
         words: dict[str, set[str]] = defaultdict(set)
         prefixes: dict[str, set[str]] = defaultdict(set)
@@ -54,15 +60,17 @@ class Concepts:
         self._of_word = lru_cache(maxsize=1 << 14)(self._classes_of)
 
     @classmethod
-    def from_mapping(cls, lexicon: Mapping[str, Sequence[str]], tokenize: Tokenize) -> Concepts:
+    def from_mapping(cls, lexicon: Mapping[str, Sequence[str]], tokenize: Tokenize,
+                     window: int = 0) -> Concepts:
         """A lexicon from its written form: class name -> entries."""
-        return cls(((name, entry) for name, entries in lexicon.items() for entry in entries), tokenize)
+        return cls(((name, entry) for name, entries in lexicon.items() for entry in entries), tokenize,
+                   window)
 
     @classmethod
-    def from_stored(cls, lines: Iterable[str], tokenize: Tokenize) -> Concepts:
+    def from_stored(cls, lines: Iterable[str], tokenize: Tokenize, window: int = 0) -> Concepts:
         """A lexicon from its stored form (`stored`: "class<TAB>entry" lines)."""
         return cls(((name, entry) for name, _, entry in (line.partition(SEPARATOR) for line in lines)),
-                   tokenize)
+                   tokenize, window)
 
     def __len__(self) -> int:
         return len(self.stored)
@@ -84,9 +92,39 @@ class Concepts:
                     found.add(name)
         return frozenset(found)
 
+    def read(self, words: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The classes the words carry, and the `N:` features of their order (none when the
+        lexicon has no window)."""
+        if not self.window:
+            return self.classes(words), frozenset()  # the quicker way, with no order to keep
+        spans = self._spans(words)
+        present = frozenset(name for _, name in spans)
+        if len(present) < 2:
+            return present, frozenset()
+        spans.sort()
+        near: set[str] = set()
+        for i, (at, first) in enumerate(spans):
+            for later, second in spans[i + 1:]:
+                if later - at > self.window:
+                    break
+                if later > at and second != first:
+                    near.add(f"N:{first}>{second}")
+        return present, frozenset(near)
+
+    def _spans(self, words: Sequence[str]) -> list[tuple[int, str]]:
+        """Each class the words carry, with the index of the word (or phrase) that starts it."""
+        found = [(i, name) for i, word in enumerate(words) for name in self._of_word(word)]
+        for i, pair in enumerate(pairwise(words)):
+            for rest, name in self._phrases.get(pair, ()):
+                if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
+                    found.append((i, name))
+        return found
+
     def features(self, words: Sequence[str]) -> set[str]:
-        """Each class the words carry (`k:`), and each pair of them (`K:`)."""
-        return set(class_features(self.classes(words)))
+        """Each class the words carry (`k:`), each pair of them (`K:`) and, with a window,
+        which comes shortly before which (`N:`)."""
+        present, near = self.read(words)
+        return set(class_features(present) | near)
 
 
 @lru_cache(maxsize=1 << 12)

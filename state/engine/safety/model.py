@@ -10,7 +10,8 @@ reads new wording. It is a multinomial logistic regression over:
   stems (`t:`, `u:`), so "killing myself" is read like "kill myself",
 - letter groups of 3 and 4 inside each word, padded with spaces (`c:`), for typos,
 - the meaning classes its words carry and each pair of them (`k:`, `K:`: "self" and "means"
-  in the text scored), from the lexicon stored with the weights (`concepts`),
+  in the text scored), and, where the lexicon has a window, which class comes shortly before
+  which (`N:`: "other_person>threat"), from the lexicon stored with the weights (`concepts`),
 
 after the same folding as `words.fold` (NFKC, case fold, format characters and accents
 removed), with letters typed three times or more cut to one ("diiiie" -> "die"). Features
@@ -47,6 +48,7 @@ CHAR_SIZES = (3, 4)
 SUFFIXES = ("ing", "ed", "es", "s", "ly")  # cut once before a stem is taken
 STEM_SIZE = 5  # letters a stem keeps
 Floats = npt.NDArray[np.float32]
+Reading = tuple[set[str], set[str], set[int]]  # pair and class features, words' own, rows
 
 
 class ModelMissing(FileNotFoundError):
@@ -72,13 +74,24 @@ def features(words: list[str], concepts: Concepts | None = None) -> set[str]:
 def word_features(words: list[str]) -> set[str]:
     """The features of whole words: each word, each pair, each pair with one word between,
     and each word's stem and each pair of stems."""
-    found = {f"w:{w}" for w in words}
-    found.update(f"b:{a} {b}" for a, b in pairwise(words))
-    found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
-    stems = [stem(w) for w in words]
-    found.update(f"t:{s}" for s in stems)
-    found.update(f"u:{a} {b}" for a, b in pairwise(stems))
+    found = pair_features(words)
+    for w in words:
+        found.update(single_features(w))
     return found
+
+
+def pair_features(words: list[str]) -> set[str]:
+    """The features of `word_features` that read two words: pairs, pairs with one word
+    between, pairs of stems."""
+    found = {f"b:{a} {b}" for a, b in pairwise(words)}
+    found.update(f"s:{a} {b}" for a, b in zip(words, words[2:], strict=False))
+    found.update(f"u:{stem(a)} {stem(b)}" for a, b in pairwise(words))
+    return found
+
+
+def single_features(word: str) -> tuple[str, str]:
+    """The features of `word_features` that read one word: the word and its stem."""
+    return f"w:{word}", f"t:{stem(word)}"
 
 
 @lru_cache(maxsize=1 << 14)
@@ -148,7 +161,7 @@ class CrisisModel:
         self.interrupt = interrupt  # ... and from which it may interrupt
         self.calm = calm  # under this, a rule's interrupt is asked about instead
         self.concepts = concepts  # the meaning lexicon the weights were trained with
-        # A word's letter groups and their rows, and a set of meaning classes' features and
+        # A word's own features and their rows, and a set of meaning classes' features and
         # their rows, kept in memory as `letter_groups` is.
         self._word_rows = lru_cache(maxsize=1 << 14)(self._rows_of)
         self._class_rows = lru_cache(maxsize=1 << 12)(self._rows_of_classes)
@@ -161,7 +174,8 @@ class CrisisModel:
                                " `python bench/train_crisis_model.py`)")
         with np.load(path, allow_pickle=False) as data:
             ask, interrupt, *calm = (float(t) for t in data["thresholds"])  # calm: newer files
-            concepts = (Concepts.from_stored((str(c) for c in data["concepts"]), tokens)
+            window = int(data["window"]) if "window" in data.files else 0  # newer files
+            concepts = (Concepts.from_stored((str(c) for c in data["concepts"]), tokens, window)
                         if "concepts" in data.files else None)  # a lexicon: newer files
             return cls([str(v) for v in data["vocabulary"]], [str(k) for k in data["kinds"]],
                        data["weights"], data["bias"], ask, interrupt, calm[0] if calm else 0.0,
@@ -173,8 +187,9 @@ class CrisisModel:
         return bool(found) and all(f in self.index for f in found)
 
     def _rows_of(self, word: str) -> tuple[frozenset[str], frozenset[int]]:
-        groups = letter_groups(word)
-        return groups, frozenset(i for f in groups if (i := self.index.get(f)) is not None)
+        """A word's own features (itself, its stem, its letter groups) and their rows."""
+        own = letter_groups(word).union(single_features(word))
+        return own, frozenset(i for f in own if (i := self.index.get(f)) is not None)
 
     def _rows_of_classes(self, classes: frozenset[str]) -> tuple[frozenset[str], frozenset[int]]:
         found = class_features(classes)
@@ -184,16 +199,22 @@ class CrisisModel:
         """The meaning-class features of a list of words, and their rows (none without a lexicon)."""
         if self.concepts is None:
             return frozenset(), frozenset()
-        return self._class_rows(self.concepts.classes(words))
+        present, near = self.concepts.read(words)
+        found, rows = self._class_rows(present)
+        if near:
+            found |= near
+            rows |= {i for f in near if (i := self.index.get(f)) is not None}
+        return found, rows
 
     def probabilities(self, words: list[str]) -> Floats:
         """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
-        return self._chances(*self._read(words))
+        chances: Floats = self._chances([self._read(words)])[0]
+        return chances
 
-    def _read(self, words: list[str]) -> tuple[set[str], set[str], set[int]]:
-        """The word features of a list of words (meaning classes included), its letter
-        groups, and their rows."""
-        found = word_features(words)
+    def _read(self, words: list[str]) -> Reading:
+        """The pair and meaning-class features of a list of words, each word's own features
+        (the word, its stem, its letter groups), and their rows."""
+        found = pair_features(words)  # a word's own features come from `_word_rows`
         rows = {i for f in found if (i := self.index.get(f)) is not None}
         meaning, meaning_rows = self._concepts(words)
         found |= meaning
@@ -205,14 +226,33 @@ class CrisisModel:
             rows |= word_rows
         return found, groups, rows
 
-    def _chances(self, found: set[str], groups: set[str], rows: set[int]) -> Floats:
-        logits = self.bias.copy()
-        if rows:
-            size = len(found) + len(groups)  # the same count as len(features(words))
-            logits += self.weights[sorted(rows)].sum(axis=0) / np.float32(np.sqrt(size))
-        logits -= logits.max()
+    def _chances(self, readings: list[Reading]) -> Floats:
+        """The chance of each kind for each reading (one row each), in one pass over the
+        weights: numpy's cost per call, not the sums, is most of a short message's."""
+        if len(readings) == 1:  # most messages: one sentence
+            found, groups, one = readings[0]
+            logits = self.bias.copy()
+            if one:
+                size = len(found) + len(groups)  # the same count as len(features(words))
+                logits += self.weights[sorted(one)].sum(axis=0) / np.float32(np.sqrt(size))
+            logits -= logits.max()
+            exp = np.exp(logits)
+            single: Floats = (exp / exp.sum())[None, :]
+            return single
+        logits = np.tile(self.bias, (len(readings), 1))
+        rows = [sorted(r) for _, _, r in readings]
+        if any(rows):
+            # One gather and one sum by runs; a reading with no rows adds nothing.
+            sizes_of_rows = np.array([len(r) for r in rows])
+            starts = np.cumsum(sizes_of_rows) - sizes_of_rows
+            gathered = self.weights[[i for r in rows for i in r]]
+            full = [j for j, r in enumerate(rows) if r]
+            sums = np.add.reduceat(gathered, starts[full], axis=0)
+            sizes = np.array([len(readings[j][0]) + len(readings[j][1]) for j in full], dtype=np.float32)
+            logits[full] += sums / np.sqrt(sizes)[:, None]  # len(features(words)) each
+        logits -= logits.max(axis=1, keepdims=True)
         exp = np.exp(logits)
-        result: Floats = exp / exp.sum()
+        result: Floats = exp / exp.sum(axis=1, keepdims=True)
         return result
 
     def score(self, text: str) -> Score:
@@ -234,18 +274,17 @@ class CrisisModel:
             groups = set().union(*(g for _, g, _ in readings))
             rows = {i for f in crossing if (i := self.index.get(f)) is not None}
             rows = rows.union(meaning_rows, *(r for _, _, r in readings))
-            scored = [(text, self._chances(found, groups, rows))]
-            scored += [(part, self._chances(*reading))
-                       for (part, _), reading in zip(parts, readings, strict=True)]
+            texts = [text] + [part for part, _ in parts]
+            readings = [(found, groups, rows), *readings]
         else:
-            scored = [(text, self._chances(*readings[0]) if readings else self._chances(set(), set(), set()))]
-        part, best = scored[0]
-        for segment, p in scored[1:]:
-            if p[self.none] < best[self.none]:
-                best, part = p, segment
-        crisis = best.copy()
+            texts = [text]
+            readings = readings or [(set(), set(), set())]
+        chances = self._chances(readings)
+        best = int(chances[:, self.none].argmin())  # the first of equals: the whole text
+        crisis = chances[best].copy()
         crisis[self.none] = -1.0
-        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part, len(whole))
+        return Score(float(1.0 - chances[best, self.none]), self.kinds[int(crisis.argmax())], texts[best],
+                     len(whole))
 
 
 def model_for(locale: str) -> CrisisModel | None:
