@@ -21,7 +21,7 @@ classes present cannot.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import combinations, pairwise
 
@@ -86,10 +86,7 @@ class Concepts:
         found: set[str] = set()
         for word in words:
             found |= self._of_word(word)
-        for i, pair in enumerate(pairwise(words)):
-            for rest, name in self._phrases.get(pair, ()):
-                if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
-                    found.add(name)
+        found.update(name for _, name in self._phrase_matches(words))
         return frozenset(found)
 
     def read(self, words: Sequence[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -114,11 +111,15 @@ class Concepts:
     def _spans(self, words: Sequence[str]) -> list[tuple[int, str]]:
         """Each class the words carry, with the index of the word (or phrase) that starts it."""
         found = [(i, name) for i, word in enumerate(words) for name in self._of_word(word)]
+        found.extend(self._phrase_matches(words))
+        return found
+
+    def _phrase_matches(self, words: Sequence[str]) -> Iterator[tuple[int, str]]:
+        """Each phrase's class, with the index of the phrase's first word."""
         for i, pair in enumerate(pairwise(words)):
             for rest, name in self._phrases.get(pair, ()):
                 if not rest or tuple(words[i + 2:i + 2 + len(rest)]) == rest:
-                    found.append((i, name))
-        return found
+                    yield i, name
 
     def features(self, words: Sequence[str]) -> set[str]:
         """Each class the words carry (`k:`), each pair of them (`K:`) and, with a window,

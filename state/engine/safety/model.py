@@ -208,8 +208,7 @@ class CrisisModel:
 
     def probabilities(self, words: list[str]) -> Floats:
         """The chance of each kind (and `none`) for one list of words (as `features` reads them)."""
-        chances: Floats = self._chances([self._read(words)])[0]
-        return chances
+        return self._chances(self._read(words))
 
     def _read(self, words: list[str]) -> Reading:
         """The pair and meaning-class features of a list of words, each word's own features
@@ -226,33 +225,16 @@ class CrisisModel:
             rows |= word_rows
         return found, groups, rows
 
-    def _chances(self, readings: list[Reading]) -> Floats:
-        """The chance of each kind for each reading (one row each), in one pass over the
-        weights: numpy's cost per call, not the sums, is most of a short message's."""
-        if len(readings) == 1:  # most messages: one sentence
-            found, groups, one = readings[0]
-            logits = self.bias.copy()
-            if one:
-                size = len(found) + len(groups)  # the same count as len(features(words))
-                logits += self.weights[sorted(one)].sum(axis=0) / np.float32(np.sqrt(size))
-            logits -= logits.max()
-            exp = np.exp(logits)
-            single: Floats = (exp / exp.sum())[None, :]
-            return single
-        logits = np.tile(self.bias, (len(readings), 1))
-        rows = [sorted(r) for _, _, r in readings]
-        if any(rows):
-            # One gather and one sum by runs; a reading with no rows adds nothing.
-            sizes_of_rows = np.array([len(r) for r in rows])
-            starts = np.cumsum(sizes_of_rows) - sizes_of_rows
-            gathered = self.weights[[i for r in rows for i in r]]
-            full = [j for j, r in enumerate(rows) if r]
-            sums = np.add.reduceat(gathered, starts[full], axis=0)
-            sizes = np.array([len(readings[j][0]) + len(readings[j][1]) for j in full], dtype=np.float32)
-            logits[full] += sums / np.sqrt(sizes)[:, None]  # len(features(words)) each
-        logits -= logits.max(axis=1, keepdims=True)
+    def _chances(self, reading: Reading) -> Floats:
+        """The chance of each kind for one reading."""
+        found, groups, rows = reading
+        logits = self.bias.copy()
+        if rows:
+            size = len(found) + len(groups)  # the same count as len(features(words))
+            logits += self.weights[sorted(rows)].sum(axis=0) / np.float32(np.sqrt(size))
+        logits -= logits.max()
         exp = np.exp(logits)
-        result: Floats = exp / exp.sum(axis=1, keepdims=True)
+        result: Floats = exp / exp.sum()
         return result
 
     def score(self, text: str) -> Score:
@@ -274,17 +256,18 @@ class CrisisModel:
             groups = set().union(*(g for _, g, _ in readings))
             rows = {i for f in crossing if (i := self.index.get(f)) is not None}
             rows = rows.union(meaning_rows, *(r for _, _, r in readings))
-            texts = [text] + [part for part, _ in parts]
-            readings = [(found, groups, rows), *readings]
+            scored = [(text, self._chances((found, groups, rows)))]
+            scored += [(part, self._chances(reading))
+                       for (part, _), reading in zip(parts, readings, strict=True)]
         else:
-            texts = [text]
-            readings = readings or [(set(), set(), set())]
-        chances = self._chances(readings)
-        best = int(chances[:, self.none].argmin())  # the first of equals: the whole text
-        crisis = chances[best].copy()
+            scored = [(text, self._chances(readings[0] if readings else (set(), set(), set())))]
+        part, best = scored[0]
+        for segment, p in scored[1:]:
+            if p[self.none] < best[self.none]:  # the first of equals: the whole text
+                best, part = p, segment
+        crisis = best.copy()
         crisis[self.none] = -1.0
-        return Score(float(1.0 - chances[best, self.none]), self.kinds[int(crisis.argmax())], texts[best],
-                     len(whole))
+        return Score(float(1.0 - best[self.none]), self.kinds[int(crisis.argmax())], part, len(whole))
 
 
 def model_for(locale: str) -> CrisisModel | None:
