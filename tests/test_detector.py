@@ -83,10 +83,29 @@ def test_what_is_over_negated_hypothetical_or_a_topic_stays_quiet(detector: Cris
     ("i can't wake him up", "interrupt overdose"),
     ("he overdosed last year and now he's not breathing", "interrupt overdose"),  # a new clause
     ("he overdosed last year and he's doing it again right now", "ask overdose"),  # past, but now
+    # a lesson topic names its subject just before or after it; further on, it is where the
+    # family member learnt what to do, and the crisis is now
+    ("he's not breathing, i have the naloxone kit from the course", "interrupt overdose"),
+    ("his breathing is very slow and i have the kit from the overdose course", "interrupt overdose"),
+    ("of course he stopped breathing and his lips are blue", "interrupt overdose"),  # no topic
+    ("we watched the suicide prevention video", "none"),
 ])
 def test_negation_and_time_only_reach_their_own_words(detector: CrisisDetector, text: str,
                                                       expected: str) -> None:
     assert verdict(detector, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "he's choking my mum in the kitchen",
+    "my dad is beating my mother with a cricket bat",
+    "my uncle is drunk and hitting my aunty with a belt",
+])
+def test_another_grown_up_of_the_family_hurt_now_is_violence(detector: CrisisDetector, text: str) -> None:
+    assert verdict(detector, text) == "interrupt violence"
+
+
+def test_the_family_s_violence_that_is_over_stays_quiet(detector: CrisisDetector) -> None:
+    assert verdict(detector, "when i was little my dad drank and hit my mom") == "none"
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -129,6 +129,18 @@ def test_words_the_model_never_saw_keep_the_rules_interrupt(detector: CrisisDete
     assert model is not None and not model.knows(["pineapple"]) and model.knows(["kill", "myself"])
 
 
+@pytest.mark.parametrize(("text", "words"), [
+    ("he threw the zorblax at me", ("threw", "at", "me")),  # a gap's word is not the phrase's
+    ("my husband quit drinking in kisumu and he is seeing bugs", ("quit", "seeing")),  # a frame
+])
+def test_the_words_a_rule_matched_are_its_own_not_its_gaps_or_clause(text: str,
+                                                                     words: tuple[str, ...]) -> None:
+    # The model may calm a rule's interrupt only when it knows the words the rule matched: an
+    # unknown word in a gap or elsewhere in a frame's clause must not keep the interrupt.
+    found = CrisisDetector(rules()).detect(text)
+    assert found is not None and found.level == "interrupt" and found.words == words
+
+
 @pytest.mark.parametrize("text", [
     "For lesson 3: fridays are hard. Right now he is not breathing and his lips are blue.",
     "He drank all day. I hid the keys! Tomorrow we talk; he's asleep now\nok",

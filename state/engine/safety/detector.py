@@ -55,6 +55,9 @@ LEGACY_PATHWAY = "crisis"  # the one pathway of a locale that still has a flat `
 FRAME = " + "  # joins the word lists of a frame: "{breath} + {faint}"
 SCOPES = ("past", "hypothetical", "topic")
 TIMES = SCOPES[:2]  # the scopes that reach over sentences (see `vetoed`)
+TOPIC_AFTER = 2  # a lesson topic names its subject before it ("the module on overdose") or just
+# after ("overdose awareness", "the suicide video"); further after, it is part of what happened
+# ("he's not breathing, i have the naloxone from the course")
 SHORT_WORDS = 2  # a message this short the model alone asks about only when sure, never interrupts
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
@@ -284,7 +287,11 @@ class CrisisDetector:
                 continue
             kind = self._speaker(phrase.kind, tokens, clause, start)
             strength, note = self._read(phrase, start, end, tokens, clause, context)
-            finds.append(_Find(phrase, kind, strength, start, end, note, tuple(tokens[start:end])))
+            # The words the phrase's own words matched: not a gap's or a frame's clause filler
+            # (the model may calm a find only when it knows these, see `_detect`).
+            own = set(phrase.parts)
+            words = tuple(tokens[i] for i in range(start, end) if marks[i] & own)
+            finds.append(_Find(phrase, kind, strength, start, end, note, words))
         return finds
 
     def _speaker(self, kind: str, tokens: Sequence[str], clause: Sequence[int], start: int) -> str:
@@ -311,6 +318,7 @@ class CrisisDetector:
             if near and clause[n_start] == clause[start]:
                 return CANCELLED, "negated"
         same = [name for name in SCOPES if any(clause[s] == clause[start] and tokens[s] not in phrase.parts
+                                               and (name != "topic" or s < end + TOPIC_AFTER)
                                                for s, _ in context[name])]
         if not same:
             return strength, ""
