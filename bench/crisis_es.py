@@ -3,6 +3,7 @@ Spanish sets and on English everyday lines.
 
     .venv/bin/python bench/crisis_es.py             # Spanish tuning sets (tests/data/crisis/tuning_es)
     .venv/bin/python bench/crisis_es.py --heldout   # + the frozen Spanish sets (heldout_es*), aggregates
+    .venv/bin/python bench/crisis_es.py --heldout heldout_es9   # + only the named frozen set(s)
     .venv/bin/python bench/crisis_es.py --misses    # Spanish tuning lines it gets wrong (never held-out)
 
 Each Spanish set is read two ways:
@@ -68,9 +69,10 @@ def served(first: CrisisDetector, other: CrisisDetector) -> Detect:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--heldout", action="store_true",
-                        help="also measure the frozen Spanish held-out sets (heldout_es*)"
-                             " (aggregates only)")
+    parser.add_argument("--heldout", nargs="*", metavar="NAME",
+                        help="also measure frozen Spanish held-out sets, aggregates only: the named"
+                             " ones (heldout_es9 ...), or with no name every heldout_es* (a set"
+                             " kept for a later round's first look must be left out by naming)")
     parser.add_argument("--misses", action="store_true", help="list the tuning lines it gets wrong")
     parser.add_argument("--before", type=Path, metavar="CURRICULUM",
                         help="also measure the Spanish words of another curriculum folder (without"
@@ -90,8 +92,9 @@ def main() -> None:
     report("tuning_es, all files, as served (es, then en)", every, served(es, en), misses=False)
     if before:
         report("tuning_es, all files, BEFORE, as served (es, then en)", every, served(*before), misses=False)
-    if args.heldout:
-        for path in sorted(DATA.glob("heldout_es*/*.tsv")):
+    if args.heldout is not None:
+        named = [DATA / name for name in args.heldout]
+        for path in sorted(p for folder in named or DATA.glob("heldout_es*") for p in folder.glob("*.tsv")):
             rows, name = read_set(path), f"{path.parent.name}/{path.name}"
             report(f"{name}, English words alone", rows, en.detect, misses=False)
             if before:
