@@ -126,7 +126,7 @@ def test_plain_crisis_words_keep_their_interrupt(detector: CrisisDetector, text:
 
 def test_words_the_model_never_saw_keep_the_rules_interrupt(detector: CrisisDetector) -> None:
     model = detector.model
-    assert model is not None and not model.knows(["pineapple"]) and model.knows(["kill", "myself"])
+    assert model is not None and not model.knows(["zorblax"]) and model.knows(["kill", "myself"])
 
 
 @pytest.mark.parametrize(("text", "words"), [
