@@ -31,7 +31,7 @@ RATE = 0.05
 # detector has the least room in the turn's time, so none.
 WINDOWS = {"en": 4, "es": 0}
 Rows = list[tuple[str, str]]
-Thresholds = tuple[float, float, float]  # ask, interrupt, calm
+Thresholds = tuple[float, float, float, float]  # ask, interrupt, calm, calm_long
 Floats = npt.NDArray[np.float64]
 
 

@@ -91,7 +91,7 @@ def held_out_readings(detector: CrisisDetector, rounds: dict[str, Rows], concept
         rest = [row for other, rows in rounds.items() if other != name for row in rows]
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "round.npz"
-            save(path, *train(rest, concepts), (1.0, 1.0, 0.0), concepts)
+            save(path, *train(rest, concepts), (1.0, 1.0, 0.0, 0.0), concepts)
             model = CrisisModel.load(path)
         read += readings(detector, model, rounds[name])
         print(f"  {name}: {len(rounds[name])} lines", file=sys.stderr, flush=True)

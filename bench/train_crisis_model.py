@@ -56,7 +56,7 @@ from _crisis_fit import Rows, Thresholds, lexicon, save, train, vocabulary  # no
 
 from state.curriculum.loader import load_curriculum  # noqa: E402
 from state.engine.safety.concepts import Concepts  # noqa: E402
-from state.engine.safety.detector import SHORT_WORDS, CrisisDetector, Detection  # noqa: E402
+from state.engine.safety.detector import LONG_WORDS, SHORT_WORDS, CrisisDetector, Detection  # noqa: E402
 from state.engine.safety.model import MODELS, NONE, CrisisModel, Score  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "crisis"
@@ -72,6 +72,12 @@ GRID = [round(0.30 + 0.01 * i, 2) for i in range(70)]
 # message less than a 15% chance of a crisis, so a plain "i'm considering suicide" (which a
 # short-line model may score low) keeps its interrupt.
 CALM_GRID = [round(0.01 * i, 2) for i in range(16)]
+# In a message of LONG_WORDS or more, `calm_long` may go up to 0.35 within the same budget: out
+# of fold on round 11's lines, this turned 50 everyday interrupts (of 6,275 lines and the
+# everyday phrases) into questions for 7 crisis interrupts (of 6,788 crises); from 10 words,
+# 72 for 19; up to 0.45 from 16 words, 79 for 19. Short plain lines ("i'm suicidal", which
+# the model scores about 0.3) keep `calm`.
+CALM_LONG_GRID = [round(0.01 * i, 2) for i in range(36)]
 
 
 @dataclass(frozen=True)
@@ -138,19 +144,21 @@ def readings(detector: CrisisDetector, model: CrisisModel, rows: Rows) -> list[R
 Call = tuple[str, str, str]  # label, level (or none), who decided: rules or model
 
 
-def decide(detector: CrisisDetector, reading: Reading,
-           ask: float, interrupt: float, calm: float = 0.0) -> Detection | None:
+def decide(detector: CrisisDetector, reading: Reading, ask: float, interrupt: float,
+           calm: float = 0.0, calm_long: float | None = None) -> Detection | None:
     """The detector's call on one reading under the thresholds, as the bot makes it."""
     _, rules, vetoed, score, known = reading
-    return detector.blend(rules, score, vetoed, ask, interrupt, calm if known else 0.0)
+    if not known:
+        calm = calm_long = 0.0
+    return detector.blend(rules, score, vetoed, ask, interrupt, calm, calm_long)
 
 
-def levels(detector: CrisisDetector, read: list[Reading],
-           ask: float, interrupt: float, calm: float = 0.0) -> list[Call]:
+def levels(detector: CrisisDetector, read: list[Reading], ask: float, interrupt: float,
+           calm: float = 0.0, calm_long: float | None = None) -> list[Call]:
     """(label, level, who decided: rules or model) of each line under the thresholds."""
     out = []
     for reading in read:
-        call = decide(detector, reading, ask, interrupt, calm)
+        call = decide(detector, reading, ask, interrupt, calm, calm_long)
         who = "model" if call is not None and call.score is not None else "rules"
         out.append((reading[0], call.level if call else NONE, who))
     return out
@@ -174,17 +182,23 @@ def choose(detector: CrisisDetector, read: list[Reading], budgets: Budgets = Bud
                interrupt)
     crises = [r for r in read if r[0] != NONE]
     interrupted = [r for r in crises if r[1] is not None and r[1].level == "interrupt" and r[4]]
-    calm = max((t for t in CALM_GRID
-                if sum(r[3].crisis < t for r in interrupted) <= budgets.calm * len(crises)),
-               default=0.0) if budgets.calm > 0 else 0.0
-    return ask, interrupt, calm
+    if budgets.calm <= 0:
+        return ask, interrupt, 0.0, 0.0
+    most = budgets.calm * len(crises)
+    calm = max((t for t in CALM_GRID if sum(r[3].crisis < t for r in interrupted) <= most), default=0.0)
+    short = sum(r[3].crisis < calm for r in interrupted if r[3].words < LONG_WORDS)
+    long_lines = [r for r in interrupted if r[3].words >= LONG_WORDS]
+    calm_long = max((t for t in CALM_LONG_GRID
+                     if t >= calm and short + sum(r[3].crisis < t for r in long_lines) <= most), default=calm)
+    return ask, interrupt, calm, calm_long
 
 
 def report(detector: CrisisDetector, read: list[Reading],
            thresholds: Thresholds, name: str = "validation") -> None:
     """Validation figures per kind, rules alone and rules with the model."""
-    for how, (a, i, c) in (("rules alone", (2.0, 2.0, 0.0)), ("rules + model", thresholds)):
-        print_levels(f"{name}, {how} (ask {a}, interrupt {i}, calm {c})", levels(detector, read, a, i, c))
+    for how, (a, i, c, cl) in (("rules alone", (2.0, 2.0, 0.0, 0.0)), ("rules + model", thresholds)):
+        print_levels(f"{name}, {how} (ask {a}, interrupt {i}, calm {c}, long {cl})",
+                     levels(detector, read, a, i, c, cl))
 
 
 def print_levels(title: str, calls: list[Call]) -> None:
@@ -216,7 +230,7 @@ def out_of_fold(detector: CrisisDetector, rows: Rows, path: Path, extra: Rows,
     everyday: list[Reading] = []
     for j in range(THRESHOLD_FOLDS):
         vocab, kinds, w, b = train([r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) != j], concepts)
-        save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0), concepts)
+        save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0, 0.0), concepts)
         model = CrisisModel.load(path)  # as the bot will read it: float16 weights
         read += readings(detector, model, [r for r in rows if part(r[1], SEED + 2, THRESHOLD_FOLDS) == j])
         everyday += readings(detector, model, extra)
@@ -250,14 +264,14 @@ def cross_validate(detector: CrisisDetector, rows: Rows, folds: int, extra: Rows
             path = Path(scratch) / "fold.npz"
             read, everyday = out_of_fold(detector, rest, path, extra, concepts)
             vocab, kinds, w, b = train(rest, concepts)
-            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0), concepts)
+            save(path, vocab, kinds, w, b, (1.0, 1.0, 0.0, 0.0), concepts)
             model = CrisisModel.load(path)
         found = readings(detector, model, held)
         for n, budget in enumerate(budgets):
             thresholds = choose(detector, read + everyday, budget)
             out[n] += [(text, reading, thresholds) for (_, text), reading in zip(held, found, strict=True)]
-            print(f"fold {k + 1}/{folds}: {len(held)} lines, {budget}: thresholds (ask, interrupt, calm)"
-                  f" {thresholds}", flush=True)
+            print(f"fold {k + 1}/{folds}: {len(held)} lines, {budget}: thresholds"
+                  f" (ask, interrupt, calm, calm_long) {thresholds}", flush=True)
     return out
 
 
@@ -324,7 +338,7 @@ def main() -> None:
     print(f"  everyday_phrases.txt (each read by the {THRESHOLD_FOLDS} fold models): interrupts"
           f" {sum(lev == 'interrupt' for _, lev, _ in calls) / len(calls):.1%},"
           f" asks {sum(lev == 'ask' for _, lev, _ in calls) / len(calls):.1%}")
-    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"
+    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm, calm_long) {thresholds};"
           f" wrote {'nothing (--check)' if args.check else out} ({size} KB)")
 
 

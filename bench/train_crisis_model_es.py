@@ -122,7 +122,7 @@ def main() -> None:
         model, thresholds, read, _ = fitted(es, rows, out, [], lexicon("es"), budgets[0])
         size = out.stat().st_size // 1024
     report(es, read, thresholds, "out of fold")
-    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm) {thresholds};"
+    print(f"\n{len(model.index)} features; thresholds (ask, interrupt, calm, calm_long) {thresholds};"
           f" wrote {'nothing (--check)' if args.check else out} ({size} KB)")
 
 

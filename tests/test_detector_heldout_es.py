@@ -22,25 +22,25 @@ from tests.kit.heldout import assert_meets, measure, measure_all
 CRISIS_DATA = Path(__file__).parent / "data" / "crisis"
 REPO = Path(__file__).parent.parent
 # set: floors of crises caught (interrupt or ask) and interrupted; ceilings of everyday
-# interrupts and asks. Measured with the models of session 10 (round 11: the lexicon cleaned
-# and widened, 640 more training lines), caught / interrupted / everyday interrupts / asks:
-#   heldout_es2  0.960 / 0.910 / 0.011 / 0.050  (blind, written in session 6; 7th look)
-#   heldout_es3  0.950 / 0.846 / 0.008 / 0.054  (blind, written in session 7; 6th look)
-#   heldout_es4  0.979 / 0.938 / 0.008 / 0.038  (blind, written in session 7; 5th look)
-#   heldout_es5  0.946 / 0.887 / 0.019 / 0.073  (blind, written in session 8; 4th look; round
-#                                                10: 0.950 / 0.863 / 0.023 / 0.069)
-#   heldout_es6  0.967 / 0.883 / 0.015 / 0.069  (blind, written in session 8; 3rd look; round
-#                                                10: 0.963 / 0.875 / 0.027 / 0.054)
-#   heldout_es7  0.946 / 0.879 / 0.004 / 0.058  (blind, written in session 9; 2nd look; round
-#                                                10: 0.946 / 0.863 / 0.012 / 0.050)
-#   heldout_es8  0.925 / 0.817 / 0.013 / 0.046  (blind, written in session 9 before round 11;
-#                                                1st look. Round 10's models: 0.912 / 0.783 /
+# interrupts and asks. Measured with the models of session 11 (round 13: `calm_long` 0.22 in
+# messages of 16 words or more; round 12's 520 training lines), caught / interrupted /
+# everyday interrupts / asks:
+#   heldout_es2  0.960 / 0.910 / 0.011 / 0.050  (blind, written in session 6; 9th look)
+#   heldout_es3  0.950 / 0.846 / 0.008 / 0.054  (blind, written in session 7; 8th look)
+#   heldout_es4  0.979 / 0.929 / 0.008 / 0.035  (blind, written in session 7; 7th look)
+#   heldout_es5  0.950 / 0.887 / 0.015 / 0.073  (blind, written in session 8; 6th look)
+#   heldout_es6  0.971 / 0.887 / 0.015 / 0.073  (blind, written in session 8; 5th look)
+#   heldout_es7  0.958 / 0.879 / 0.004 / 0.058  (blind, written in session 9; 4th look)
+#   heldout_es8  0.929 / 0.812 / 0.013 / 0.046  (blind, written in session 9; 3rd look)
+#   heldout_es9  0.917 / 0.746 / 0.013 / 0.037  (blind, written in session 10; 2nd look. 1st
+#                                                look, round 12: the same; round 11's models
+#                                                0.908 / 0.762 / 0.013 / 0.033)
+#   heldout_es10 0.854 / 0.704 / 0.013 / 0.046  (blind, written in session 11 before round 13;
+#                                                1st look. Round 12's models: 0.854 / 0.712 /
 #                                                0.013 / 0.046)
-#   all seven    0.953 / 0.879 / 0.011 / 0.056  (1,640 crises, 1,720 everyday lines; round
-#                                                10: 0.951 / 0.866 / 0.015 / 0.052)
-# The new model asks about more everyday Spanish lines on the older sets (its ask threshold
-# fell from 0.49 to 0.47, chosen out of fold on the training lines), so their ask ceilings
-# rose with this round; they are recorded, not met.
+#   all nine     0.941 / 0.843 / 0.011 / 0.053  (round 12: 0.941 / 0.845 / 0.011 / 0.052)
+# Older ask ceilings (es5, es6) rose in rounds 11 and 12 with a lower ask threshold, recorded,
+# not met.
 # The targets are the English ones (0.95, 0.80, 0.02, 0.05); where a set meets them its floors
 # are the targets; the others, and the pooled floors, record what was measured, to be raised.
 TARGETS = (0.95, 0.80, 0.02, 0.05)
@@ -52,9 +52,10 @@ FLOORS = {
     "heldout_es6/es_blind.tsv": (0.965, 0.88, 0.02, 0.075),
     "heldout_es7/es_blind.tsv": (0.945, 0.875, 0.01, 0.06),
     "heldout_es8/es_blind.tsv": (0.925, 0.81, 0.015, 0.05),
-    "heldout_es9/es_blind.tsv": (0.915, 0.745, 0.015, 0.04),  # round 12's 1st look (session 11)
+    "heldout_es9/es_blind.tsv": (0.915, 0.745, 0.015, 0.04),
+    "heldout_es10/es_blind.tsv": (0.85, 0.70, 0.015, 0.05),
 }
-POOLED = (0.95, 0.86, 0.012, 0.054)
+POOLED = (0.94, 0.84, 0.012, 0.054)
 
 
 class Served:

@@ -12,7 +12,7 @@ import pytest
 
 from state.curriculum.loader import load_curriculum
 from state.curriculum.schema import Crisis
-from state.engine.safety.detector import CrisisDetector
+from state.engine.safety.detector import LONG_WORDS, CrisisDetector
 from state.engine.safety.model import MODELS, SENTENCE, CrisisModel, ModelMissing, model_for, tokens
 
 REPO = Path(__file__).parent.parent
@@ -112,8 +112,25 @@ def test_a_rule_interrupt_the_model_reads_as_everyday_is_asked_instead(detector:
     assert "model calm" in calmed.cue
 
 
+def test_a_long_message_the_model_reads_as_everyday_is_asked_about_below_calm_long(
+        detector: CrisisDetector) -> None:
+    # Twenty words give the model more to read than "i'm suicidal": there a rule's interrupt it
+    # scores under `calm_long` (not only under `calm`) becomes the question.
+    text = ("my husband says he will kill me if i eat his last biscuit again,"
+            " the man really loves his biscuits")
+    model = detector.model
+    assert model is not None and model.calm < model.calm_long
+    assert (found := CrisisDetector(rules()).detect(text)) is not None and found.level == "interrupt"
+    score = model.score(text)
+    assert score.words >= LONG_WORDS and model.calm <= score.crisis < model.calm_long
+    calmed = detector.detect(text)
+    assert calmed is not None and calmed.level == "ask" and "model calm" in calmed.cue
+
+
 @pytest.mark.parametrize("text", [
     "i'm considering suicide",
+    "i'm suicidal",  # scored about 0.3: a short line keeps `calm`
+    "he overdosed",
     "i'm not safe at home",
     "im hiding in the closet from him",
     "he broke my phone so i couldnt call for help",

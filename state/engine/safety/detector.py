@@ -25,9 +25,11 @@ only knows how to read a message with them (matching itself is in `words`):
    or a topic word only in the sentence the model read as most crisis-like: `vetoed`);
 6. a rule's interrupt that the model scores below its `calm` threshold (it reads as an
    everyday line: "she shot me a text", "my toddler threw a tantrum") is asked about
-   instead: the one-tap question still opens the pathway on "yes". Only when the model
-   knows every word the phrase matched: a phrase counselors add later, in words the model
-   never saw, keeps its interrupt. The model never silences a rule's find;
+   instead: the one-tap question still opens the pathway on "yes". A message of LONG_WORDS
+   or more gives the model more to read, and its threshold there is `calm_long` (higher);
+   a short plain "i'm suicidal" keeps `calm`. Only when the model knows every word the
+   phrase matched: a phrase counselors add later, in words the model never saw, keeps its
+   interrupt. The model never silences a rule's find;
 7. an interrupt in a message that laughs (the locale's `jokes`: "jaja") is asked about
    instead;
 8. a message of one or two words ("ya", "me voy") is too little for the model to read a
@@ -58,6 +60,7 @@ TIMES = SCOPES[:2]  # the scopes that reach over sentences (see `vetoed`)
 TOPIC_AFTER = 2  # a lesson topic names its subject before it ("the module on overdose") or just
 # after ("overdose awareness", "the suicide video"); further after, it is part of what happened
 # ("he's not breathing, i have the naloxone from the course")
+LONG_WORDS = 16  # from this many words the model may calm a rule's interrupt up to `calm_long`
 SHORT_WORDS = 2  # a message this short the model alone asks about only when sure, never interrupts
 CONTEXT = ("negation", "pseudo", "current", "breaks", *SCOPES)
 
@@ -192,21 +195,24 @@ class CrisisDetector:
             return rules
         model = self.model
         interrupting = rules is not None and rules.level == "interrupt"
-        calm = model.calm if rules is not None and model.knows(rules.words) else 0.0
-        if interrupting and calm <= 0.0:
+        known = rules is not None and model.knows(rules.words)
+        calm, calm_long = (model.calm, model.calm_long) if known else (0.0, 0.0)
+        if interrupting and max(calm, calm_long) <= 0.0:
             return rules  # the model cannot judge words it never saw: the rules' call stands
         score = model.score(text)
         if not interrupting and (score.crisis < model.ask or score.kind not in self.kinds):
             return rules
         vetoed = not interrupting and self.vetoed(text, score, every)
-        return self.blend(rules, score, vetoed, model.ask, model.interrupt, calm)
+        return self.blend(rules, score, vetoed, model.ask, model.interrupt, calm, calm_long)
 
-    def blend(self, rules: Detection | None, score: Score, vetoed: bool,
-              ask: float, interrupt: float, calm: float = 0.0) -> Detection | None:
+    def blend(self, rules: Detection | None, score: Score, vetoed: bool, ask: float, interrupt: float,
+              calm: float = 0.0, calm_long: float | None = None) -> Detection | None:
         """The rules' call joined with the model's: it may ask, or interrupt above `interrupt`;
-        a rule's interrupt it scores under `calm` becomes a question."""
+        a rule's interrupt it scores under `calm` (`calm_long` in a message of LONG_WORDS or
+        more) becomes a question."""
         if rules is not None and rules.level == "interrupt":
-            if score.crisis >= calm:
+            limit = calm_long if calm_long is not None and score.words >= LONG_WORDS else calm
+            if score.crisis >= limit:
                 return rules
             return Detection("ask", rules.kind, rules.pathway, rules.pathways,
                              f"{rules.cue}; model calm {score.crisis:.2f}", score.crisis)

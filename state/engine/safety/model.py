@@ -151,7 +151,7 @@ class CrisisModel:
 
     def __init__(self, vocabulary: list[str], kinds: list[str], weights: Floats, bias: Floats,
                  ask: float, interrupt: float, calm: float = 0.0,
-                 concepts: Concepts | None = None) -> None:
+                 concepts: Concepts | None = None, calm_long: float | None = None) -> None:
         self.index = {feature: i for i, feature in enumerate(vocabulary)}
         self.kinds = kinds
         self.none = kinds.index(NONE)
@@ -160,6 +160,8 @@ class CrisisModel:
         self.ask = ask  # crisis score from which the model asks
         self.interrupt = interrupt  # ... and from which it may interrupt
         self.calm = calm  # under this, a rule's interrupt is asked about instead
+        # ... and under this in a long message, where the model has more words to read
+        self.calm_long = calm if calm_long is None else calm_long
         self.concepts = concepts  # the meaning lexicon the weights were trained with
         # A word's own features and their rows, and a set of meaning classes' features and
         # their rows, kept in memory as `letter_groups` is.
@@ -173,13 +175,13 @@ class CrisisModel:
             raise ModelMissing(f"crisis model weights not found: {path} (retrain with"
                                " `python bench/train_crisis_model.py`)")
         with np.load(path, allow_pickle=False) as data:
-            ask, interrupt, *calm = (float(t) for t in data["thresholds"])  # calm: newer files
+            ask, interrupt, *calm = (float(t) for t in data["thresholds"])  # calm(s): newer files
             window = int(data["window"]) if "window" in data.files else 0  # newer files
             concepts = (Concepts.from_stored((str(c) for c in data["concepts"]), tokens, window)
                         if "concepts" in data.files else None)  # a lexicon: newer files
             return cls([str(v) for v in data["vocabulary"]], [str(k) for k in data["kinds"]],
                        data["weights"], data["bias"], ask, interrupt, calm[0] if calm else 0.0,
-                       concepts)
+                       concepts, calm[1] if len(calm) > 1 else None)
 
     def knows(self, words: Iterable[str]) -> bool:
         """Whether every one of these words was in the training lines often enough to be read."""
