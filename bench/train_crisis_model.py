@@ -145,7 +145,7 @@ Call = tuple[str, str, str]  # label, level (or none), who decided: rules or mod
 
 
 def decide(detector: CrisisDetector, reading: Reading, ask: float, interrupt: float,
-           calm: float = 0.0, calm_long: float | None = None) -> Detection | None:
+           calm: float = 0.0, calm_long: float = 0.0) -> Detection | None:
     """The detector's call on one reading under the thresholds, as the bot makes it."""
     _, rules, vetoed, score, known = reading
     if not known:
@@ -154,7 +154,7 @@ def decide(detector: CrisisDetector, reading: Reading, ask: float, interrupt: fl
 
 
 def levels(detector: CrisisDetector, read: list[Reading], ask: float, interrupt: float,
-           calm: float = 0.0, calm_long: float | None = None) -> list[Call]:
+           calm: float = 0.0, calm_long: float = 0.0) -> list[Call]:
     """(label, level, who decided: rules or model) of each line under the thresholds."""
     out = []
     for reading in read:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 from state.curriculum.schema import Crisis, Kind
@@ -84,6 +85,11 @@ class _Phrase:
     strength: int
     text: str
     parts: Parts
+
+    @cached_property
+    def own(self) -> frozenset[str]:
+        """The phrase's words and lists, to tell its words in a match from a gap's."""
+        return frozenset(self.parts)
 
 
 @dataclass(frozen=True)
@@ -206,13 +212,12 @@ class CrisisDetector:
         return self.blend(rules, score, vetoed, model.ask, model.interrupt, calm, calm_long)
 
     def blend(self, rules: Detection | None, score: Score, vetoed: bool, ask: float, interrupt: float,
-              calm: float = 0.0, calm_long: float | None = None) -> Detection | None:
+              calm: float = 0.0, calm_long: float = 0.0) -> Detection | None:
         """The rules' call joined with the model's: it may ask, or interrupt above `interrupt`;
         a rule's interrupt it scores under `calm` (`calm_long` in a message of LONG_WORDS or
         more) becomes a question."""
         if rules is not None and rules.level == "interrupt":
-            limit = calm_long if calm_long is not None and score.words >= LONG_WORDS else calm
-            if score.crisis >= limit:
+            if score.crisis >= (max(calm, calm_long) if score.words >= LONG_WORDS else calm):
                 return rules
             return Detection("ask", rules.kind, rules.pathway, rules.pathways,
                              f"{rules.cue}; model calm {score.crisis:.2f}", score.crisis)
@@ -295,8 +300,7 @@ class CrisisDetector:
             strength, note = self._read(phrase, start, end, tokens, clause, context)
             # The words the phrase's own words matched: not a gap's or a frame's clause filler
             # (the model may calm a find only when it knows these, see `_detect`).
-            own = set(phrase.parts)
-            words = tuple(tokens[i] for i in range(start, end) if marks[i] & own)
+            words = tuple(tokens[i] for i in range(start, end) if marks[i] & phrase.own)
             finds.append(_Find(phrase, kind, strength, start, end, note, words))
         return finds
 
